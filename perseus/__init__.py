@@ -1,0 +1,27 @@
+"""perseus for Python: every page rendered with the strategy its author picks.
+
+The public API; everything else is imported by module path.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .app import PerseusApp
+from .context import ErrorInfo, RenderContext, StateInfo
+from .errors import BuildError, ConfigurationError, NotFound, PerseusError
+from .template import BuildPaths, Template
+
+__all__ = [
+    "BuildError",
+    "BuildPaths",
+    "ConfigurationError",
+    "ErrorInfo",
+    "NotFound",
+    "PerseusApp",
+    "PerseusError",
+    "RenderContext",
+    "StateInfo",
+    "Template",
+    "__version__",
+]

@@ -1,0 +1,135 @@
+"""``PerseusApp``: the whole site, validated when it is constructed."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from perseus_core.shell import DEFAULT_DOCUMENT, Shell, ShellError
+
+from .errors import ConfigurationError
+from .template import Template, View
+
+RESERVED_PREFIX = "/.perseus/"
+
+
+class PerseusApp:
+    """A site: templates plus everything shared by their pages.
+
+    Args:
+        templates: the site's templates; names must be unique.
+        error_views: ``{status: view}``; each view is ``view(ctx, error)`` with
+            ``error.status`` and ``error.message``. Statuses without a view get a
+            plain built-in page. No exception text ever reaches one.
+        global_state: ``global_state() -> state``, sync or async, run once at build
+            time; views see it as ``ctx.global_state``.
+        static_dir: a directory served at ``/.perseus/static/``.
+        static_aliases: ``{"/robots.txt": "static/robots.txt"}``, files served at
+            their own URL; targets must lie inside the project.
+        shell: a custom HTML document with ``</head>``, ``<div id="root">`` and
+            ``</body>``.
+        root: the project directory that relative paths are resolved from; by
+            default the directory of the module that constructs the app.
+    """
+
+    def __init__(
+        self,
+        templates: Sequence[Template],
+        *,
+        error_views: Mapping[int, View] | None = None,
+        global_state: Callable[[], Any] | None = None,
+        static_dir: str | os.PathLike[str] | None = None,
+        static_aliases: Mapping[str, str | os.PathLike[str]] | None = None,
+        shell: str | None = None,
+        root: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.root = Path(root) if root is not None else _caller_directory()
+        self.root = self.root.resolve()
+        self.templates = _check_templates(templates)
+        self.error_views = _check_error_views(error_views or {})
+        if global_state is not None and not callable(global_state):
+            raise ConfigurationError("global_state must be a function returning the state")
+        self.global_state = global_state
+        self.static_dir = self._check_static_dir(static_dir)
+        self.static_aliases = self._check_aliases(static_aliases or {})
+        self.shell_document = shell if shell is not None else DEFAULT_DOCUMENT
+        try:
+            Shell(self.shell_document, "")
+        except ShellError as exc:
+            raise ConfigurationError(f"shell: {exc}") from None
+
+    def template(self, name: str) -> Template:
+        """The template called ``name``."""
+        for template in self.templates:
+            if template.name == name:
+                return template
+        raise KeyError(name)
+
+    def _check_static_dir(self, static_dir: str | os.PathLike[str] | None) -> Path | None:
+        if static_dir is None:
+            return None
+        path = (self.root / static_dir).resolve()
+        if not path.is_dir():
+            raise ConfigurationError(
+                f"static_dir '{static_dir}' is not a directory (looked in {path}); create it"
+                " or remove static_dir"
+            )
+        return path
+
+    def _check_aliases(self, aliases: Mapping[str, str | os.PathLike[str]]) -> dict[str, Path]:
+        checked: dict[str, Path] = {}
+        for url, target in aliases.items():
+            if not isinstance(url, str) or not url.startswith("/") or url == "/":
+                raise ConfigurationError(f"static alias {url!r} must be a URL path such as '/robots.txt'")
+            segments = url.split("/")[1:]
+            if any(s in ("", ".", "..") or "\\" in s for s in segments) or url.startswith(RESERVED_PREFIX):
+                raise ConfigurationError(
+                    f"static alias {url!r} must be a plain path outside {RESERVED_PREFIX}"
+                )
+            # SECURITY: containment is checked on the resolved path, by component.
+            path = (self.root / target).resolve()
+            if not path.is_relative_to(self.root):
+                raise ConfigurationError(
+                    f"static alias {url!r} points outside the project ({target}); serving files"
+                    " from outside the project root is refused"
+                )
+            if not path.is_file():
+                raise ConfigurationError(f"static alias {url!r}: file '{target}' does not exist")
+            checked[url] = path
+        return checked
+
+
+def _caller_directory() -> Path:
+    # The module that called PerseusApp(...): two frames up from here.
+    frame = sys._getframe(2)
+    filename = frame.f_globals.get("__file__")
+    return Path(filename).parent if filename else Path.cwd()
+
+
+def _check_templates(templates: Sequence[Template]) -> list[Template]:
+    templates = list(templates)
+    if not templates:
+        raise ConfigurationError("PerseusApp needs at least one template")
+    seen: set[str] = set()
+    for template in templates:
+        if not isinstance(template, Template):
+            raise ConfigurationError(f"templates must be Template objects, got {template!r}")
+        if template.name in seen:
+            raise ConfigurationError(
+                f"two templates are named '{template.name}'; template names must be unique",
+                template=template.name,
+            )
+        seen.add(template.name)
+    return templates
+
+
+def _check_error_views(views: Mapping[int, View]) -> dict[int, View]:
+    for status, view in views.items():
+        if not isinstance(status, int) or not 400 <= status <= 599:
+            raise ConfigurationError(f"error_views keys are HTTP error statuses (400-599), got {status!r}")
+        if not callable(view):
+            raise ConfigurationError(f"error view for {status} must be a function")
+    return dict(views)

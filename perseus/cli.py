@@ -1,0 +1,138 @@
+"""The ``perseus`` command: build, serve, clean."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import BuildError, PerseusError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+MAX_ROUTES_SHOWN = 40
+
+
+def _implementation() -> str:
+    import perseus_core
+
+    loaded = perseus_core.implementation()
+    return ", ".join(f"{kernel}: {impl}" for kernel, impl in sorted(loaded.items()))
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"perseus {__version__} ({_implementation()})")
+        ctx.exit()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and which build of each compiled kernel is loaded.")
+def main() -> None:
+    """perseus: render every page with the strategy its author picks."""
+
+
+def _app_option(function):  # type: ignore[no-untyped-def]
+    return click.option("--app", "app_spec", metavar="MODULE:ATTR",
+                        help="The PerseusApp to use (default: PERSEUS_APP, pyproject, app:app).")(function)
+
+
+def _dist_option(function):  # type: ignore[no-untyped-def]
+    return click.option("--dist", type=click.Path(path_type=Path), default=Path("dist"),
+                        show_default=True, help="Where the build is written.")(function)
+
+
+def _fail(error: BaseException) -> None:
+    click.secho(f"error: {error}", fg="red", err=True)
+    sys.exit(1)
+
+
+def run_build(app_spec_value: str | None, dist: Path) -> None:
+    """Load the app and build it into ``dist``, printing progress and the route summary."""
+    from .loader import app_spec, load_app
+    from .turbine.build import build_site
+
+    project = Path.cwd()
+    try:
+        app = load_app(app_spec(app_spec_value, project), project)
+        base_path = os.environ.get("PERSEUS_BASE_PATH", "").rstrip("/")
+        summary = asyncio.run(build_site(app, dist.resolve(), base_path=base_path,
+                                         say=lambda line: click.echo(f"  {line}")))
+    except BuildError as error:
+        click.secho(f"build failed: {len(error.failures)} page(s) could not be built", fg="red", err=True)
+        for failure in error.failures:
+            click.echo(f"  - {failure}", err=True)
+        click.echo(f"the previous build in {dist} was left as it was", err=True)
+        sys.exit(1)
+    except PerseusError as error:
+        _fail(error)
+    click.echo(f"built {len(summary.routes)} page(s) in {summary.seconds:.2f}s (build {summary.build_id})")
+    for url, template, strategy in summary.routes[:MAX_ROUTES_SHOWN]:
+        click.echo(f"  {url:<40} {template:<20} {strategy}")
+    if len(summary.routes) > MAX_ROUTES_SHOWN:
+        click.echo(f"  ... and {len(summary.routes) - MAX_ROUTES_SHOWN} more")
+
+
+@main.command()
+@_app_option
+@_dist_option
+def build(app_spec: str | None, dist: Path) -> None:
+    """Prerender every page into dist/."""
+    click.echo("perseus: building")
+    run_build(app_spec, dist)
+
+
+@main.command()
+@_app_option
+@_dist_option
+@click.option("--no-build", is_flag=True, help="Serve the existing dist/ without building.")
+@click.option("--host", default=lambda: os.environ.get("PERSEUS_HOST", DEFAULT_HOST), show_default="PERSEUS_HOST or 127.0.0.1")
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PERSEUS_PORT", DEFAULT_PORT)), show_default="PERSEUS_PORT or 8080")
+@click.option("--workers", type=click.IntRange(1), default=lambda: int(os.environ.get("PERSEUS_WORKERS", 1)), show_default="PERSEUS_WORKERS or 1")
+@click.option("--interface", type=click.Choice(["rsgi", "asgi"]), default="rsgi", hidden=True)
+def serve(app_spec: str | None, dist: Path, no_build: bool, host: str, port: int, workers: int, interface: str) -> None:
+    """Build (unless --no-build), then serve the site on granian."""
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+
+    from .loader import app_spec as resolve_spec
+
+    if not no_build:
+        click.echo("perseus: building")
+        run_build(app_spec, dist)
+    elif not (dist / "manifest.json").is_file():
+        _fail(PerseusError(f"no build in {dist}: run `perseus build` or drop --no-build"))
+    project = Path.cwd()
+    # Workers import perseus.server.entry after the fork and find the site here.
+    os.environ["PERSEUS_PROJECT"] = str(project)
+    os.environ["PERSEUS_APP"] = resolve_spec(app_spec, project)
+    os.environ["PERSEUS_DIST"] = str(dist.resolve())
+    target = f"perseus.server.entry:{interface}_app"
+    click.echo(f"perseus: serving http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''}, {_implementation()})")
+    Granian(
+        target, address=host, port=port, workers=workers,
+        interface=Interfaces.RSGI if interface == "rsgi" else Interfaces.ASGI,
+        log_access=False,
+        # SECURITY: slow clients are dropped once their headers take this long.
+        http1_settings=HTTP1Settings(header_read_timeout=10_000),
+    ).serve()
+
+
+@main.command()
+@_dist_option
+def clean(dist: Path) -> None:
+    """Remove dist/."""
+    if dist.exists():
+        shutil.rmtree(dist)
+        click.echo(f"removed {dist}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The one error tree of perseus, and the one mapping from errors to HTTP statuses."""
+
+from __future__ import annotations
+
+
+class PerseusError(Exception):
+    """Base of every error perseus raises on purpose."""
+
+
+class ConfigurationError(PerseusError):
+    """The app is misconfigured; raised when it is constructed, never on a request."""
+
+    def __init__(self, message: str, *, template: str | None = None) -> None:
+        super().__init__(message)
+        self.template = template
+
+
+class BuildError(PerseusError):
+    """One or more pages failed to build; ``failures`` lists every one of them."""
+
+    def __init__(self, failures: list[PageFailure]) -> None:
+        self.failures = failures
+        lines = [f"{len(failures)} page(s) failed to build:"]
+        lines += [f"  - {failure}" for failure in failures]
+        super().__init__("\n".join(lines))
+
+
+class PageFailure:
+    """Where a build failed (template, path, locale, stage) and the exception it raised."""
+
+    def __init__(
+        self, template: str, path: str | None, locale: str, stage: str, error: BaseException
+    ) -> None:
+        self.template = template
+        self.path = path
+        self.locale = locale
+        self.stage = stage
+        self.error = error
+
+    def __str__(self) -> str:
+        where = f"template '{self.template}'"
+        if self.path is not None:
+            where += f", path '{self.path}'"
+        if self.locale != "xx-XX":
+            where += f", locale {self.locale}"
+        return f"{where}: {self.stage} raised {type(self.error).__name__}: {self.error}"
+
+
+class StateEncodingError(PerseusError):
+    """A state value that JSON cannot represent faithfully (NaN, a lone surrogate, ...)."""
+
+
+class DistError(PerseusError):
+    """``dist/`` is missing, from another version, or damaged; run ``perseus build``."""
+
+
+class AppNotFound(PerseusError):
+    """The CLI could not import the app it was pointed at."""
+
+
+class NotFound(PerseusError):
+    """Raise from a state function to answer 404 for that path (nothing is stored)."""
+
+    def __init__(self, message: str = "page not found") -> None:
+        super().__init__(message)
+
+
+def status_for(error: BaseException) -> int:
+    """The HTTP status an exception raised while answering a request maps to."""
+    if isinstance(error, NotFound):
+        return 404
+    return 500

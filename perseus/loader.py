@@ -1,0 +1,47 @@
+"""Finding the user's app: ``--app``, then ``PERSEUS_APP``, then pyproject, then ``app:app``."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+from .app import PerseusApp
+from .errors import AppNotFound
+
+
+def app_spec(explicit: str | None, project: Path) -> str:
+    """The ``module:attribute`` naming the app, by the documented order of precedence."""
+    if explicit:
+        return explicit
+    if os.environ.get("PERSEUS_APP"):
+        return os.environ["PERSEUS_APP"]
+    pyproject = project / "pyproject.toml"
+    if pyproject.is_file():
+        config = tomllib.loads(pyproject.read_text()).get("tool", {}).get("perseus", {})
+        if isinstance(config.get("app"), str):
+            return str(config["app"])
+    return "app:app"
+
+
+def load_app(spec: str, project: Path) -> PerseusApp:
+    """Import ``module:attribute`` with ``project`` first on ``sys.path``."""
+    module_name, _, attribute = spec.partition(":")
+    attribute = attribute or "app"
+    if str(project) not in sys.path:
+        sys.path.insert(0, str(project))
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise AppNotFound(
+                f"cannot import '{module_name}' from {project}: pass --app module:attribute,"
+                " set PERSEUS_APP, or add [tool.perseus] app = \"module:attribute\" to pyproject.toml"
+            ) from None
+        raise
+    app = getattr(module, attribute, None)
+    if not isinstance(app, PerseusApp):
+        raise AppNotFound(f"'{spec}' is {type(app).__name__}, not a PerseusApp")
+    return app

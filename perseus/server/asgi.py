@@ -1,0 +1,59 @@
+"""The ASGI adapter: for test clients and servers other than granian. No logic lives here."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from perseus_core.routing import BadPath, decode_request_path
+
+from ..turbine.serve import Engine
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class ASGIApp:
+    """An ASGI application; the engine is opened at lifespan start-up (once per worker)."""
+
+    def __init__(self, open_engine: Callable[[], Engine]) -> None:
+        self._open_engine = open_engine
+        self.engine: Engine | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        if self.engine is None:
+            self.engine = self._open_engine()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        try:
+            path = decode_request_path(scope.get("raw_path") or scope["path"].encode())
+        except BadPath:
+            response = self.engine.error(400, scope["method"])
+        else:
+            response = self.engine.respond(scope["method"], path, headers)
+        body = response.body
+        if response.file is not None:
+            with open(response.file, "rb") as file:
+                body = file.read()
+        raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.engine = self._open_engine()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return

@@ -1,0 +1,20 @@
+"""The neutral response every route of the engine returns."""
+
+from __future__ import annotations
+
+Headers = list[tuple[str, str]]
+
+
+class Response:
+    """A status, headers and either a body or a file for the server to stream."""
+
+    __slots__ = ("status", "headers", "body", "file")
+
+    def __init__(self, status: int, headers: Headers, body: bytes = b"", file: str | None = None) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.file = file
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {len(self.body)} bytes{' file' if self.file else ''}>"

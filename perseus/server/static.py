@@ -1,0 +1,58 @@
+"""Resolving static files safely: the static directory and aliases."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import stat
+from pathlib import Path
+
+STATIC_CACHE = "public, max-age=3600"
+
+
+class StaticFile:
+    """A regular file found inside its root, with what its response needs."""
+
+    __slots__ = ("path", "etag", "content_type", "size")
+
+    def __init__(self, path: str, st: os.stat_result) -> None:
+        self.path = path
+        self.size = st.st_size
+        self.etag = f'W/"{st.st_size:x}-{st.st_mtime_ns:x}"'
+        content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        if content_type.startswith("text/") or content_type in ("application/javascript", "image/svg+xml"):
+            content_type += "; charset=utf-8"
+        self.content_type = content_type
+
+
+def open_regular(path: str | Path, root: Path) -> StaticFile | None:
+    """The file at ``path`` if, once every symlink is resolved, it is a regular file in ``root``."""
+    try:
+        # SECURITY: resolve first, then check containment by path component, so
+        # symlinks and '..' cannot leave the root; FIFOs and devices are refused.
+        resolved = Path(os.path.realpath(path))
+        if not resolved.is_relative_to(root):
+            return None
+        st = os.stat(resolved)
+    except (OSError, ValueError):  # too long, a loop, NUL, gone
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return StaticFile(str(resolved), st)
+
+
+class StaticDirectory:
+    """The app's static directory, served below ``/.perseus/static/``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(os.path.realpath(root))
+
+    def find(self, relative: str) -> StaticFile | None:
+        """The file for the decoded URL remainder ``relative``, or None (a 404)."""
+        segments = relative.split("/")
+        for segment in segments:
+            # SECURITY: the path was decoded once by the server; anything that could
+            # climb or name another root is refused before touching the disk.
+            if segment in ("", ".", "..") or "\\" in segment or "\x00" in segment or ":" in segment:
+                return None
+        return open_regular(self.root.joinpath(*segments), self.root)

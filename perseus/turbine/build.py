@@ -1,0 +1,203 @@
+"""``perseus build``: run every build-time strategy and write the immutable store."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .. import __version__
+from .._state import encode_state
+from ..app import PerseusApp
+from ..context import StateInfo
+from ..errors import BuildError, NotFound, PageFailure
+from ..stores.immutable import DistWriter
+from ..template import BuildPaths, Template
+from .calls import call_user
+from .render import NO_LOCALE, PageRenderer, RenderedPage
+
+# Statuses the server can answer with an error page; each is prerendered per locale.
+ERROR_STATUSES = {400: "bad request", 404: "page not found", 405: "method not allowed",
+                  500: "internal server error"}
+# Bounds on concurrent state functions: async ones on the loop, sync ones in threads.
+MAX_CONCURRENT_STATES = 64
+SYNC_THREADS = 8
+
+
+@dataclass
+class BuildSummary:
+    """What a build produced, for the CLI to print."""
+
+    build_id: str
+    seconds: float
+    routes: list[tuple[str, str, str]] = field(default_factory=list)  # (url, template, strategy)
+
+
+@dataclass(frozen=True)
+class _PageJob:
+    template: Template
+    path: str
+    locale: str
+    extra: Any
+
+
+def strategy_of(template: Template) -> str:
+    """The one-word strategy shown in the route summary."""
+    if template.build_paths is not None:
+        return "build paths"
+    if template.build_state is not None:
+        return "build state"
+    return "static"
+
+
+def normalize_build_path(path: object) -> str:
+    """``"/a/b/"`` -> ``"a/b"``; refuses what no URL could reach."""
+    if not isinstance(path, str):
+        raise TypeError(f"build paths must be strings, got {path!r}")
+    stripped = path.strip("/")
+    segments = stripped.split("/") if stripped else []
+    for segment in segments:
+        if segment in ("", ".", ".."):
+            raise ValueError(f"build path {path!r} has an empty, '.' or '..' segment")
+        if any(c < " " or c in "\\\x7f" for c in segment):
+            raise ValueError(f"build path {path!r} has a control character or backslash")
+    return stripped
+
+
+async def build_site(
+    app: PerseusApp, dist: Path, *, base_path: str = "", say: Callable[[str], None] = lambda _: None
+) -> BuildSummary:
+    """Build every page of ``app`` into ``dist``; raise ``BuildError`` listing all failures.
+
+    On failure nothing is written: the previous ``dist`` stays as it was.
+    """
+    started = time.perf_counter()
+    locales = [NO_LOCALE]
+    failures: list[PageFailure] = []
+    with ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="perseus-build") as pool:
+        global_state = None
+        if app.global_state is not None:
+            try:
+                global_state = await call_user(app.global_state, pool=pool)
+                encode_state(global_state)
+            except Exception as exc:
+                raise BuildError([PageFailure("(global state)", None, NO_LOCALE, "global_state", exc)]) from exc
+        renderer = PageRenderer(app, global_state, base_path)
+        say(f"collecting paths of {len(app.templates)} template(s)")
+        collected = await asyncio.gather(*(_collect_paths(t, pool, failures) for t in app.templates))
+        jobs = [
+            _PageJob(template, path, locale, extra)
+            for template, (paths, extra) in zip(app.templates, collected, strict=True)
+            for path in paths
+            for locale in locales
+        ]
+        _check_conflicts(jobs, failures)
+        say(f"rendering {len(jobs)} page(s)")
+        limit = asyncio.Semaphore(MAX_CONCURRENT_STATES)
+        rendered = await asyncio.gather(*(_render(job, renderer, limit, pool, failures) for job in jobs))
+        errors = {(status, locale): _render_error(renderer, status, message, locale, failures)
+                  for status, message in ERROR_STATUSES.items() for locale in locales}
+    if failures:
+        raise BuildError(failures)
+    writer = DistWriter(dist)
+    try:
+        summary = BuildSummary(writer.build_id, 0.0)
+        for job, page in zip(jobs, rendered, strict=True):
+            assert page is not None
+            full = job.template.full_path(job.path)
+            writer.add_page(full, job.locale, job.template.name, page)
+            summary.routes.append(("/" + full, job.template.name, strategy_of(job.template)))
+        for (status, locale), error_page in errors.items():
+            assert error_page is not None
+            writer.add_error_page(status, locale, error_page)
+        for template, (_, extra) in zip(app.templates, collected, strict=True):
+            writer.write_extra(template.name, encode_state(extra))
+        writer.write_json("render_conf.json", _render_conf(app, jobs, locales))
+        if app.global_state is not None:
+            writer.write_json("global_state.json", orjson.loads(encode_state(global_state)))
+        writer.commit({"perseus": __version__, "built_at": time.time(), "pages": len(jobs)})
+    except BaseException:
+        writer.abort()
+        raise
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+async def _collect_paths(
+    template: Template, pool: ThreadPoolExecutor, failures: list[PageFailure]
+) -> tuple[list[str], Any]:
+    if template.build_paths is None:
+        return [""], None
+    try:
+        result = await call_user(template.build_paths, pool=pool)
+        if isinstance(result, BuildPaths):
+            raw_paths, extra = list(result.paths), result.extra
+        elif isinstance(result, (list, tuple)):
+            raw_paths, extra = list(result), None
+        else:
+            raise TypeError(f"build_paths must return BuildPaths or a list, got {type(result).__name__}")
+        encode_state(extra)
+        paths = list(dict.fromkeys(normalize_build_path(p) for p in raw_paths))
+    except Exception as exc:
+        failures.append(PageFailure(template.name, None, NO_LOCALE, "build_paths", exc))
+        return [], None
+    return paths, extra
+
+
+def _check_conflicts(jobs: list[_PageJob], failures: list[PageFailure]) -> None:
+    owners: dict[tuple[str, str], str] = {}
+    for job in jobs:
+        key = (job.template.full_path(job.path), job.locale)
+        owner = owners.setdefault(key, job.template.name)
+        if owner != job.template.name:
+            failures.append(PageFailure(
+                job.template.name, job.path, job.locale, "build_paths",
+                ValueError(f"page '/{key[0]}' is also built by template '{owner}'"),
+            ))
+
+
+async def _render(
+    job: _PageJob, renderer: PageRenderer, limit: asyncio.Semaphore,
+    pool: ThreadPoolExecutor, failures: list[PageFailure],
+) -> RenderedPage | None:
+    template = job.template
+    stage = "build_state"
+    try:
+        state = None
+        if template.build_state is not None:
+            async with limit:
+                state = await call_user(
+                    template.build_state, StateInfo(job.path, job.locale, job.extra), pool=pool
+                )
+        stage = "render"
+        return renderer.render(template, job.path, job.locale, state)
+    except NotFound as exc:
+        # A build path whose state says "not found" is a contradiction worth reporting.
+        failures.append(PageFailure(template.name, job.path, job.locale, stage, exc))
+    except Exception as exc:
+        failures.append(PageFailure(template.name, job.path, job.locale, stage, exc))
+    return None
+
+
+def _render_error(
+    renderer: PageRenderer, status: int, message: str, locale: str, failures: list[PageFailure]
+) -> RenderedPage | None:
+    try:
+        return renderer.render_error(status, message, locale)
+    except Exception as exc:
+        failures.append(PageFailure(f"(error view {status})", None, locale, "render", exc))
+        return None
+
+
+def _render_conf(app: PerseusApp, jobs: list[_PageJob], locales: list[str]) -> dict[str, Any]:
+    return {
+        "locales": locales,
+        "templates": {t.name: {"root": t.root, "strategy": strategy_of(t)} for t in app.templates},
+        "pages": {job.template.full_path(job.path): job.template.name for job in jobs},
+    }

@@ -1,0 +1,25 @@
+"""Calling user functions that may be sync or async."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+
+async def call_user(function: Callable[..., Any], *args: Any, pool: ThreadPoolExecutor | None) -> Any:
+    """Await an async function; run a sync one in ``pool`` (inline when ``pool`` is None).
+
+    A sync function that returns an awaitable has that awaited too.
+    """
+    if inspect.iscoroutinefunction(function):
+        return await function(*args)
+    if pool is None:
+        result = function(*args)
+    else:
+        result = await asyncio.get_running_loop().run_in_executor(pool, function, *args)
+    if inspect.isawaitable(result):
+        result = await result
+    return result

@@ -1,0 +1,133 @@
+"""Rendering one page (or error page) into its complete HTML and JSON response bodies."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from perseus_core._escape import escape_html, escape_script_json
+from perseus_core.shell import Shell
+
+from .._state import encode_state
+from ..app import PerseusApp
+from ..context import ErrorInfo, RenderContext
+from ..template import Template
+
+NO_LOCALE = "xx-XX"
+HTML_TYPE = "text/html; charset=utf-8"
+JSON_TYPE = "application/json"
+# Prerendered pages change only when the site is rebuilt: browsers revalidate each
+# time (a cheap 304 through the ETag) so a deploy is never hidden behind a stale copy.
+BUILT_PAGE_CACHE = "public, max-age=0, must-revalidate"
+ERROR_CACHE = "no-store"
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """A page's two response bodies and their validators and headers."""
+
+    html: bytes
+    json: bytes
+    html_etag: str
+    json_etag: str
+    headers: list[tuple[str, str]]
+
+
+def etag(body: bytes) -> str:
+    """A strong ETag: a hash of the exact bytes served."""
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def client_scripts(base_path: str, locale: str) -> str:
+    """What every page loads after its state: the site's meta and the client runtime."""
+    meta = escape_script_json(
+        orjson.dumps({"base": base_path, "locale": locale, "i18n": locale != NO_LOCALE})
+    ).decode()
+    return (
+        f'<script id="__perseus_meta" type="application/json">{meta}</script>'
+        f'<script type="module" src="{escape_html(base_path)}/.perseus/client.js"></script>'
+    )
+
+
+class PageRenderer:
+    """Renders pages of one app with its shell, global state and base path."""
+
+    def __init__(self, app: PerseusApp, global_state: Any, base_path: str = "") -> None:
+        self.app = app
+        self.global_state = global_state
+        self.base_path = base_path
+        self._shells: dict[str, Shell] = {}
+
+    def shell(self, locale: str) -> Shell:
+        shell = self._shells.get(locale)
+        if shell is None:
+            shell = Shell(self.app.shell_document, client_scripts(self.base_path, locale))
+            self._shells[locale] = shell
+        return shell
+
+    def context(self, template: str, path: str, locale: str) -> RenderContext:
+        return RenderContext(locale, path, template, self.global_state, self.base_path)
+
+    def render(self, template: Template, path: str, locale: str, state: Any) -> RenderedPage:
+        """Render ``template`` at sub-path ``path``; state functions have already run."""
+        ctx = self.context(template.name, template.full_path(path), locale)
+        content = _text(template.view(ctx, state), "view")
+        head = _text(template.head(ctx, state), "head") if template.head else ""
+        headers = [("content-type", HTML_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
+        if template.set_headers is not None:
+            headers = merge_headers(headers, template.set_headers(ctx, state))
+        return self._assemble(locale, head, content, encode_state(state), headers)
+
+    def render_error(self, status: int, message: str, locale: str) -> RenderedPage:
+        """Render the error page for ``status`` with the app's error view, or a plain one."""
+        ctx = self.context("", "", locale)
+        error = ErrorInfo(status, message)
+        view = self.app.error_views.get(status)
+        if view is not None:
+            content = _text(view(ctx, error), f"error view {status}")
+        else:
+            content = f"<h1>{status}</h1><p>{escape_html(message)}</p>"
+        head = f"<title>{status} {escape_html(message)}</title>"
+        state = {"error": {"status": status, "message": message}}
+        headers = [("content-type", HTML_TYPE), ("cache-control", ERROR_CACHE)]
+        return self._assemble(locale, head, content, encode_state(state), headers)
+
+    def _assemble(
+        self, locale: str, head: str, content: str, state_json: bytes, headers: list[tuple[str, str]]
+    ) -> RenderedPage:
+        lang = "" if locale == NO_LOCALE else locale
+        html = self.shell(locale).page(lang, head, content, escape_script_json(state_json))
+        body = b"".join(
+            (b'{"state":', state_json, b',"head":', orjson.dumps(head),
+             b',"content":', orjson.dumps(content), b"}")
+        )
+        return RenderedPage(html, body, etag(html), etag(body), headers)
+
+
+def merge_headers(
+    defaults: list[tuple[str, str]], extra: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """Our headers overridden by name (case-insensitively) with the template's own."""
+    if not isinstance(extra, Mapping):
+        raise TypeError(f"set_headers must return a mapping of header names to values, got {extra!r}")
+    chosen = {name.lower(): (name, value) for name, value in defaults}
+    for name, value in extra.items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise ValueError(f"set_headers returned an invalid header name {name!r}")
+        if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+            # SECURITY: a CR or LF in a value would split the response.
+            raise ValueError(f"set_headers returned an invalid value for {name!r}")
+        chosen[name.lower()] = (name.lower(), value)
+    return list(chosen.values())
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must return HTML text (str), got {type(value).__name__}")
+    return value
