@@ -14,7 +14,7 @@ from .errors import StateEncodingError
 def _default(value: Any) -> Any:
     # orjson handles dataclasses itself; msgspec Structs go through msgspec when present.
     if hasattr(type(value), "__struct_fields__"):
-        import msgspec
+        import msgspec  # type: ignore[import-not-found,unused-ignore]
 
         return msgspec.to_builtins(value)
     if isinstance(value, (set, frozenset)):

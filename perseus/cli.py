@@ -6,7 +6,9 @@ import asyncio
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -38,12 +40,15 @@ def main() -> None:
     """perseus: render every page with the strategy its author picks."""
 
 
-def _app_option(function):  # type: ignore[no-untyped-def]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _app_option(function: F) -> F:
     return click.option("--app", "app_spec", metavar="MODULE:ATTR",
                         help="The PerseusApp to use (default: PERSEUS_APP, pyproject, app:app).")(function)
 
 
-def _dist_option(function):  # type: ignore[no-untyped-def]
+def _dist_option(function: F) -> F:
     return click.option("--dist", type=click.Path(path_type=Path), default=Path("dist"),
                         show_default=True, help="Where the build is written.")(function)
 
@@ -92,11 +97,16 @@ def build(app_spec: str | None, dist: Path) -> None:
 @_app_option
 @_dist_option
 @click.option("--no-build", is_flag=True, help="Serve the existing dist/ without building.")
-@click.option("--host", default=lambda: os.environ.get("PERSEUS_HOST", DEFAULT_HOST), show_default="PERSEUS_HOST or 127.0.0.1")
-@click.option("--port", type=int, default=lambda: int(os.environ.get("PERSEUS_PORT", DEFAULT_PORT)), show_default="PERSEUS_PORT or 8080")
-@click.option("--workers", type=click.IntRange(1), default=lambda: int(os.environ.get("PERSEUS_WORKERS", 1)), show_default="PERSEUS_WORKERS or 1")
+@click.option("--host", default=lambda: os.environ.get("PERSEUS_HOST", DEFAULT_HOST),
+              show_default="PERSEUS_HOST or 127.0.0.1")
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PERSEUS_PORT", DEFAULT_PORT)),
+              show_default="PERSEUS_PORT or 8080")
+@click.option("--workers", type=click.IntRange(1), default=lambda: int(os.environ.get("PERSEUS_WORKERS", 1)),
+              show_default="PERSEUS_WORKERS or 1")
 @click.option("--interface", type=click.Choice(["rsgi", "asgi"]), default="rsgi", hidden=True)
-def serve(app_spec: str | None, dist: Path, no_build: bool, host: str, port: int, workers: int, interface: str) -> None:
+def serve(
+    app_spec: str | None, dist: Path, no_build: bool, host: str, port: int, workers: int, interface: str
+) -> None:
     """Build (unless --no-build), then serve the site on granian."""
     from granian import Granian
     from granian.constants import Interfaces
@@ -115,7 +125,8 @@ def serve(app_spec: str | None, dist: Path, no_build: bool, host: str, port: int
     os.environ["PERSEUS_APP"] = resolve_spec(app_spec, project)
     os.environ["PERSEUS_DIST"] = str(dist.resolve())
     target = f"perseus.server.entry:{interface}_app"
-    click.echo(f"perseus: serving http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''}, {_implementation()})")
+    plural = "s" if workers > 1 else ""
+    click.echo(f"perseus: serving http://{host}:{port} ({workers} worker{plural}, {_implementation()})")
     Granian(
         target, address=host, port=port, workers=workers,
         interface=Interfaces.RSGI if interface == "rsgi" else Interfaces.ASGI,

@@ -34,7 +34,7 @@ class Shell:
             if at < 0:
                 raise ShellError(f"the HTML shell has no {marker}")
         if not html_at < head_end < root_at < body_end:
-            raise ShellError("the HTML shell must have <html, </head>, <div id=\"root\"> and </body> in that order")
+            raise ShellError('the HTML shell needs <html, </head>, <div id="root"> and </body> in that order')
         root_end = root_at + len(ROOT_OPEN)
         self.before_lang = document[: html_at + len("<html")].encode()
         self.before_head = document[html_at + len("<html") : head_end].encode() + HEAD_BOUNDARY

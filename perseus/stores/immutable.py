@@ -134,7 +134,7 @@ class Dist:
 
 def _stored(entry: dict[str, Any]) -> StoredPage:
     return StoredPage(
-        entry["path"], entry["locale"], entry["template"], tuple(entry["html"]),  # type: ignore[arg-type]
-        tuple(entry["json"]), entry["html_etag"], entry["json_etag"],  # type: ignore[arg-type]
+        entry["path"], entry["locale"], entry["template"], tuple(entry["html"]),
+        tuple(entry["json"]), entry["html_etag"], entry["json_etag"],
         [(name, value) for name, value in entry["headers"]],
     )

@@ -87,7 +87,8 @@ async def build_site(
                 global_state = await call_user(app.global_state, pool=pool)
                 encode_state(global_state)
             except Exception as exc:
-                raise BuildError([PageFailure("(global state)", None, NO_LOCALE, "global_state", exc)]) from exc
+                failure = PageFailure("(global state)", None, NO_LOCALE, "global_state", exc)
+                raise BuildError([failure]) from exc
         renderer = PageRenderer(app, global_state, base_path)
         say(f"collecting paths of {len(app.templates)} template(s)")
         collected = await asyncio.gather(*(_collect_paths(t, pool, failures) for t in app.templates))

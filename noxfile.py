@@ -1,0 +1,46 @@
+"""Sessions: tests (compiled core), tests-pure (pure build), lint, bench.
+
+Every session installs the project as a wheel and never imports the source tree:
+the repository root holds a ``perseus_core/`` without compiled modules, so Python
+runs with -P / pytest in importlib mode (see tests/test_implementation.py).
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["lint", "tests", "tests-pure"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "httpx>=0.27", "pytest-timeout>=2.3"]
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole suite against the compiled core."""
+    session.install(".", *TEST_DEPS)
+    session.run("pytest", *session.posargs, env={"PERSEUS_EXPECT_IMPL": "compiled", "PYTHONSAFEPATH": "1"})
+
+
+@nox.session(python=PYTHON, name="tests-pure")
+def tests_pure(session: nox.Session) -> None:
+    """The whole suite against the pure-Python build (installed with PERSEUS_NO_COMPILE=1)."""
+    session.install(".", *TEST_DEPS, env={"PERSEUS_NO_COMPILE": "1"})
+    session.run("pytest", *session.posargs, env={"PERSEUS_EXPECT_IMPL": "python", "PYTHONSAFEPATH": "1"})
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff on everything; mypy --strict on both packages."""
+    session.install("ruff==0.17.6", "mypy>=1.11", "orjson", "granian", "click", "lmdb")
+    session.run("ruff", "check", "perseus", "perseus_core", "tests", "noxfile.py", "setup.py", "bench")
+    session.run("mypy", "--strict", "perseus_core", "perseus")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks printing ratios measured side by side in one run (needs wrk)."""
+    session.install(".", "httpx>=0.27", "starlette", "jinja2", "aiofiles")
+    session.run("python", "-P", "bench/run.py", *session.posargs)

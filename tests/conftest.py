@@ -1,0 +1,124 @@
+"""Fixtures that start real things: a built site served by granian on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def perseus(*args: str, cwd: Path, env: dict[str, str] | None = None,
+            check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``perseus`` CLI in ``cwd``."""
+    result = subprocess.run(
+        [sys.executable, "-P", "-m", "perseus", *args], cwd=cwd, capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"perseus {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+class Server:
+    """``perseus serve`` running in a subprocess, answering on ``url``."""
+
+    def __init__(self, project: Path, *, workers: int = 1, env: dict[str, str] | None = None,
+                 interface: str = "rsgi") -> None:
+        self.project = project
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = project / f"server-{self.port}.log"
+        self._log_file = open(self.log, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-P", "-m", "perseus", "serve", "--no-build", "--port", str(self.port),
+             "--workers", str(workers), "--interface", interface],
+            cwd=project, stdout=self._log_file, stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})}, start_new_session=True,
+        )
+        self.client = httpx.Client(base_url=self.url, timeout=10)
+        self._wait_until_ready()
+
+    def _wait_until_ready(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited early:\n{self.log.read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    pass
+                self.client.get("/.perseus/client.js")
+                return
+            except (OSError, httpx.HTTPError):
+                time.sleep(0.05)
+        raise AssertionError(f"server did not answer within {timeout}s:\n{self.log.read_text()}")
+
+    def get(self, path: str, **kwargs: object) -> httpx.Response:
+        return self.client.get(path, **kwargs)  # type: ignore[arg-type]
+
+    def raw(self, request: bytes, timeout: float = 5) -> bytes:
+        """Send bytes as they are (no client normalisation) and read the whole answer."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+            sock.sendall(request)
+            chunks = []
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+    def raw_get(self, target: bytes) -> tuple[int, bytes]:
+        """GET ``target`` verbatim; returns the status and the body."""
+        answer = self.raw(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        status_line, _, rest = answer.partition(b"\r\n")
+        return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+    def close(self) -> None:
+        self.client.close()
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, 15)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait()
+        self._log_file.close()
+
+
+def copy_example(name: str, destination: Path) -> Path:
+    """A copy of ``examples/<name>`` (without any dist/) to build and serve in isolation."""
+    target = destination / name
+    shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns("dist", "__pycache__", "*.log"))
+    return target
+
+
+@pytest.fixture(scope="session")
+def basic_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """examples/basic, copied and built once for the session."""
+    project = copy_example("basic", tmp_path_factory.mktemp("basic"))
+    perseus("build", cwd=project)
+    return project
+
+
+@pytest.fixture(scope="session")
+def basic_server(basic_site: Path) -> Iterator[Server]:
+    server = Server(basic_site)
+    yield server
+    server.close()

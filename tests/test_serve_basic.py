@@ -1,0 +1,119 @@
+"""examples/basic through a real granian server: the HTTP surface of DESIGN.md section 4."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import orjson
+
+from tests.conftest import Server
+
+
+def state_of(page: str) -> object:
+    match = re.search(r'<script id="__perseus_state" type="application/json">(.*?)</script>', page, re.S)
+    assert match, "page has no state element"
+    return orjson.loads(match.group(1))
+
+
+def test_index_is_prerendered_with_its_build_state_and_head(basic_server: Server) -> None:
+    response = basic_server.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<title>Home</title>" in response.text
+    assert "<h1>Welcome to perseus</h1>" in response.text
+    assert state_of(response.text) == {"greeting": "Welcome to perseus", "posts": ["first", "second"]}
+    assert '<div id="root"><nav>' in response.text
+
+
+def test_build_paths_pages_and_helper_state(basic_server: Server) -> None:
+    for path, title in [("/post", "All posts"), ("/post/first", "The first post"),
+                        ("/post/second", "Second thoughts")]:
+        response = basic_server.get(path)
+        assert response.status_code == 200, path
+        assert f"<title>{html.escape(title)}</title>" in response.text
+        assert state_of(response.text)["source"] == "the POSTS table"  # type: ignore[index]
+
+
+def test_empty_segments_and_trailing_slashes_are_ignored(basic_server: Server) -> None:
+    assert basic_server.raw_get(b"/about/")[0] == 200
+    assert basic_server.raw_get(b"//post//first")[0] == 200
+
+
+def test_unknown_page_uses_the_custom_404_view(basic_server: Server) -> None:
+    response = basic_server.get("/post/unknown")
+    assert response.status_code == 404
+    assert "Nothing here" in response.text
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_json_endpoint_gives_state_head_and_content(basic_server: Server) -> None:
+    response = basic_server.get("/.perseus/page/xx-XX/post/first.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    data = response.json()
+    assert data["state"]["title"] == "The first post"
+    assert data["head"] == "<title>The first post</title>"
+    assert "<h1>The first post</h1>" in data["content"]
+    index = basic_server.get("/.perseus/page/xx-XX/.json", params={"entity_name": "about"})
+    assert index.json()["state"]["greeting"] == "Welcome to perseus"  # query hints are ignored
+
+
+def test_json_endpoint_errors_are_json_with_the_html_status(basic_server: Server) -> None:
+    missing = basic_server.get("/.perseus/page/xx-XX/post/unknown.json")
+    assert missing.status_code == 404
+    assert missing.json() == {"error": {"status": 404, "message": "page not found"}}
+    assert basic_server.get("/.perseus/page/fr-FR/about.json").status_code == 404
+    assert basic_server.get("/.perseus/page/xx-XX/about").status_code == 400
+
+
+def test_static_files_and_aliases(basic_server: Server) -> None:
+    css = basic_server.get("/.perseus/static/style.css")
+    assert css.status_code == 200
+    assert css.headers["content-type"] == "text/css; charset=utf-8"
+    assert "font-family" in css.text
+    robots = basic_server.get("/robots.txt")
+    assert robots.status_code == 200 and robots.text.startswith("User-agent")
+    assert basic_server.get("/ROBOTS.TXT").status_code == 404
+    assert basic_server.get("/.perseus/static/nope.css").status_code == 404
+
+
+def test_set_headers_applies_to_the_page(basic_server: Server) -> None:
+    response = basic_server.get("/about")
+    assert response.headers["x-greeting"] == "Hello from about"
+    assert response.headers["cache-control"] == "public, max-age=0, must-revalidate"
+
+
+def test_etag_gives_304(basic_server: Server) -> None:
+    for path in ["/", "/.perseus/page/xx-XX/.json", "/robots.txt", "/.perseus/client.js"]:
+        first = basic_server.get(path)
+        tag = first.headers["etag"]
+        again = basic_server.get(path, headers={"if-none-match": tag})
+        assert again.status_code == 304, path
+        assert again.content == b""
+        assert again.headers["etag"] == tag
+
+
+def test_head_has_no_body_and_the_same_status(basic_server: Server) -> None:
+    for path, status in [("/", 200), ("/nope", 404), ("/robots.txt", 200)]:
+        response = basic_server.client.head(path)
+        assert response.status_code == status
+        assert response.content == b""
+        assert response.headers["content-type"] == basic_server.get(path).headers["content-type"]
+
+
+def test_other_methods_get_405_with_allow(basic_server: Server) -> None:
+    for method in ["POST", "PUT", "DELETE", "PATCH"]:
+        for path in ["/", "/.perseus/page/xx-XX/.json", "/robots.txt", "/.perseus/static/style.css"]:
+            response = basic_server.client.request(method, path)
+            assert response.status_code == 405, (method, path)
+            assert response.headers["allow"] == "GET, HEAD"
+
+
+def test_client_runtime_is_served_and_linked(basic_server: Server) -> None:
+    page = basic_server.get("/").text
+    assert '<script type="module" src="/.perseus/client.js"></script>' in page
+    client = basic_server.get("/.perseus/client.js")
+    assert client.status_code == 200
+    assert client.headers["content-type"].startswith("text/javascript")
+    assert "/.perseus/page/" in client.text
