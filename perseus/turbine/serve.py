@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from perseus_core.routing import PAGE, BadPath, Router, normalize_path
+from perseus_core.routing import PAGE, BadPath, Router
 
 from ..app import PerseusApp
 from ..server.response import Headers, Response
@@ -76,10 +76,9 @@ class Engine:
         if method not in READ_METHODS:
             return self.error(405, method)
         try:
-            key = normalize_path(path)
+            kind, page, _ = self.router.resolve(path)
         except BadPath:
             return self.error(400, method)
-        kind, page = self.router.match(key)
         if kind == PAGE:
             return self._send(method, self.html[page], headers)
         return self.error(404, method)
@@ -127,10 +126,9 @@ class Engine:
         if not rest.endswith(".json"):
             return self.json_error(400, method)
         try:
-            key = normalize_path(rest[: -len(".json")])
+            kind, page, _ = self.router.resolve(rest[: -len(".json")])
         except BadPath:
             return self.json_error(400, method)
-        kind, page = self.router.match(key)
         if kind == PAGE:
             return self._send(method, self.json[page], headers)
         return self.json_error(404, method)
