@@ -53,7 +53,11 @@ class Server:
             env={**os.environ, **(env or {})}, start_new_session=True,
         )
         self.client = httpx.Client(base_url=self.url, timeout=10)
-        self._wait_until_ready()
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.close()
+            raise
 
     def _wait_until_ready(self, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
@@ -87,8 +91,8 @@ class Server:
     def raw_get(self, target: bytes) -> tuple[int, bytes]:
         """GET ``target`` verbatim; returns the status and the body."""
         answer = self.raw(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        status_line, _, rest = answer.partition(b"\r\n")
-        return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+        status, _, body = split_answer(answer)
+        return status, body
 
     def close(self) -> None:
         self.client.close()
@@ -100,6 +104,24 @@ class Server:
                 os.killpg(self.process.pid, 9)
                 self.process.wait()
         self._log_file.close()
+
+
+def split_answer(answer: bytes) -> tuple[int, dict[str, str], bytes]:
+    """A raw HTTP/1.1 answer as (status, lower-cased headers, body with chunking undone)."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    if headers.get("transfer-encoding") == "chunked":
+        chunks = []
+        while body:
+            size_line, _, body = body.partition(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            if size == 0:
+                break
+            chunks.append(body[:size])
+            body = body[size + 2:]
+        body = b"".join(chunks)
+    return int(status_line.split()[1]), headers, body
 
 
 def copy_example(name: str, destination: Path) -> Path:

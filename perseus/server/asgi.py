@@ -33,7 +33,7 @@ class ASGIApp:
         try:
             path = decode_request_path(scope.get("raw_path") or scope["path"].encode())
         except BadPath:
-            response = self.engine.error(400, scope["method"])
+            response = self.engine.bad_request(scope["method"], scope["path"])
         else:
             response = self.engine.respond(scope["method"], path, headers)
         body = response.body

@@ -68,6 +68,12 @@ class Engine:
 
     def respond(self, method: str, path: str, headers: Mapping[str, str]) -> Response:
         """Answer one request. ``path`` is decoded once; ``headers`` has lower-case names."""
+        try:
+            key = normalize_path(path)
+        except BadPath:
+            # SECURITY: invalid UTF-8 (granian's RSGI decodes it to U+FFFD) and control
+            # characters are refused on every route, before any lookup.
+            return self.bad_request(method, path)
         if path.startswith("/.perseus/"):
             return self._internal(method, path, headers)
         alias = self.aliases.get(path)
@@ -75,10 +81,6 @@ class Engine:
             return self._file(method, open_regular(alias, self.app.root), headers)
         if method not in READ_METHODS:
             return self.error(405, method)
-        try:
-            key = normalize_path(path)
-        except BadPath:
-            return self.error(400, method)
         kind, page = self.router.match(key)
         if kind == PAGE:
             return self._send(method, self.html[page], headers)
@@ -96,6 +98,12 @@ class Engine:
         body = self.dist.body(served.span) if method != "HEAD" else b""
         headers = served.headers + [ALLOW] if status == 405 else served.headers
         return Response(status, headers, body)
+
+    def bad_request(self, method: str, path: str) -> Response:
+        """400 for a path that cannot be decoded, as JSON on the page-data route."""
+        if path.startswith(PAGE_DATA_PREFIX):
+            return self.json_error(400, method)
+        return self.error(400, method)
 
     def json_error(self, status: int, method: str = "GET") -> Response:
         message = ERROR_STATUSES.get(status, "error")
