@@ -11,6 +11,15 @@ import orjson
 from .errors import StateEncodingError
 
 
+# orjson's messages, said in the user's terms.
+_HINTS = {
+    "Recursion limit reached": "it is nested more than 254 levels deep",
+    "Integer exceeds 64-bit range": "it holds an integer beyond 64 bits; send big numbers as strings",
+    "str is not valid UTF-8: surrogates not allowed": "it holds a string with a lone surrogate"
+    " (not valid Unicode)",
+}
+
+
 def _default(value: Any) -> Any:
     # orjson handles dataclasses itself; msgspec Structs go through msgspec when present.
     if hasattr(type(value), "__struct_fields__"):
@@ -33,7 +42,9 @@ def encode_state(value: Any) -> bytes:
     try:
         encoded = orjson.dumps(value, default=_default)
     except (TypeError, orjson.JSONEncodeError) as exc:
-        raise StateEncodingError(f"state cannot be encoded as JSON: {exc}") from None
+        # NOTE: orjson wraps what _default raised; that message is the helpful one.
+        reason = str(exc.__cause__ or exc)
+        raise StateEncodingError(f"state cannot be encoded as JSON: {_HINTS.get(reason, reason)}") from None
     # PERF: non-finite floats are the only silent change orjson makes, and they
     # encode as null, so only a state with a null needs the walk.
     if b"null" in encoded:

@@ -73,7 +73,8 @@ def run_build(app_spec_value: str | None, dist: Path) -> None:
         click.secho(f"build failed: {len(error.failures)} page(s) could not be built", fg="red", err=True)
         for failure in error.failures:
             click.echo(f"  - {failure}", err=True)
-        click.echo(f"the previous build in {dist} was left as it was", err=True)
+        kept = f"the previous build in {dist} was left as it was" if dist.exists() else "nothing was written"
+        click.echo(kept, err=True)
         sys.exit(1)
     except PerseusError as error:
         _fail(error)

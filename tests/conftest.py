@@ -144,3 +144,16 @@ def basic_server(basic_site: Path) -> Iterator[Server]:
     server = Server(basic_site)
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def escaping_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A built site whose state, global state and head hold strings that break out of scripts."""
+    from tests.sites import write_escaping_site
+
+    project = tmp_path_factory.mktemp("escaping") / "site"
+    write_escaping_site(project)
+    perseus("build", cwd=project)
+    server = Server(project)
+    yield server
+    server.close()
