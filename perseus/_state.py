@@ -10,7 +10,6 @@ import orjson
 
 from .errors import StateEncodingError
 
-
 # orjson's messages, said in the user's terms.
 _HINTS = {
     "Recursion limit reached": "it is nested more than 254 levels deep",

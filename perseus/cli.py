@@ -123,7 +123,10 @@ def serve(
     project = Path.cwd()
     # Workers import perseus.server.entry after the fork and find the site here.
     os.environ["PERSEUS_PROJECT"] = str(project)
-    os.environ["PERSEUS_APP"] = resolve_spec(app_spec, project)
+    try:
+        os.environ["PERSEUS_APP"] = resolve_spec(app_spec, project)
+    except PerseusError as error:
+        _fail(error)
     os.environ["PERSEUS_DIST"] = str(dist.resolve())
     target = f"perseus.server.entry:{interface}_app"
     plural = "s" if workers > 1 else ""

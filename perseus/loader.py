@@ -20,7 +20,12 @@ def app_spec(explicit: str | None, project: Path) -> str:
         return os.environ["PERSEUS_APP"]
     pyproject = project / "pyproject.toml"
     if pyproject.is_file():
-        config = tomllib.loads(pyproject.read_text()).get("tool", {}).get("perseus", {})
+        try:
+            config = tomllib.loads(pyproject.read_text()).get("tool", {}).get("perseus", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise AppNotFound(
+                f"{pyproject} is not valid TOML ({exc}); fix it so [tool.perseus] app can be read"
+            ) from None
         if isinstance(config.get("app"), str):
             return str(config["app"])
     return "app:app"
@@ -41,7 +46,11 @@ def load_app(spec: str, project: Path) -> PerseusApp:
                 " set PERSEUS_APP, or add [tool.perseus] app = \"module:attribute\" to pyproject.toml"
             ) from None
         raise
-    app = getattr(module, attribute, None)
+    if not hasattr(module, attribute):
+        raise AppNotFound(
+            f"module '{module_name}' has no attribute '{attribute}': point --app at the PerseusApp"
+        )
+    app = getattr(module, attribute)
     if not isinstance(app, PerseusApp):
         raise AppNotFound(f"'{spec}' is {type(app).__name__}, not a PerseusApp")
     return app

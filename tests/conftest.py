@@ -110,7 +110,8 @@ def split_answer(answer: bytes) -> tuple[int, dict[str, str], bytes]:
     """A raw HTTP/1.1 answer as (status, lower-cased headers, body with chunking undone)."""
     head, _, body = answer.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
-    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    fields = (line.partition(":") for line in lines)
+    headers = {name.strip().lower(): value.strip() for name, _, value in fields}
     if headers.get("transfer-encoding") == "chunked":
         chunks = []
         while body:

@@ -84,7 +84,8 @@ BAD_STATES = {
     "bytes": 'b"raw"',
 }
 
-BAD_APP = '''\
+_ENTRIES = ", ".join(f"{name!r}: lambda: {expr}" for name, expr in BAD_STATES.items())
+BAD_APP = f"""\
 from perseus import BuildPaths, PerseusApp, Template
 
 
@@ -95,11 +96,11 @@ def deep(levels):
     return value
 
 
-STATES = {%s}
+STATES = {{{_ENTRIES}}}
 
 
 async def state(info):
-    return {"value": STATES[info.path]()}
+    return {{"value": STATES[info.path]()}}
 
 
 app = PerseusApp(templates=[
@@ -107,7 +108,7 @@ app = PerseusApp(templates=[
     Template("bad", view=lambda ctx, state: "never rendered",
              build_paths=lambda: BuildPaths(list(STATES)), build_state=state),
 ])
-''' % ", ".join(f"{name!r}: lambda: {expr}" for name, expr in BAD_STATES.items())
+"""
 
 
 def test_values_json_cannot_carry_fail_the_build_naming_each_page(tmp_path: Path) -> None:

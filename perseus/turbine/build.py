@@ -18,7 +18,7 @@ from ..app import PerseusApp
 from ..context import StateInfo
 from ..errors import BuildError, NotFound, PageFailure
 from ..stores.immutable import DistWriter
-from ..template import BuildPaths, Template
+from ..template import RESERVED_SEGMENT, BuildPaths, Template, is_reserved
 from .calls import call_user
 from .render import NO_LOCALE, PageRenderer, RenderedPage
 
@@ -155,6 +155,12 @@ def _check_conflicts(jobs: list[_PageJob], failures: list[PageFailure]) -> None:
     owners: dict[tuple[str, str], str] = {}
     for job in jobs:
         key = (job.template.full_path(job.path), job.locale)
+        if is_reserved(key[0]):
+            failures.append(PageFailure(
+                job.template.name, job.path, job.locale, "build_paths",
+                ValueError(f"page '/{key[0]}' is below /{RESERVED_SEGMENT}/, which is reserved for perseus"),
+            ))
+            continue
         owner = owners.setdefault(key, job.template.name)
         if owner != job.template.name:
             failures.append(PageFailure(
