@@ -35,12 +35,16 @@ def load_app(spec: str, project: Path) -> PerseusApp:
     """Import ``module:attribute`` with ``project`` first on ``sys.path``."""
     module_name, _, attribute = spec.partition(":")
     attribute = attribute or "app"
+    if not all(part.isidentifier() for part in module_name.split(".")):
+        raise AppNotFound(f"'{spec}' does not name an app: write module:attribute, such as app:app")
     if str(project) not in sys.path:
         sys.path.insert(0, str(project))
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
+        # Only the app's own module (or a package above it) missing means "no app";
+        # a dependency the app imports is the user's error, with its traceback.
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
             raise AppNotFound(
                 f"cannot import '{module_name}' from {project}: pass --app module:attribute,"
                 " set PERSEUS_APP, or add [tool.perseus] app = \"module:attribute\" to pyproject.toml"

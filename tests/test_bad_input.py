@@ -261,3 +261,20 @@ def same_headers(block: bytes) -> set[bytes]:
     """The headers HEAD must repeat from GET."""
     wanted = {b"content-type", b"etag", b"cache-control"}
     return {line.lower() for line in block.split(b"\r\n")[1:] if line.split(b":")[0].lower() in wanted}
+
+
+def test_query_strings_and_fragments_do_not_change_the_route(server: Server) -> None:
+    """The server routes on the path alone; a query or fragment never reaches a file name."""
+    for target, plain in [(b"/about?x=1", b"/about"), (b"/about#frag", b"/about"),
+                          (b"/robots.txt?../app.py", b"/robots.txt"), (S + b"robots.txt?v=1", S + b"robots.txt"),
+                          (b"/.perseus/page/xx-XX/about.json?entity_name=post", b"/.perseus/page/xx-XX/about.json")]:
+        assert server.raw_get(target) == server.raw_get(plain), target
+    for target in [b"/about%3Fx", b"/about%23frag", S + b"robots.txt%3F"]:
+        refused(server, target, allowed=(404,))
+
+
+def test_oversized_urls_are_refused_not_crashed(server: Server) -> None:
+    """REQ-04 (URL part): long names are a 404, a URL past granian's buffer a 414."""
+    assert refused(server, b"/" + b"a" * 16_000, allowed=(404, 414)) in (404, 414)
+    assert refused(server, S + b"a/" * 8_000, allowed=(404, 414)) in (404, 414)
+    assert refused(server, b"/" + b"a" * 100_000, allowed=(414, 431)) in (414, 431)

@@ -95,6 +95,12 @@ def broken_view(ctx, state):
     return "<h1>About</h1>"
 
 
+def not_found_view(ctx, error):
+    if BREAK:
+        raise AttributeError("the 404 view is broken")
+    return "<h1>Nothing here</h1>"
+
+
 app = PerseusApp(
     templates=[
         Template("index", view=lambda ctx, state: "<h1>" + ctx.global_state["name"] + "</h1>",
@@ -109,6 +115,7 @@ app = PerseusApp(
                  build_state=sync_state),
     ],
     global_state=lambda: {"name": "the site"},
+    error_views={404: not_found_view},
 )
 '''
 
@@ -183,10 +190,11 @@ def test_failing_build_reports_every_failure_and_keeps_the_previous_dist(built: 
         ("template 'broken'", "build_state raised ValueError: the state of 'broken' is broken"),
         ("template 'listing'", "build_paths raised RuntimeError: the paths of 'listing' are broken"),
         ("template 'about'", "render raised KeyError: \"the view of 'about' is broken\""),
+        ("template '(error view 404)'", "render raised AttributeError: the 404 view is broken"),
     ]
     for where, what in expected:
         assert any(where in line and what in line for line in err.splitlines()), (where, err)
-    assert "4 page(s)" not in err and "3 page(s) could not be built" in err
+    assert "4 page(s) could not be built" in err
     assert "was left as it was" in err
     assert snapshot(project / "dist") == before
     assert not list(project.glob(".dist*"))
@@ -309,6 +317,14 @@ def test_a_well_configured_app_is_accepted(project: Path) -> None:
     assert app.static_aliases["/robots.txt"] == project / "static" / "robots.txt"
 
 
+def test_a_dependency_missing_is_not_mistaken_for_a_missing_app(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("import ap\n")
+    result = perseus("build", cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    assert "No module named 'ap'" in result.stderr
+    assert "cannot import 'app'" not in result.stderr
+
+
 # --- finding the app: --app, PERSEUS_APP, [tool.perseus] app, app:app -----------------------
 
 def _app_module(name: str) -> str:
@@ -345,6 +361,8 @@ def test_cli_finds_the_app_in_the_documented_order(tmp_path: Path) -> None:
      "at least one template"),
     ({}, ["--app", "missing_module:app"], "cannot import 'missing_module'"),
     ({"pyproject.toml": "[tool.perseus\n"}, [], "pyproject.toml"),
+    ({}, ["--app", ":app"], "write module:attribute"),
+    ({}, ["--app", "my-site:app"], "write module:attribute"),
 ])
 def test_cli_without_a_usable_app_says_why(tmp_path: Path, files: dict[str, str], args: list[str],
                                           message: str) -> None:
