@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
+
+# Characters kept as they are by ``RenderContext.link``: URL delimiters and escapes.
+_URL_SAFE = "/?#&=;:@!$()*+,~%[]"
 
 
 @dataclass(frozen=True)
@@ -40,8 +44,14 @@ class RenderContext:
     base_path: str = ""
 
     def link(self, path: str) -> str:
-        """An absolute URL path for a page of this site: ``ctx.link("about")`` -> ``/about``."""
-        return f"{self.base_path}/{path.lstrip('/')}"
+        """An absolute URL path for a page of this site: ``ctx.link("about")`` -> ``/about``.
+
+        Characters that cannot appear in a URL (space, quotes, ``<``, ``>``, non-ASCII...)
+        are percent-encoded, so the result is safe in a quoted HTML attribute even when
+        ``path`` comes from a CMS; ``?``, ``#`` and existing escapes are kept.
+        """
+        # SECURITY: a slug holding '"' or '<' cannot break out of href="...".
+        return f"{self.base_path}/{quote(path.lstrip('/'), safe=_URL_SAFE)}"
 
 
 @dataclass(frozen=True)

@@ -237,15 +237,34 @@ def test_two_templates_building_one_page_fail_the_build(tmp_path: Path, template
     assert not (tmp_path / "dist").exists()
 
 
-def test_build_paths_reaching_reserved_urls_fail(tmp_path: Path) -> None:
+def test_build_paths_reaching_reserved_or_aliased_urls_fail(tmp_path: Path) -> None:
+    (tmp_path / "robots.txt").write_text("User-agent: *\n")
     (tmp_path / "app.py").write_text(
         "from perseus import PerseusApp, Template\n"
         "app = PerseusApp(templates=[Template('index', view=lambda c, s: '',\n"
-        "                                     build_paths=lambda: ['', '.perseus/static/x'])])\n"
+        "                  build_paths=lambda: ['', '.perseus/static/x', 'robots.txt', 'ok'])],\n"
+        "                 static_aliases={'/robots.txt': 'robots.txt'})\n"
     )
     result = perseus("build", cwd=tmp_path, check=False)
     assert result.returncode == 1
-    assert "'.perseus/static/x'" in result.stderr and "reserved" in result.stderr
+    assert "2 page(s) could not be built" in result.stderr
+    assert "path '.perseus/static/x'" in result.stderr and "reserved for perseus" in result.stderr
+    assert "path 'robots.txt'" in result.stderr and "also a static alias" in result.stderr
+
+
+def test_unreachable_build_paths_fail(tmp_path: Path) -> None:
+    bad_paths: list[object] = ["a\\b", "a\x00", "a\ufffd", "a/../b", "a//b", ".", 42]
+    templates = ", ".join(f"Template('t{i}', view=v, build_paths=lambda: [{path!r}])"
+                          for i, path in enumerate(bad_paths))
+    (tmp_path / "app.py").write_text(
+        "from perseus import PerseusApp, Template\n"
+        "v = lambda ctx, state: ''\n"
+        f"app = PerseusApp(templates=[Template('fine', view=v), {templates}])\n"
+    )
+    result = perseus("build", cwd=tmp_path, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    for i, path in enumerate(bad_paths):
+        assert f"template 't{i}': build_paths raised" in result.stderr, path
 
 
 # --- misconfiguration: a named error when the app is constructed -------------------------

@@ -145,3 +145,14 @@ def test_helper_and_global_state_are_checked_too(tmp_path: Path, where: str, cod
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert f"{where} raised StateEncodingError" in result.stderr
     assert "inf" in result.stderr or "nan" in result.stderr
+
+
+def test_links_to_hostile_slugs_stay_inside_their_attribute() -> None:
+    from perseus.context import RenderContext
+
+    ctx = RenderContext("xx-XX", "", "index", base_path="/site")
+    assert ctx.link('post/a"><script>alert(1)</script> b') == (
+        "/site/post/a%22%3E%3Cscript%3Ealert(1)%3C/script%3E%20b")
+    assert ctx.link("post/x?page=2#top") == "/site/post/x?page=2#top"
+    assert ctx.link("/caf\u00e9/'") == "/site/caf%C3%A9/%27"
+    assert ctx.link("") == "/site/"

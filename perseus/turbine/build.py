@@ -65,8 +65,9 @@ def normalize_build_path(path: object) -> str:
     for segment in segments:
         if segment in ("", ".", ".."):
             raise ValueError(f"build path {path!r} has an empty, '.' or '..' segment")
-        if any(c < " " or c in "\\\x7f" for c in segment):
-            raise ValueError(f"build path {path!r} has a control character or backslash")
+        if any(c < " " or c in "\\\x7f\ufffd" for c in segment):
+            # NOTE: the server answers 400 to these, so such a page could never be reached.
+            raise ValueError(f"build path {path!r} has a control character, U+FFFD or a backslash")
     return stripped
 
 
@@ -98,7 +99,7 @@ async def build_site(
             for path in paths
             for locale in locales
         ]
-        _check_conflicts(jobs, failures)
+        _check_conflicts(jobs, set(app.static_aliases), failures)
         say(f"rendering {len(jobs)} page(s)")
         limit = asyncio.Semaphore(MAX_CONCURRENT_STATES)
         rendered = await asyncio.gather(*(_render(job, renderer, limit, pool, failures) for job in jobs))
@@ -151,15 +152,19 @@ async def _collect_paths(
     return paths, extra
 
 
-def _check_conflicts(jobs: list[_PageJob], failures: list[PageFailure]) -> None:
+def _check_conflicts(jobs: list[_PageJob], aliases: set[str], failures: list[PageFailure]) -> None:
+    """Each URL answers one thing: a page, a static alias or perseus's own routes."""
     owners: dict[tuple[str, str], str] = {}
     for job in jobs:
         key = (job.template.full_path(job.path), job.locale)
+        clash = None
         if is_reserved(key[0]):
-            failures.append(PageFailure(
-                job.template.name, job.path, job.locale, "build_paths",
-                ValueError(f"page '/{key[0]}' is below /{RESERVED_SEGMENT}/, which is reserved for perseus"),
-            ))
+            clash = f"page '/{key[0]}' is below /{RESERVED_SEGMENT}/, which is reserved for perseus"
+        elif "/" + key[0] in aliases and job.locale == NO_LOCALE:
+            clash = f"page '/{key[0]}' is also a static alias, which would hide it; rename one of them"
+        if clash is not None:
+            failures.append(PageFailure(job.template.name, job.path, job.locale, "build_paths",
+                                        ValueError(clash)))
             continue
         owner = owners.setdefault(key, job.template.name)
         if owner != job.template.name:
