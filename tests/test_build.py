@@ -200,21 +200,31 @@ def test_failing_build_reports_every_failure_and_keeps_the_previous_dist(built: 
     assert not list(project.glob(".dist*"))
 
 
+def failed_build(project: Path, body: str) -> str:
+    """Write an app.py (perseus names imported, ``v`` an empty view), build it, expect failure.
+
+    Returns what the build printed on stderr.
+    """
+    (project / "app.py").write_text(
+        "from perseus import PerseusApp, Template\nv = lambda ctx, state: ''\n" + body)
+    result = perseus("build", cwd=project, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert not (project / "dist").exists()
+    return result.stderr
+
+
 def test_every_failing_path_of_one_template_is_reported(tmp_path: Path) -> None:
-    (tmp_path / "app.py").write_text(
-        "from perseus import PerseusApp, Template\n"
+    err = failed_build(tmp_path,
         "def state(info):\n"
         "    if info.path != 'fine':\n"
         "        raise ValueError('no data for ' + info.path)\n"
         "    return {}\n"
-        "app = PerseusApp(templates=[Template('t', view=lambda c, s: '', build_state=state,\n"
+        "app = PerseusApp(templates=[Template('t', view=v, build_state=state,\n"
         "                                     build_paths=lambda: ['a', 'fine', 'b/c'])])\n"
     )
-    result = perseus("build", cwd=tmp_path, check=False)
-    assert result.returncode == 1
-    assert "path 'a': build_state raised ValueError: no data for a" in result.stderr
-    assert "path 'b/c': build_state raised ValueError: no data for b/c" in result.stderr
-    assert "path 'fine'" not in result.stderr
+    assert "path 'a': build_state raised ValueError: no data for a" in err
+    assert "path 'b/c': build_state raised ValueError: no data for b/c" in err
+    assert "path 'fine'" not in err
 
 
 @pytest.mark.parametrize("templates, names", [
@@ -225,46 +235,30 @@ def test_every_failing_path_of_one_template_is_reported(tmp_path: Path) -> None:
 ])
 def test_two_templates_building_one_page_fail_the_build(tmp_path: Path, templates: str,
                                                         names: tuple[str, str]) -> None:
-    (tmp_path / "app.py").write_text(
-        "from perseus import PerseusApp, Template\n"
-        "v = lambda ctx, state: ''\n"
-        f"app = PerseusApp(templates={templates})\n"
-    )
-    result = perseus("build", cwd=tmp_path, check=False)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    line = next(line for line in result.stderr.splitlines() if "also built by" in line)
+    err = failed_build(tmp_path, f"app = PerseusApp(templates={templates})\n")
+    line = next(line for line in err.splitlines() if "also built by" in line)
     assert all(f"'{name}'" in line for name in names), line
-    assert not (tmp_path / "dist").exists()
 
 
 def test_build_paths_reaching_reserved_or_aliased_urls_fail(tmp_path: Path) -> None:
     (tmp_path / "robots.txt").write_text("User-agent: *\n")
-    (tmp_path / "app.py").write_text(
-        "from perseus import PerseusApp, Template\n"
-        "app = PerseusApp(templates=[Template('index', view=lambda c, s: '',\n"
+    err = failed_build(tmp_path,
+        "app = PerseusApp(templates=[Template('index', view=v,\n"
         "                  build_paths=lambda: ['', '.perseus/static/x', 'robots.txt', 'ok'])],\n"
         "                 static_aliases={'/robots.txt': 'robots.txt'})\n"
     )
-    result = perseus("build", cwd=tmp_path, check=False)
-    assert result.returncode == 1
-    assert "2 page(s) could not be built" in result.stderr
-    assert "path '.perseus/static/x'" in result.stderr and "reserved for perseus" in result.stderr
-    assert "path 'robots.txt'" in result.stderr and "also a static alias" in result.stderr
+    assert "2 page(s) could not be built" in err
+    assert "path '.perseus/static/x'" in err and "reserved for perseus" in err
+    assert "path 'robots.txt'" in err and "also a static alias" in err
 
 
 def test_unreachable_build_paths_fail(tmp_path: Path) -> None:
     bad_paths: list[object] = ["a\\b", "a\x00", "a\ufffd", "a/../b", "a//b", ".", 42]
     templates = ", ".join(f"Template('t{i}', view=v, build_paths=lambda: [{path!r}])"
                           for i, path in enumerate(bad_paths))
-    (tmp_path / "app.py").write_text(
-        "from perseus import PerseusApp, Template\n"
-        "v = lambda ctx, state: ''\n"
-        f"app = PerseusApp(templates=[Template('fine', view=v), {templates}])\n"
-    )
-    result = perseus("build", cwd=tmp_path, check=False)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    err = failed_build(tmp_path, f"app = PerseusApp(templates=[Template('fine', view=v), {templates}])\n")
     for i, path in enumerate(bad_paths):
-        assert f"template 't{i}': build_paths raised" in result.stderr, path
+        assert f"template 't{i}': build_paths raised" in err, path
 
 
 # --- misconfiguration: a named error when the app is constructed -------------------------
