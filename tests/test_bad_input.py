@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,6 +60,9 @@ def _make_site(project: Path) -> None:
     (project / "secret.txt").write_text(CANARY)
     # Odd entries inside the static root.
     os.mkfifo(static / "fifo")
+    (static / "zero").symlink_to("/dev/zero")
+    with socket.socket(socket.AF_UNIX) as unix_socket:
+        unix_socket.bind(str(static / "sock"))
     (static / "link_file").symlink_to(project / "static_private" / "secret.txt")
     (static / "link_dir").symlink_to(project / "static_private")
     (static / "loop").symlink_to(static / "loop")
@@ -149,7 +153,7 @@ def test_request_target_without_a_leading_slash(server: Server) -> None:
 ODD_FILES = [
     S + b"sub", S + b"sub/", S,  # directories
     S + b"a.css/x", S + b"robots.txt/", S + b"robots.txt/.",  # a file used as a directory
-    S + b"fifo",  # must not block
+    S + b"fifo", S + b"zero", S + b"sock",  # must not block, never a device or socket
     S + b"a" * 256, S + b"a" * 5000 + b".txt", S + b"sub/" + b"b" * 300 + b"/x",  # NAME_MAX, PATH_MAX
     S + b"nope.css",
 ]
