@@ -257,9 +257,12 @@ def test_unreachable_build_paths_fail(tmp_path: Path) -> None:
     bad_paths: list[object] = ["a\\b", "a\x00", "a\ufffd", "a/../b", "a//b", ".", 42]
     templates = ", ".join(f"Template('t{i}', view=v, build_paths=lambda: [{path!r}])"
                           for i, path in enumerate(bad_paths))
-    err = failed_build(tmp_path, f"app = PerseusApp(templates=[Template('fine', view=v), {templates}])\n")
+    templates += ", Template('one', view=v, build_paths=lambda: BuildPaths('first'))"
+    err = failed_build(tmp_path, "from perseus import BuildPaths\n"
+                       f"app = PerseusApp(templates=[Template('fine', view=v), {templates}])\n")
     for i, path in enumerate(bad_paths):
         assert f"template 't{i}': build_paths raised" in err, path
+    assert "template 'one': build_paths raised TypeError: BuildPaths takes a list of paths" in err
 
 
 # --- misconfiguration: a named error when the app is constructed -------------------------

@@ -139,6 +139,9 @@ async def _collect_paths(
     try:
         result = await call_user(template.build_paths, pool=pool)
         if isinstance(result, BuildPaths):
+            if isinstance(result.paths, (str, bytes)):
+                # NOTE: list("first") would silently build the pages f, i, r, s and t.
+                raise TypeError(f"BuildPaths takes a list of paths, got the string {result.paths!r}")
             raw_paths, extra = list(result.paths), result.extra
         elif isinstance(result, (list, tuple)):
             raw_paths, extra = list(result), None
