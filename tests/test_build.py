@@ -253,6 +253,16 @@ def test_build_paths_reaching_reserved_or_aliased_urls_fail(tmp_path: Path) -> N
     assert "path 'robots.txt'" in err and "also a static alias" in err
 
 
+def test_set_headers_cannot_split_or_reframe_the_response(tmp_path: Path) -> None:
+    cases = [{"Content-Length": "1"}, {"transfer-encoding": "chunked"}, {"x-a": "1\r\nSet-Cookie: a=b"},
+             {"bad name": "x"}, {"x-b": 1}]
+    templates = ", ".join(f"Template('t{i}', view=v, set_headers=lambda c, s: {headers!r})"
+                          for i, headers in enumerate(cases))
+    err = failed_build(tmp_path, f"app = PerseusApp(templates=[{templates}])\n")
+    for i, headers in enumerate(cases):
+        assert f"template 't{i}', path '': render raised ValueError: set_headers" in err, headers
+
+
 def test_unreachable_build_paths_fail(tmp_path: Path) -> None:
     bad_paths: list[object] = ["a\\b", "a\x00", "a\ufffd", "a/../b", "a//b", ".", 42]
     templates = ", ".join(f"Template('t{i}', view=v, build_paths=lambda: [{path!r}])"

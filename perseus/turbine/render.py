@@ -26,6 +26,9 @@ JSON_TYPE = "application/json"
 BUILT_PAGE_CACHE = "public, max-age=0, must-revalidate"
 ERROR_CACHE = "no-store"
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# The server frames every response itself; a page setting these would corrupt it.
+_FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
+                    "te", "trailer"}
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,8 @@ def merge_headers(
     for name, value in extra.items():
         if not isinstance(name, str) or not _HEADER_NAME.match(name):
             raise ValueError(f"set_headers returned an invalid header name {name!r}")
+        if name.lower() in _FRAMING_HEADERS:
+            raise ValueError(f"set_headers may not set {name!r}: the server frames responses itself")
         if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
             # SECURITY: a CR or LF in a value would split the response.
             raise ValueError(f"set_headers returned an invalid value for {name!r}")
