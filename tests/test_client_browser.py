@@ -88,3 +88,17 @@ def test_hostile_state_runs_no_script_and_parses_back(escaping_server: Server, p
     assert page.evaluate("window.__perseus.state") == expected_state()
     assert "<script>window.__pwned = 1</script>" in page.title()  # shown as text, not run
     assert page.evaluate("window.__pwned") is None
+
+
+def test_navigation_to_a_missing_page_loads_the_404_view_once(basic_server: Server, page: Page) -> None:
+    """ERR-02: the JSON endpoint says 404, so the client lets the server render the error page."""
+    open_page(page, basic_server.url + "/")
+    documents: list[str] = []
+    page.on("request", lambda r: documents.append(r.url) if r.resource_type == "document" else None)
+    with page.expect_navigation():
+        page.evaluate("window.__perseus.navigate('/post/nope')")
+    page.wait_for_function("window.__perseus !== undefined")
+    assert page.url == basic_server.url + "/post/nope"
+    assert "Nothing here" in page.inner_html("#root")
+    page.wait_for_timeout(300)  # NOTE: not a timing assertion: room for a reload loop to show
+    assert documents == [basic_server.url + "/post/nope"]
