@@ -33,6 +33,11 @@ def _default(value: Any) -> Any:
 def encode_state(value: Any) -> bytes:
     """Encode state to UTF-8 JSON bytes.
 
+    Documented encodings (deterministic, not errors): tuples become lists; ``datetime``,
+    ``date``, ``time``, ``UUID`` and enums become what orjson writes (ISO 8601 strings,
+    the UUID string, the enum's value); integers up to 64 bits are written exactly, but
+    JavaScript reads those above 2**53 rounded: send them as strings if that matters.
+
     Raises:
         StateEncodingError: the value holds something JSON cannot carry faithfully:
             NaN or an infinity (orjson would write ``null``), a lone surrogate, an
