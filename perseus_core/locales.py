@@ -25,6 +25,9 @@ _STRIPPED: Final = "\t\r\n"
 _SEGMENT_SAFE: Final = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@"
 )
+# A query is passed on as sent (still percent-encoded), minus anything unsafe in a header.
+_QUERY_SAFE: Final = _SEGMENT_SAFE | frozenset("/?%")
+_HEX: Final = "0123456789ABCDEF"
 
 
 def _is_range(tag: str) -> bool:
@@ -137,35 +140,37 @@ def match_locale(segment: str, supported: list[str]) -> str:
     return ""
 
 
-def _encode_segment(segment: str) -> str:
-    if all(ch in _SEGMENT_SAFE for ch in segment):
-        return segment
+def _percent_encode(text: str, safe: frozenset[str]) -> str:
+    if all(ch in safe for ch in text):
+        return text
     out: list[str] = []
-    for ch in segment:
-        if ch in _SEGMENT_SAFE:
+    for ch in text:
+        if ch in safe:
             out.append(ch)
         else:
             for byte in ch.encode("utf-8", "surrogatepass"):
-                out.append("%" + "0123456789ABCDEF"[byte >> 4] + "0123456789ABCDEF"[byte & 15])
+                out.append("%" + _HEX[byte >> 4] + _HEX[byte & 15])
     return "".join(out)
 
 
-def redirect_path(base_path: str, locale: str, path: str) -> str:
-    """``/<base>/<locale>/<path>``: where a request for ``path`` (decoded) is sent.
+def redirect_path(base_path: str, locale: str, path: str, query: str = "") -> str:
+    """``/<base>/<locale>/<path>[?query]``: where a request for ``path`` (decoded) is sent.
 
     SECURITY: the result always starts with ``base_path`` + ``/`` + ``locale`` and never
     with ``//`` or ``/\\``, whatever ``path`` holds (REDIR-01, REDIR-02): tab, CR and
     LF are dropped as browsers drop them, empty, ``.`` and ``..`` segments are dropped,
     and every remaining segment is percent-encoded, so a backslash, a control
-    character, ``?`` or ``#`` stay inside their segment.
+    character, ``?`` or ``#`` stay inside their segment. The query (as sent, still
+    encoded) keeps its escapes; any raw character unsafe in a header is encoded.
     """
     for ch in _STRIPPED:
         if ch in path:
             path = path.replace(ch, "")
-    encoded = [
-        _encode_segment(segment) for segment in path.split("/") if segment not in ("", ".", "..")
-    ]
+    segments = [segment for segment in path.split("/") if segment not in ("", ".", "..")]
+    encoded = [_percent_encode(segment, _SEGMENT_SAFE) for segment in segments]
     target = base_path + "/" + locale
     if encoded:
         target += "/" + "/".join(encoded)
+    if query:
+        target += "?" + _percent_encode(query, _QUERY_SAFE)
     return target

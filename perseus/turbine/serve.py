@@ -91,8 +91,11 @@ class Engine:
         client = resources.files("perseus.client").joinpath("client.js").read_bytes()
         self.client = (client, etag(client))
 
-    def respond(self, method: str, path: str, headers: Mapping[str, str]) -> Response:
-        """Answer one request. ``path`` is decoded once; ``headers`` has lower-case names."""
+    def respond(self, method: str, path: str, headers: Mapping[str, str], query: str = "") -> Response:
+        """Answer one request. ``path`` is decoded once; ``headers`` has lower-case names.
+
+        ``query`` is the raw query string; only a locale redirect passes it on.
+        """
         if path.startswith("/.perseus/"):
             return self._internal(method, path, headers)
         alias = self.aliases.get(path)
@@ -105,7 +108,7 @@ class Engine:
             first, _, path = path.lstrip("/").partition("/")
             found = self.sites.get(first)
             if found is None:
-                return self._locale_redirect(method, first, path, headers)
+                return self._locale_redirect(first, path, query, headers)
             site = found
         try:
             key = normalize_path(path)
@@ -116,7 +119,7 @@ class Engine:
             return self._send(method, site.html[page], headers)
         return self.error(404, method, site)
 
-    def _locale_redirect(self, method: str, first: str, rest: str, headers: Mapping[str, str]) -> Response:
+    def _locale_redirect(self, first: str, rest: str, query: str, headers: Mapping[str, str]) -> Response:
         """``/<path>`` -> ``/<locale>/<path>``, one hop, never off this site."""
         locale = match_locale(first, self.locales)
         if locale:  # "/EN-us/about" names a locale in the wrong case
@@ -124,7 +127,7 @@ class Engine:
         else:
             locale = negotiate(headers.get("accept-language"), self.locales, self.default_locale)
             path = first + "/" + rest
-        location = redirect_path(self.base_path, locale, path)
+        location = redirect_path(self.base_path, locale, path, query)
         return Response(LOCALE_REDIRECT, [("location", location), *LOCALE_REDIRECT_HEADERS])
 
     def _send(self, method: str, served: _Served, headers: Mapping[str, str], status: int = 200) -> Response:
