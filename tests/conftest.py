@@ -122,3 +122,13 @@ def basic_server(basic_site: Path) -> Iterator[Server]:
     server = Server(basic_site)
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def i18n_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """examples/i18n (en-US, fr-FR), built and served once for the session."""
+    project = copy_example("i18n", tmp_path_factory.mktemp("i18n"))
+    perseus("build", cwd=project)
+    server = Server(project)
+    yield server
+    server.close()

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.conftest import Server, copy_example, perseus
+from tests.conftest import Server
 from tests.test_serve_basic import state_of
 
 LOCALES = ("en-US", "fr-FR")
 PAGES = ["", "about", "post", "post/first", "post/second"]
 # U+2068/U+2069: Fluent isolates each argument so right-to-left values cannot reorder the text.
 ADA = "\u2068Ada\u2069"
-
-
-@pytest.fixture(scope="session")
-def i18n_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    project = copy_example("i18n", tmp_path_factory.mktemp("i18n"))
-    perseus("build", cwd=project)
-    server = Server(project)
-    yield server
-    server.close()
 
 
 RawHeaders = dict[bytes, list[bytes]]
@@ -204,6 +194,8 @@ def test_client_runtime_knows_the_locale(i18n_server: Server) -> None:
 
 
 def test_static_routes_are_not_localised(i18n_server: Server) -> None:
+    robots = i18n_server.get("/robots.txt")
+    assert robots.status_code == 200 and robots.text.startswith("User-agent")
     assert i18n_server.get("/.perseus/client.js").status_code == 200
     assert i18n_server.get("/.perseus/nope").status_code == 404
 

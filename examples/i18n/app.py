@@ -70,4 +70,6 @@ app = PerseusApp(
     ],
     locales=Locales("en-US", ["fr-FR"]),
     error_views={404: not_found},
+    # Files at fixed URLs are not localised: /robots.txt is never redirected.
+    static_aliases={"/robots.txt": "static/robots.txt"},
 )
