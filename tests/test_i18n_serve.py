@@ -212,3 +212,17 @@ def test_static_routes_are_not_localised(i18n_server: Server) -> None:
     assert i18n_server.get("/.perseus/client.js").status_code == 200
     assert i18n_server.get("/.perseus/nope").status_code == 404
 
+
+
+def test_the_asgi_adapter_redirects_and_serves_alike(i18n_server: Server) -> None:
+    server = Server(i18n_server.project, interface="asgi")
+    try:
+        response = server.get("/post/first?ref=mail", headers={"accept-language": "fr"})
+        assert response.status_code == 307
+        assert response.headers["location"] == "/fr-FR/post/first?ref=mail"
+        for target in [b"/%5Cevil.example", b"//evil.example", b"/%2F%2Fevil.example"]:
+            _, headers, _ = raw_response(server, target)
+            assert headers[b"location"][0] in (b"/en-US/%5Cevil.example", b"/en-US/evil.example"), target
+        assert f"<h1>Bonjour, {ADA} !</h1>" in server.get("/fr-FR").text
+    finally:
+        server.close()
