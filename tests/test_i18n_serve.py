@@ -84,6 +84,8 @@ def test_redirect_is_one_hop_to_a_page(i18n_server: Server) -> None:
     # Canonical URLs answer directly.
     for target in [b"/en-US", b"/en-US/", b"/fr-FR/about/", b"//fr-FR//post//first"]:
         assert i18n_server.raw_get(target)[0] == 200, target
+    # A dot segment after a locale is no page of that locale: 404, not a redirect loop.
+    assert i18n_server.raw_get(b"/en-US/../fr-FR/about")[0] == 404
 
 
 def test_a_locale_in_the_wrong_case_keeps_it(i18n_server: Server) -> None:
