@@ -34,7 +34,7 @@ def tests_pure(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff on everything; mypy --strict on both packages."""
-    session.install("ruff==0.17.6", "mypy>=1.11", "orjson", "granian", "click", "lmdb")
+    session.install("ruff==0.17.6", "mypy>=1.11", "orjson", "granian", "click", "lmdb", "fluent.runtime")
     session.run("ruff", "check", "perseus", "perseus_core", "tests", "noxfile.py", "setup.py", "bench")
     session.run("mypy", "--strict", "perseus_core", "perseus")
 

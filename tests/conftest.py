@@ -9,10 +9,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -158,3 +161,42 @@ def escaping_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
     server = Server(project)
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def i18n_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """examples/i18n (en-US, fr-FR), built and served once for the session."""
+    project = copy_example("i18n", tmp_path_factory.mktemp("i18n"))
+    perseus("build", cwd=project)
+    server = Server(project)
+    yield server
+    server.close()
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; never `playwright install`
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium, launched once for the session."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@contextmanager
+def browser_page(browser: Browser, **context_options: Any) -> Iterator[Page]:
+    """A page in a fresh browser context; any script error on it fails the test."""
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert errors == [], errors

@@ -16,7 +16,8 @@ from .. import __version__
 from .._state import encode_state
 from ..app import PerseusApp
 from ..context import StateInfo
-from ..errors import BuildError, NotFound, PageFailure
+from ..errors import BuildError, NotFound, PageFailure, TranslationError
+from ..i18n.translators import Translator, load_translator
 from ..stores.immutable import DistWriter
 from ..template import RESERVED_SEGMENT, BuildPaths, Template, is_reserved
 from .calls import call_user
@@ -79,7 +80,8 @@ async def build_site(
     On failure nothing is written: the previous ``dist`` stays as it was.
     """
     started = time.perf_counter()
-    locales = [NO_LOCALE]
+    locales = app.locales.all if app.locales is not None else [NO_LOCALE]
+    translators = _load_translators(app)
     failures: list[PageFailure] = []
     with ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="perseus-build") as pool:
         global_state = None
@@ -90,7 +92,7 @@ async def build_site(
             except Exception as exc:
                 failure = PageFailure("(global state)", None, NO_LOCALE, "global_state", exc)
                 raise BuildError([failure]) from exc
-        renderer = PageRenderer(app, global_state, base_path)
+        renderer = PageRenderer(app, global_state, base_path, translators)
         say(f"collecting paths of {len(app.templates)} template(s)")
         collected = await asyncio.gather(*(_collect_paths(t, pool, failures) for t in app.templates))
         jobs = [
@@ -114,13 +116,16 @@ async def build_site(
             assert page is not None
             full = job.template.full_path(job.path)
             writer.add_page(full, job.locale, job.template.name, page)
-            summary.routes.append(("/" + full, job.template.name, strategy_of(job.template)))
+            url = "/" + full if job.locale == NO_LOCALE else f"/{job.locale}/{full}".rstrip("/")
+            summary.routes.append((url, job.template.name, strategy_of(job.template)))
         for (status, locale), error_page in errors.items():
             assert error_page is not None
             writer.add_error_page(status, locale, error_page)
+        for locale, translator in translators.items():
+            writer.add_translations(locale, translator.content_type, translator.source)
         for template, (_, extra) in zip(app.templates, collected, strict=True):
             writer.write_extra(template.name, encode_state(extra))
-        writer.write_json("render_conf.json", _render_conf(app, jobs, locales))
+        writer.write_json("render_conf.json", _render_conf(app, jobs, locales, base_path))
         if app.global_state is not None:
             writer.write_json("global_state.json", orjson.loads(encode_state(global_state)))
         writer.commit({"perseus": __version__, "built_at": time.time(), "pages": len(jobs)})
@@ -129,6 +134,22 @@ async def build_site(
         raise
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _load_translators(app: PerseusApp) -> dict[str, Translator]:
+    """Every locale's translator; all missing or invalid files reported in one error."""
+    if app.locales is None:
+        return {}
+    translators: dict[str, Translator] = {}
+    failures: list[PageFailure] = []
+    for locale in app.locales.all:
+        try:
+            translators[locale] = load_translator(app.translations_dir, locale)
+        except TranslationError as exc:
+            failures.append(PageFailure("(translations)", None, locale, "load", exc))
+    if failures:
+        raise BuildError(failures)
+    return translators
 
 
 async def _collect_paths(
@@ -210,9 +231,11 @@ def _render_error(
         return None
 
 
-def _render_conf(app: PerseusApp, jobs: list[_PageJob], locales: list[str]) -> dict[str, Any]:
+def _render_conf(app: PerseusApp, jobs: list[_PageJob], locales: list[str], base_path: str) -> dict[str, Any]:
     return {
+        "base_path": base_path,
         "locales": locales,
+        "default_locale": locales[0],
         "templates": {t.name: {"root": t.root, "strategy": strategy_of(t)} for t in app.templates},
         "pages": {job.template.full_path(job.path): job.template.name for job in jobs},
     }
