@@ -50,9 +50,9 @@ def decode_path(bytes raw):
         if c == 37:  # '%'
             high = _hex(src[i + 1]) if i + 1 < n else -1
             low = _hex(src[i + 2]) if i + 2 < n else -1
-            c = <unsigned char> (high * 16 + low)
-            if high < 0 or low < 0 or c == 47:  # malformed, or an encoded '/'
+            if high < 0 or low < 0:
                 raise BadPath(repr(raw))
+            c = <unsigned char> (high * 16 + low)
             i += 3
         else:
             i += 1

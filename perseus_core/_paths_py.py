@@ -16,7 +16,6 @@ HASHED_KEY = 0x68  # b"h": a BLAKE2b digest of the plain key (the record keeps t
 _HEX_DIGITS = "0123456789abcdefABCDEF"
 # Every two-digit escape, in any case, to its byte: one dict lookup per escape.
 _ESCAPES = {(a + b).encode(): int(a + b, 16) for a in _HEX_DIGITS for b in _HEX_DIGITS}
-_SLASH = 0x2F
 # Control characters, DEL, and U+FFFD (what a server puts where it met invalid UTF-8).
 _INVALID = re.compile("[\x00-\x1f\x7f\ufffd]")
 # RFC 3986 unreserved characters plus "/": everything else is percent-encoded.
@@ -26,17 +25,18 @@ _SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 def decode_path(raw: bytes) -> str:
     """Percent-decode a raw request path exactly once, strictly.
 
+    ``%2F`` becomes ``/`` like any escape, so this agrees with granian's RSGI
+    ``path`` (REQ-03: an encoded slash routes one way on both adapters).
+
     Raises:
-        BadPath: a malformed escape (``%zz``, a trailing ``%``), an encoded slash
-            (``%2F``, which would otherwise collapse into a segment boundary), or
-            invalid UTF-8.
+        BadPath: a malformed escape (``%zz``, a trailing ``%``) or invalid UTF-8.
     """
     if b"%" in raw:
         parts = raw.split(b"%")
         out = bytearray(parts[0])
         for part in parts[1:]:
             byte = _ESCAPES.get(part[:2], -1)
-            if byte < 0 or byte == _SLASH:
+            if byte < 0:
                 raise BadPath(repr(raw))
             out.append(byte)
             out += part[2:]

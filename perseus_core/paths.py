@@ -1,7 +1,7 @@
 """Request paths and store keys: strict decoding, normalisation, and LMDB keys.
 
 - ``decode_path(raw)``: percent-decode a raw request path once, strictly
-  (``BadPath`` for ``%zz``, ``%2F`` or invalid UTF-8); ``encode_path`` is its inverse.
+  (``BadPath`` for ``%zz`` or invalid UTF-8); ``encode_path`` is its inverse.
 - ``normalize_path(path)``: ``/post//a/`` -> ``post/a`` (``BadPath`` for control
   characters and U+FFFD).
 - ``encode_key(locale, path)`` / ``decode_key(key)``: the reversible byte key of a

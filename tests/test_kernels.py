@@ -76,6 +76,7 @@ RAW_PATHS = st.lists(st.sampled_from([b"/", b"a", b"%", b"2", b"f", b"F", b"zz",
     (b"/caf%C3%A9/%e2%82%ac", "/café/€"),
     (b"/a%20b", "/a b"),
     (b"/%2541", "/%41"),  # decoded exactly once
+    (b"/post%2Ffirst", "/post/first"),  # as granian's RSGI path has it (REQ-03)
     (b"", ""),
 ])
 def test_decode_path(paths: ModuleType, raw: bytes, decoded: str) -> None:
@@ -84,7 +85,6 @@ def test_decode_path(paths: ModuleType, raw: bytes, decoded: str) -> None:
 
 @pytest.mark.parametrize("raw", [
     b"/%", b"/%2", b"/%zz", b"/a%g0", b"/%c0", b"/%ff", b"/en-US/post/%ed%a0%80", b"/\xff",
-    b"/post/a%2Fb", b"/post/a%2fb",  # an encoded slash would collapse into a segment boundary
 ])
 def test_decode_path_refuses_what_no_page_can_have(paths: ModuleType, raw: bytes) -> None:
     with pytest.raises(BadPath):
