@@ -22,6 +22,7 @@ PAGE = 0
 INCREMENTAL = 1
 NOT_FOUND = 2
 NO_LOCALE = 3
+cdef tuple NOT_FOUND_PAIR = (NOT_FOUND, -1)
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
@@ -42,6 +43,8 @@ cdef struct Entry:
     Py_ssize_t length
     PyObject* page          # the (PAGE, id, -1) verdict, or NULL
     PyObject* template      # the (INCREMENTAL, id, -1) verdict, or NULL
+    PyObject* page_pair     # (PAGE, id) for match(), or NULL
+    PyObject* template_pair # (INCREMENTAL, id) for match(), or NULL
 
 
 cdef inline Py_ssize_t _record_size(Py_ssize_t length) noexcept nogil:
@@ -170,8 +173,12 @@ cdef class Router:
             utf8 = encoded[i]
             entry = <Entry*> (self._arena + offset)
             entry.length = len(utf8)
-            entry.page = self._verdict(PAGE, self.pages.get(keys[i]))
-            entry.template = self._verdict(INCREMENTAL, self.incremental.get(keys[i]))
+            entry.page = self._verdict((PAGE, self.pages.get(keys[i]), -1), keys[i] in self.pages)
+            entry.template = self._verdict((INCREMENTAL, self.incremental.get(keys[i]), -1),
+                                           keys[i] in self.incremental)
+            entry.page_pair = self._verdict((PAGE, self.pages.get(keys[i])), keys[i] in self.pages)
+            entry.template_pair = self._verdict((INCREMENTAL, self.incremental.get(keys[i])),
+                                                keys[i] in self.incremental)
             memcpy(self._arena + offset + sizeof(Entry), <const unsigned char*> utf8, entry.length)
             h = _hash(<const unsigned char*> utf8, entry.length)
             slot = <uint32_t> h & self._mask
@@ -180,10 +187,9 @@ cdef class Router:
             self._index[slot] = (h & 0xFFFFFFFF00000000ULL) | <uint64_t> (offset // 8 + 1)
             offset += _record_size(entry.length)
 
-    cdef PyObject* _verdict(self, int kind, object ident):
-        if ident is None:
+    cdef PyObject* _verdict(self, tuple verdict, bint exists):
+        if not exists:
             return NULL
-        verdict = (kind, ident, -1)
         self._verdicts.append(verdict)
         return <PyObject*> verdict
 
@@ -207,15 +213,18 @@ cdef class Router:
                     return entry
             slot = (slot + 1) & self._mask
 
-    cdef PyObject* _match(self, const unsigned char* key, Py_ssize_t n) noexcept:
-        # The verdict for key[:n], or NULL for none.
+    cdef Entry* _match(self, const unsigned char* key, Py_ssize_t n, bint* incremental) noexcept:
+        # The entry that serves key[:n] (as a page, or as an incremental root when
+        # *incremental is set), or NULL for none.
         cdef Entry* entry = self._find(key, n)
+        incremental[0] = False
         if entry != NULL and entry.page != NULL:
-            return entry.page
+            return entry
         # The most specific incremental root: the key itself, each shorter prefix, then "".
+        incremental[0] = True
         while self._has_incremental:
             if entry != NULL and entry.template != NULL:
-                return entry.template
+                return entry
             if n == 0:
                 break
             n -= 1
@@ -225,13 +234,14 @@ cdef class Router:
         return NULL
 
     cdef object _lookup(self, const unsigned char* key, Py_ssize_t n, Py_ssize_t locale):
-        cdef PyObject* found = self._match(key, n)
-        if found == NULL:
+        cdef bint incremental
+        cdef Entry* entry = self._match(key, n, &incremental)
+        if entry == NULL:
             return (NOT_FOUND, -1, locale)
+        found = <tuple> <object> (entry.template if incremental else entry.page)
         if locale < 0:
-            return <object> found
-        verdict = <tuple> <object> found
-        return (verdict[0], verdict[1], locale)
+            return found
+        return (found[0], found[1], locale)
 
     def match(self, str key):
         """Match a route key (normalised, no locale) (see the pure twin)."""
@@ -241,8 +251,11 @@ cdef class Router:
             data = PyUnicode_AsUTF8AndSize(key, &n)  # PERF: cached, no copy for ASCII
         except UnicodeEncodeError:  # a lone surrogate: no route can match it
             return NOT_FOUND, -1
-        verdict = <tuple> self._lookup(<const unsigned char*> data, n, -1)
-        return verdict[0], verdict[1]
+        cdef bint incremental
+        cdef Entry* entry = self._match(<const unsigned char*> data, n, &incremental)
+        if entry == NULL:
+            return NOT_FOUND_PAIR
+        return <object> (entry.template_pair if incremental else entry.page_pair)
 
     def resolve(self, str path):
         """Match a decoded request path: ``(verdict, id, locale_index)`` (see the pure twin)."""

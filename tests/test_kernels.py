@@ -305,6 +305,17 @@ def test_escaped_html_unescapes_to_the_text(text: str) -> None:
     assert len({module.escape_html(text) for module in ESCAPE}) == 1
 
 
+@pytest.mark.parametrize(("raw", "escaped"), [
+    ("€\u2028<€\u2029&>\u2027", "€\\u2028\\u003c€\\u2029\\u0026\\u003e\u2027"),
+    ("\u2028", "\\u2028"), ("<", "\\u003c"), ("€", "€"), ("", ""),
+])
+def test_script_json_escapes_exactly_the_dangerous_characters(escape: ModuleType, raw: str,
+                                                               escaped: str) -> None:
+    assert escape.escape_script_json(raw.encode()) == escaped.encode()
+    for cut in (b"\xe2\x80", b"x\xe2", b"\xe2\x80<"):  # a sequence cut short is not a line end
+        assert escape.escape_script_json(cut) == cut.replace(b"<", b"\\u003c")
+
+
 def test_script_json_stops_a_closing_script_tag(escape: ModuleType) -> None:
     escaped = escape.escape_script_json(orjson.dumps({"x": "</script><script>alert(1)</script>"}))
     assert b"</script" not in escaped.lower()
