@@ -5,13 +5,12 @@ PERF: the path is normalised into a stack buffer of UTF-8 in one scan; each look
 (the exact key, then each shorter prefix) hashes that buffer eight bytes at a time
 and probes an open-addressing table whose slots carry 32 bits of the hash, so a
 probe that misses rarely touches the key itself. No ``str.split``, no slices, no
-new strings; a verdict without a locale is a tuple built once at construction.
+new strings.
 NOTE: only the app's own routes are ever inserted, so request paths cannot grow
 probe chains (no hash flooding); they can only pick among existing ones.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from cpython.ref cimport PyObject
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcmp, memcpy
 
@@ -40,15 +39,24 @@ cdef uint64_t MULTIPLIER = 0x9E3779B97F4A7C15ULL
 cdef struct Entry:
     # PERF: stored in one arena, each entry directly followed by its key's UTF-8,
     # so a hit reads one slot and one record.
+    # NOTE: ids, not prebuilt verdict tuples: 10,000 pages of tuples outgrow the
+    # CPU caches, and a cache miss costs more than building the tuple.
     Py_ssize_t length
-    PyObject* page          # the (PAGE, id, -1) verdict, or NULL
-    PyObject* template      # the (INCREMENTAL, id, -1) verdict, or NULL
-    PyObject* page_pair     # (PAGE, id) for match(), or NULL
-    PyObject* template_pair # (INCREMENTAL, id) for match(), or NULL
+    Py_ssize_t page         # the page id, or -1
+    Py_ssize_t template     # the id of the incremental template rooted here, or -1
 
 
 cdef inline Py_ssize_t _record_size(Py_ssize_t length) noexcept nogil:
     return sizeof(Entry) + ((length + 7) & ~7)
+
+
+cdef inline uint64_t _tail(const unsigned char* p, Py_ssize_t n, uint64_t word) noexcept nogil:
+    # The last n < 8 bytes over ``word``, little-endian like memcpy, without a
+    # libc call (a memcpy of variable length is not inlined).
+    cdef Py_ssize_t i
+    for i in range(n):
+        word = (word & ~(<uint64_t> 0xFF << (8 * i))) | (<uint64_t> p[i] << (8 * i))
+    return word
 
 
 cdef inline uint64_t _hash(const unsigned char* key, Py_ssize_t n) noexcept nogil:
@@ -62,9 +70,7 @@ cdef inline uint64_t _hash(const unsigned char* key, Py_ssize_t n) noexcept nogi
         h ^= h >> 32
         i += 8
     if i < n:
-        word = 0
-        memcpy(&word, key + i, n - i)
-        h = (h ^ word) * MULTIPLIER
+        h = (h ^ _tail(key + i, n - i, 0)) * MULTIPLIER
         h ^= h >> 32
     return h ^ (h >> 29)
 
@@ -104,8 +110,10 @@ cdef inline int _scan_ascii(const unsigned char* data, Py_ssize_t n) noexcept no
     cdef uint64_t word, t, slashes, bad = 0, pairs = 0, carry = 0
     cdef Py_ssize_t i = 0
     while i < n:
-        word = 0x6161616161616161ULL  # pad a short tail with harmless "a"s
-        memcpy(&word, data + i, 8 if n - i >= 8 else n - i)
+        if n - i >= 8:
+            memcpy(&word, data + i, 8)
+        else:  # pad a short tail with harmless "a"s
+            word = _tail(data + i, n - i, 0x6161616161616161ULL)
         bad |= (word - 0x20 * ones) & ~word & high          # a byte below 0x20
         t = word ^ (0x7F * ones)
         bad |= (t - ones) & ~t & high                       # DEL
@@ -129,7 +137,6 @@ cdef class Router:
     cdef uint64_t* _index        # slot -> hash's top 32 bits << 32 | record offset / 8 + 1; 0: empty
     cdef uint32_t _mask
     cdef unsigned char* _arena   # the records: Entry, then the key's UTF-8, 8-byte aligned
-    cdef list _verdicts          # owns the tuples entries point at
     cdef list _locale_keys       # the locales' UTF-8
     cdef bint _has_incremental
     cdef readonly dict pages
@@ -163,7 +170,6 @@ cdef class Router:
         cdef Py_ssize_t i
         for i in range(capacity):
             self._index[i] = 0
-        self._verdicts = []
         cdef Py_ssize_t offset = 0
         cdef Entry* entry
         cdef uint32_t slot
@@ -173,12 +179,8 @@ cdef class Router:
             utf8 = encoded[i]
             entry = <Entry*> (self._arena + offset)
             entry.length = len(utf8)
-            entry.page = self._verdict((PAGE, self.pages.get(keys[i]), -1), keys[i] in self.pages)
-            entry.template = self._verdict((INCREMENTAL, self.incremental.get(keys[i]), -1),
-                                           keys[i] in self.incremental)
-            entry.page_pair = self._verdict((PAGE, self.pages.get(keys[i])), keys[i] in self.pages)
-            entry.template_pair = self._verdict((INCREMENTAL, self.incremental.get(keys[i])),
-                                                keys[i] in self.incremental)
+            entry.page = self.pages.get(keys[i], -1)
+            entry.template = self.incremental.get(keys[i], -1)
             memcpy(self._arena + offset + sizeof(Entry), <const unsigned char*> utf8, entry.length)
             h = _hash(<const unsigned char*> utf8, entry.length)
             slot = <uint32_t> h & self._mask
@@ -186,12 +188,6 @@ cdef class Router:
                 slot = (slot + 1) & self._mask
             self._index[slot] = (h & 0xFFFFFFFF00000000ULL) | <uint64_t> (offset // 8 + 1)
             offset += _record_size(entry.length)
-
-    cdef PyObject* _verdict(self, tuple verdict, bint exists):
-        if not exists:
-            return NULL
-        self._verdicts.append(verdict)
-        return <PyObject*> verdict
 
     def __dealloc__(self):
         PyMem_Free(self._index)
@@ -218,12 +214,12 @@ cdef class Router:
         # *incremental is set), or NULL for none.
         cdef Entry* entry = self._find(key, n)
         incremental[0] = False
-        if entry != NULL and entry.page != NULL:
+        if entry != NULL and entry.page >= 0:
             return entry
         # The most specific incremental root: the key itself, each shorter prefix, then "".
         incremental[0] = True
         while self._has_incremental:
-            if entry != NULL and entry.template != NULL:
+            if entry != NULL and entry.template >= 0:
                 return entry
             if n == 0:
                 break
@@ -238,10 +234,9 @@ cdef class Router:
         cdef Entry* entry = self._match(key, n, &incremental)
         if entry == NULL:
             return (NOT_FOUND, -1, locale)
-        found = <tuple> <object> (entry.template if incremental else entry.page)
-        if locale < 0:
-            return found
-        return (found[0], found[1], locale)
+        if incremental:
+            return (INCREMENTAL, entry.template, locale)
+        return (PAGE, entry.page, locale)
 
     def match(self, str key):
         """Match a route key (normalised, no locale) (see the pure twin)."""
@@ -255,7 +250,9 @@ cdef class Router:
         cdef Entry* entry = self._match(<const unsigned char*> data, n, &incremental)
         if entry == NULL:
             return NOT_FOUND_PAIR
-        return <object> (entry.template_pair if incremental else entry.page_pair)
+        if incremental:
+            return (INCREMENTAL, entry.template)
+        return (PAGE, entry.page)
 
     def resolve(self, str path):
         """Match a decoded request path: ``(verdict, id, locale_index)`` (see the pure twin)."""
