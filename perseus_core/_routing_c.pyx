@@ -1,18 +1,19 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Cython kernel: route matching in one pass over the path (see the pure twin).
 
-PERF: the path is normalised into a stack buffer of UTF-8 in one scan; each lookup
-(the exact key, then each shorter prefix) hashes that buffer eight bytes at a time
-and probes an open-addressing table whose slots carry 32 bits of the hash, so a
-probe that misses rarely touches the key itself. No ``str.split``, no slices, no
-new strings.
+PERF: an ASCII path without "//" (nearly every request) is checked eight bytes at
+a time and matched in place; any other path is normalised into a stack buffer of
+UTF-8 in one scan. Each lookup (the exact key, then each shorter prefix) hashes
+the key eight bytes at a time and probes an open-addressing table whose slots
+carry 32 bits of the hash, so a probe that misses rarely touches the key itself.
+No ``str.split``, no slices, no new strings.
 NOTE: only the app's own routes are ever inserted, so request paths cannot grow
 probe chains (no hash flooding); they can only pick among existing ones.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint32_t, uint64_t
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memcmp, memcpy, memset
 
 from ._routing_py import check_routes
 from .errors import BadPath
@@ -143,9 +144,14 @@ cdef class Router:
     cdef readonly dict incremental
     cdef readonly tuple locales
 
-    def __cinit__(self):
-        self._index = NULL
+    def __cinit__(self, *args, **kwargs):
+        # An empty table, so a Router whose __init__ never ran matches nothing.
         self._arena = NULL
+        self._mask = 7
+        self._index = <uint64_t*> PyMem_Malloc(8 * sizeof(uint64_t))
+        if self._index == NULL:
+            raise MemoryError()
+        memset(self._index, 0, 8 * sizeof(uint64_t))
 
     def __init__(self, pages, incremental, locales=()):
         check_routes(pages, incremental, locales)
@@ -242,10 +248,13 @@ cdef class Router:
         """Match a route key (normalised, no locale) (see the pure twin)."""
         cdef Py_ssize_t n
         cdef const char* data
+        cdef bytes encoded
         try:
             data = PyUnicode_AsUTF8AndSize(key, &n)  # PERF: cached, no copy for ASCII
-        except UnicodeEncodeError:  # a lone surrogate: no route can match it
-            return NOT_FOUND, -1
+        except UnicodeEncodeError:  # a lone surrogate: encoded as the keys were
+            encoded = _key_bytes(key)
+            data = encoded
+            n = len(encoded)
         cdef bint incremental
         cdef Entry* entry = self._match(<const unsigned char*> data, n, &incremental)
         if entry == NULL:

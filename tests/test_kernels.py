@@ -196,6 +196,18 @@ def test_incremental_index_catches_every_unbuilt_path(routing: ModuleType) -> No
     assert router.resolve("/about") == (0, 0, -1)
     assert router.resolve("/a/b/c") == (1, 7, -1)
     assert router.resolve("/") == (1, 7, -1)
+    assert router.resolve("/\ud800") == (1, 7, -1) and router.match("\ud800") == (1, 7)  # a lone surrogate
+
+
+def test_a_router_never_initialised_fails_safely(routing: ModuleType) -> None:
+    # The compiled twin reads a C table: without __init__ it must be empty, not garbage.
+    router = routing.Router.__new__(routing.Router)
+    try:
+        verdicts = (router.match("about"), router.resolve("/about"))
+    except AttributeError:  # the pure twin: no attributes before __init__
+        assert routing.__name__.endswith("_py")
+    else:
+        assert verdicts == ((2, -1), (2, -1, -1))
 
 
 @pytest.mark.parametrize(("path", "verdict"), [
