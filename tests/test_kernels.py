@@ -23,8 +23,8 @@ import perseus_core
 from perseus_core.errors import BadPath
 from perseus_core.routing import BadPath as RoutingBadPath
 
-settings.register_profile("kernels", max_examples=150, deadline=None)
-settings.load_profile("kernels")
+# Modest example counts keep the suite fast; applied per test, not as a global profile.
+KERNELS = settings(max_examples=150, deadline=None)
 
 
 def twins(kernel: str) -> list[ModuleType]:
@@ -91,6 +91,7 @@ def test_decode_path_refuses_what_no_page_can_have(paths: ModuleType, raw: bytes
         paths.decode_path(raw)
 
 
+@KERNELS
 @given(st.text())
 def test_decode_path_inverts_encode_path(text: str) -> None:
     for module in PATHS:
@@ -99,6 +100,7 @@ def test_decode_path_inverts_encode_path(text: str) -> None:
         assert module.decode_path(encoded) == text
 
 
+@KERNELS
 @given(RAW_PATHS)
 def test_decode_path_twins_agree(raw: bytes) -> None:
     outcomes = set()
@@ -118,6 +120,7 @@ def test_normalize_path(paths: ModuleType, path: str, key: str) -> None:
     assert paths.normalize_path(path) == key
 
 
+@KERNELS
 @given(PATH_TEXT)
 def test_normalize_path_drops_empty_segments_or_refuses(path: str) -> None:
     invalid = any(ch < " " or ch in "\x7f\ufffd" for ch in path)
@@ -134,6 +137,7 @@ def test_normalize_path_drops_empty_segments_or_refuses(path: str) -> None:
 LOCALES = st.text(max_size=20)
 
 
+@KERNELS
 @given(LOCALES, st.text())
 def test_decode_key_inverts_encode_key(locale: str, path: str) -> None:
     for module in PATHS:
@@ -142,6 +146,7 @@ def test_decode_key_inverts_encode_key(locale: str, path: str) -> None:
     assert len({module.encode_key(locale, path) for module in PATHS}) == 1
 
 
+@KERNELS
 @given(LOCALES, st.text(max_size=700))
 def test_store_key_fits_lmdb_and_hashes_only_long_keys(locale: str, path: str) -> None:
     keys = {module.store_key(locale, path) for module in PATHS}
@@ -262,6 +267,7 @@ ROUTE_KEYS = st.lists(SEGMENTS, max_size=3).map("/".join)
 ROUTES = st.dictionaries(ROUTE_KEYS, st.integers(0, 10**6), max_size=8)
 
 
+@KERNELS
 @given(ROUTES, ROUTES, st.lists(st.sampled_from(["en", "fr"]), unique=True), PATH_TEXT | ROUTE_KEYS)
 def test_matching_any_path_returns_a_verdict_and_the_twins_agree(
         pages: dict[str, int], incremental: dict[str, int], locales: list[str], path: str) -> None:
@@ -296,6 +302,7 @@ JSON = st.recursive(
 )
 
 
+@KERNELS
 @given(JSON)
 def test_script_json_parses_back_to_the_same_value_and_is_inert(value: object) -> None:
     data = orjson.dumps(value)
@@ -307,6 +314,7 @@ def test_script_json_parses_back_to_the_same_value_and_is_inert(value: object) -
     assert len({module.escape_script_json(data) for module in ESCAPE}) == 1
 
 
+@KERNELS
 @given(st.text())
 def test_escaped_html_unescapes_to_the_text(text: str) -> None:
     for module in ESCAPE:
@@ -338,6 +346,7 @@ def test_script_json_stops_a_closing_script_tag(escape: ModuleType) -> None:
 DOCUMENT = '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><div id="root"></div></body></html>'
 
 
+@KERNELS
 @given(st.sampled_from(["", "en-US"]), st.text(max_size=30), st.text(max_size=60), st.binary(max_size=20))
 def test_page_assembly_twins_agree(lang: str, head: str, content: str, state: bytes) -> None:
     pages = {module.Shell(DOCUMENT, "<script></script>").page(lang, head, content, state) for module in SHELL}
