@@ -1,8 +1,8 @@
 """Compiled, sans-IO kernels of perseus: no files, sockets, await or clock.
 
-Cython kernels (``_escape_c``) sit beside a pure twin (``_escape_py``) and a
-selector (``_escape``); mypyc modules (listed in ``MYPYC_MODULES``) are their own
-fallback.
+Cython kernels (``_paths_c``) sit beside a pure twin (``_paths_py``) and a
+selector (``paths``, through ``use_compiled``): escape, paths, routing, shell.
+mypyc modules (listed in ``MYPYC_MODULES``) are their own fallback.
 ``PERSEUS_NO_EXTENSIONS=1`` forces every kernel to its pure-Python source.
 """
 
