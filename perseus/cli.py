@@ -98,6 +98,8 @@ def build(app_spec: str | None, dist: Path) -> None:
 @_app_option
 @_dist_option
 @click.option("--no-build", is_flag=True, help="Serve the existing dist/ without building.")
+@click.option("--watch", "-w", is_flag=True,
+              help="Rebuild on changes, serve the last good build, reload browsers (perseus[dev]).")
 @click.option("--host", default=lambda: os.environ.get("PERSEUS_HOST", DEFAULT_HOST),
               show_default="PERSEUS_HOST or 127.0.0.1")
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PERSEUS_PORT", DEFAULT_PORT)),
@@ -106,9 +108,19 @@ def build(app_spec: str | None, dist: Path) -> None:
               show_default="PERSEUS_WORKERS or 1")
 @click.option("--interface", type=click.Choice(["rsgi", "asgi"]), default="rsgi", hidden=True)
 def serve(
-    app_spec: str | None, dist: Path, no_build: bool, host: str, port: int, workers: int, interface: str
+    app_spec: str | None, dist: Path, no_build: bool, watch: bool, host: str, port: int, workers: int,
+    interface: str,
 ) -> None:
     """Build (unless --no-build), then serve the site on granian."""
+    if watch:
+        from .dev import run_dev
+
+        if no_build:
+            raise click.UsageError("--watch builds on every change; drop --no-build")
+        try:
+            sys.exit(run_dev(app_spec, dist, host=host, port=port, workers=workers))
+        except PerseusError as error:
+            _fail(error)
     from granian import Granian
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings

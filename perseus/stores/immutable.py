@@ -55,12 +55,26 @@ class StoredTranslations:
     content_type: str
 
 
+def new_build_id() -> str:
+    """A fresh build id: sortable by time, unique by its random tail."""
+    return time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(4)
+
+
+def read_build_id(dist: Path) -> str | None:
+    """The build id ``dist`` holds now; None while it is missing, damaged or being swapped."""
+    try:
+        value = orjson.loads((dist / "manifest.json").read_bytes()).get("build_id")
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 class DistWriter:
     """Writes a new ``dist/`` beside the old one; ``commit`` swaps it in."""
 
-    def __init__(self, dist: Path) -> None:
+    def __init__(self, dist: Path, build_id: str | None = None) -> None:
         self.dist = dist
-        self.build_id = time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(4)
+        self.build_id = build_id or new_build_id()
         dist.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = dist.parent / f".{dist.name}.building-{self.build_id}"
         self.tmp.mkdir()

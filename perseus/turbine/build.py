@@ -18,7 +18,8 @@ from ..app import PerseusApp
 from ..context import StateInfo
 from ..errors import BuildError, NotFound, PageFailure, TranslationError
 from ..i18n.translators import Translator, load_translator
-from ..stores.immutable import DistWriter
+from ..server.dev_reload import dev_reload_enabled
+from ..stores.immutable import DistWriter, new_build_id
 from ..template import RESERVED_SEGMENT, BuildPaths, Template, is_reserved
 from .calls import call_user
 from .render import NO_LOCALE, PageRenderer, RenderedPage
@@ -80,6 +81,7 @@ async def build_site(
     On failure nothing is written: the previous ``dist`` stays as it was.
     """
     started = time.perf_counter()
+    build_id = new_build_id()  # known before rendering: watch mode puts it in every page
     locales = app.locales.all if app.locales is not None else [NO_LOCALE]
     translators = _load_translators(app)
     failures: list[PageFailure] = []
@@ -92,7 +94,8 @@ async def build_site(
             except Exception as exc:
                 failure = PageFailure("(global state)", None, NO_LOCALE, "global_state", exc)
                 raise BuildError([failure]) from exc
-        renderer = PageRenderer(app, global_state, base_path, translators)
+        renderer = PageRenderer(app, global_state, base_path, translators,
+                                reload_build_id=build_id if dev_reload_enabled() else None)
         say(f"collecting paths of {len(app.templates)} template(s)")
         collected = await asyncio.gather(*(_collect_paths(t, pool, failures) for t in app.templates))
         jobs = [
@@ -109,7 +112,7 @@ async def build_site(
                   for status, message in ERROR_STATUSES.items() for locale in locales}
     if failures:
         raise BuildError(failures)
-    writer = DistWriter(dist)
+    writer = DistWriter(dist, build_id)
     try:
         summary = BuildSummary(writer.build_id, 0.0)
         for job, page in zip(jobs, rendered, strict=True):

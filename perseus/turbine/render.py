@@ -18,6 +18,7 @@ from ..app import PerseusApp
 from ..context import ErrorInfo, RenderContext
 from ..i18n.locales import NO_LOCALE as NO_LOCALE  # re-exported: the engine imports it from here
 from ..i18n.translators import NoTranslator, Translator
+from ..server.dev_reload import reload_script
 from ..template import Template
 
 HTML_TYPE = "text/html; charset=utf-8"
@@ -60,13 +61,18 @@ def client_scripts(base_path: str, locale: str) -> str:
 
 
 class PageRenderer:
-    """Renders pages of one app with its shell, global state and base path."""
+    """Renders pages of one app with its shell, global state and base path.
+
+    ``reload_build_id`` (watch mode only) adds the script that reloads the page once the
+    server serves a build other than this one.
+    """
 
     def __init__(
         self, app: PerseusApp, global_state: Any, base_path: str = "",
-        translators: Mapping[str, Translator] | None = None,
+        translators: Mapping[str, Translator] | None = None, reload_build_id: str | None = None,
     ) -> None:
         self.app = app
+        self.reload_build_id = reload_build_id
         self.global_state = global_state
         self.base_path = base_path
         self.translators = translators or {}
@@ -76,7 +82,10 @@ class PageRenderer:
     def shell(self, locale: str) -> Shell:
         shell = self._shells.get(locale)
         if shell is None:
-            shell = Shell(self.app.shell_document, client_scripts(self.base_path, locale))
+            scripts = client_scripts(self.base_path, locale)
+            if self.reload_build_id is not None:
+                scripts += reload_script(self.base_path, self.reload_build_id)
+            shell = Shell(self.app.shell_document, scripts)
             self._shells[locale] = shell
         return shell
 
