@@ -227,3 +227,17 @@ def test_the_watch_filter_skips_builds_tools_and_environments(tmp_path: Path) ->
                     ".dist.old-20260101-abcd", "pkg/server", ".nox/tests/x.py", ".git/index",
                     "__pycache__/app.cpython-311.pyc", ".venv-x/lib/x.py", "server.log"):
         assert not accepts(Change.modified, str(project / ignored)), ignored
+
+
+def test_a_first_build_that_fails_starts_the_server_once_fixed(tmp_path: Path) -> None:
+    project = copy_example("basic", tmp_path)
+    edit(project, "def post_paths():\n", "def post_paths(:\n")
+    server = WatchServer(project)
+    try:
+        server.wait_for(lambda: "the first build failed" in server.output(), "no first-build failure")
+        assert "SyntaxError" in server.output()
+        assert server.page() is None  # nothing to serve yet
+        edit(project, "def post_paths(:\n", "def post_paths():\n")
+        server.wait_for_text("Welcome to perseus")
+    finally:
+        server.close()
