@@ -33,8 +33,12 @@ def _ratio(value: float, base: float) -> str:
 
 
 def http_table(series: list[Series]) -> str:
-    """One row per (case, server): median req/s and CPU µs/req, each as a ratio to raw granian."""
-    lines = ["| case | server | req/s | × raw req/s | server CPU µs/req | × raw CPU | rounds |",
+    """One row per (case, server): median req/s and CPU µs/req, each as a ratio to raw granian.
+
+    "core busy" is req/s × CPU s/req: well under 1 means the server was starved of its core
+    (by other tenants) rather than saturated, so its req/s says less than its CPU µs/req.
+    """
+    lines = ["| case | server | req/s | × raw req/s | server CPU µs/req | × raw CPU | core busy |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     baselines = {s.case: s for s in series if s.baseline}
     for s in series:
@@ -43,7 +47,8 @@ def http_table(series: list[Series]) -> str:
         lines.append(
             f"| {s.case} | {s.server}{note} | {s.median_rps:,.0f} | "
             f"{_ratio(s.median_rps, base.median_rps) if base else '–'} | {s.median_cpu_us:.1f} | "
-            f"{_ratio(s.median_cpu_us, base.median_cpu_us) if base else '–'} | {len(s.rps)} |"
+            f"{_ratio(s.median_cpu_us, base.median_cpu_us) if base else '–'} | "
+            f"{s.median_rps * s.median_cpu_us / 1e6:.2f} |"
         )
     return "\n".join(lines)
 

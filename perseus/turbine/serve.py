@@ -13,7 +13,7 @@ from perseus_core.routing import PAGE, BadPath, Router, normalize_path
 from ..app import PerseusApp
 from ..server.response import Headers, Response
 from ..server.static import STATIC_CACHE, StaticDirectory, StaticFile, open_regular
-from ..stores.immutable import Dist
+from ..stores.immutable import Dist, StoredPage
 from .build import ERROR_STATUSES
 from .render import BUILT_PAGE_CACHE, ERROR_CACHE, JSON_TYPE, NO_LOCALE, etag
 
@@ -65,9 +65,33 @@ class Engine:
         self.aliases = app.static_aliases
         client = resources.files("perseus.client").joinpath("client.js").read_bytes()
         self.client = (client, etag(client))
+        self.exact = self._exact_urls(pages)
+
+    def _exact_urls(self, pages: list[StoredPage]) -> dict[str, _Served]:
+        """Built pages by the exact URL that ``respond`` would route to them (HTML and JSON).
+
+        Only URLs the full route gives the same answer for: no alias, nothing under
+        ``/.perseus/`` but page data, and paths that normalise to themselves.
+        """
+        exact: dict[str, _Served] = {}
+        for i, page in enumerate(pages):
+            try:
+                if normalize_path(page.path) != page.path:
+                    continue
+            except BadPath:
+                continue
+            url = "/" + page.path
+            if not url.startswith("/.perseus/") and url not in self.aliases:
+                exact[url] = self.html[i]
+            exact[f"{PAGE_DATA_PREFIX}{page.locale}/{page.path}.json"] = self.json[i]
+        return exact
 
     def respond(self, method: str, path: str, headers: Mapping[str, str]) -> Response:
         """Answer one request. ``path`` is decoded once; ``headers`` has lower-case names."""
+        # PERF: most requests GET a built page by its exact URL: skip normalising and routing.
+        served = self.exact.get(path)
+        if served is not None and method == "GET":
+            return self._send(method, served, headers)
         if path.startswith("/.perseus/"):
             return self._internal(method, path, headers)
         alias = self.aliases.get(path)
