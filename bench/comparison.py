@@ -130,6 +130,20 @@ def _check(case: Case) -> None:
                   f"({len(body)} against {len(expected)} bytes)", file=sys.stderr)
 
 
+def select(cases: list[Case], text: str | None) -> list[Case]:
+    """The cases named with ``text``, or every case with only the servers named with it."""
+    if not text:
+        return cases
+    named = [case for case in cases if text.lower() in case.name.lower()]
+    if named:
+        return named
+    kept = [Case(case.name, [case.contenders[0]] + [k for k in case.contenders[1:] if text in k.label])
+            for case in cases]
+    if all(len(case.contenders) == 1 for case in kept):
+        raise SystemExit(f"--only {text!r} names no case and no server")
+    return kept
+
+
 def measure(cases: list[Case], *, rounds: int, seconds: float, warmup: float,
             connections: int) -> list[report.Series]:
     """Warm each pair up, then run every pair once per round, rotating who goes first."""

@@ -39,6 +39,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--pages", type=int, help="pages of the scale site (default 10,000, quick 2,000)")
     parser.add_argument("--no-pure", action="store_true", help="skip the PERSEUS_NO_EXTENSIONS=1 servers")
+    parser.add_argument("--only", metavar="TEXT", help="only HTTP cases and servers whose name holds TEXT "
+                        "(the raw baseline always runs), e.g. --only JSON or --only perseus")
     parser.add_argument("--no-http", action="store_true", help="skip the wrk comparisons")
     parser.add_argument("--no-scale", action="store_true", help="skip build time, start-up and memory")
     parser.add_argument("--no-kernels", action="store_true", help="skip bench/kernels.py")
@@ -80,7 +82,8 @@ def main(argv: list[str]) -> int:
             print("HTTP: building sites and starting servers", flush=True)
             fleet = comparison.Fleet(work, logs, pure=not args.no_pure)
             try:
-                series = comparison.measure(fleet.cases(), rounds=args.rounds, seconds=args.duration,
+                cases = comparison.select(fleet.cases(), args.only)
+                series = comparison.measure(cases, rounds=args.rounds, seconds=args.duration,
                                             warmup=args.warmup, connections=args.connections)
             finally:
                 fleet.stop()
