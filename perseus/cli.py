@@ -73,7 +73,8 @@ def run_build(app_spec_value: str | None, dist: Path) -> None:
         click.secho(f"build failed: {len(error.failures)} page(s) could not be built", fg="red", err=True)
         for failure in error.failures:
             click.echo(f"  - {failure}", err=True)
-        click.echo(f"the previous build in {dist} was left as it was", err=True)
+        kept = f"the previous build in {dist} was left as it was" if dist.exists() else "nothing was written"
+        click.echo(kept, err=True)
         sys.exit(1)
     except PerseusError as error:
         _fail(error)
@@ -122,7 +123,10 @@ def serve(
     project = Path.cwd()
     # Workers import perseus.server.entry after the fork and find the site here.
     os.environ["PERSEUS_PROJECT"] = str(project)
-    os.environ["PERSEUS_APP"] = resolve_spec(app_spec, project)
+    try:
+        os.environ["PERSEUS_APP"] = resolve_spec(app_spec, project)
+    except PerseusError as error:
+        _fail(error)
     os.environ["PERSEUS_DIST"] = str(dist.resolve())
     target = f"perseus.server.entry:{interface}_app"
     plural = "s" if workers > 1 else ""
@@ -134,6 +138,19 @@ def serve(
         # SECURITY: slow clients are dropped once their headers take this long.
         http1_settings=HTTP1Settings(header_read_timeout=10_000),
     ).serve()
+
+
+@main.command()
+@click.argument("name")
+def new(name: str) -> None:
+    """Create a new project NAME in the current directory."""
+    from .scaffold import create_project
+
+    try:
+        project = create_project(Path.cwd(), name)
+    except PerseusError as error:
+        _fail(error)
+    click.echo(f"created {project}\nnext: cd {name} && perseus serve")
 
 
 @main.command()
