@@ -55,3 +55,18 @@ def rss_bytes(root: int) -> int:
             continue
         total += resident * _PAGE
     return total
+
+
+def pss_bytes(root: int) -> int:
+    """Proportional set size summed over the tree: pages shared after fork are split, not repeated."""
+    total = 0
+    for pid in process_tree(root):
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        for line in rollup.splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1]) * 1024
+                break
+    return total

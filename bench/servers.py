@@ -78,6 +78,9 @@ class ServerProcess:
     def rss_bytes(self) -> int:
         return procstat.rss_bytes(self.pid)
 
+    def pss_bytes(self) -> int:
+        return procstat.pss_bytes(self.pid)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
