@@ -38,11 +38,12 @@ LOCALE_REDIRECT_HEADERS = [("vary", "accept-language"), ("cache-control", "priva
 class _Served:
     """One body ready to answer with: where it lies, its ETag and complete headers."""
 
-    __slots__ = ("span", "etag", "headers", "not_modified_headers", "body")
+    __slots__ = ("span", "etag", "headers", "not_modified_headers", "body", "ok")
 
     def __init__(self, span: tuple[int, int], etag: str, headers: Headers) -> None:
         self.span = span
         self.body: bytes | None = None  # kept by Engine._body within its budget
+        self.ok: Response | None = None  # the whole 200 answer, once the body is kept
         self.etag = etag
         self.headers = headers + [("etag", etag)]
         # NOTE: the same tuples as self.headers: 20,000 pages would otherwise hold 40,000 more.
@@ -170,7 +171,15 @@ class Engine:
     def _send(self, method: str, served: _Served, headers: Mapping[str, str], status: int = 200) -> Response:
         if status == 200 and _matches(headers.get("if-none-match"), served.etag):
             return Response(304, served.not_modified_headers)
-        return Response(status, served.headers, self._body(served) if method == "GET" else b"")
+        if method != "GET":
+            return Response(status, served.headers, b"")
+        if status == 200 and served.ok is not None:
+            return served.ok
+        response = Response(status, served.headers, self._body(served))
+        if status == 200 and served.body is not None:
+            # PERF: answered as it is from now on (~0.15 µs); a Response is never changed once made.
+            served.ok = response
+        return response
 
     def _body(self, served: _Served) -> bytes:
         body = served.body
