@@ -73,6 +73,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     load_before = load()
+    rows: list[report.Row] = []
     sections: list[str] = []
     with tempfile.TemporaryDirectory(prefix="perseus-bench-") as tmp:
         work = Path(tmp)
@@ -87,17 +88,20 @@ def main(argv: list[str]) -> int:
                                             warmup=args.warmup, connections=args.connections)
             finally:
                 fleet.stop()
-            title = (f"## HTTP (wrk -t1 -c{args.connections} -d{args.duration:g}s, {args.rounds} round(s), "
-                     f"medians; ratios to raw granian)")
-            sections.append(f"{title}\n\n{report.http_table(series)}")
+            rows += report.http_rows(series)
+            sections.append(f"HTTP: `wrk -t1 -c{args.connections} -d{args.duration:g}s` after a "
+                            f"{args.warmup:g} s warm-up, {args.rounds} round(s) in alternation, medians. "
+                            + report.NOTE)
         if not args.no_scale:
             print(f"scale: building and serving {args.pages:,} pages", flush=True)
-            rows = scale.measure(work, logs, pages=args.pages, pure=not args.no_pure)
-            sections.append("## Scale\n\n" + report.scale_table(rows))
+            rows += scale.measure(work, logs, pages=args.pages, pure=not args.no_pure)
+    if rows:
+        sections[:0] = [report.table(rows)]
+        sections.append(report.TARGETS)
     if not args.no_kernels:
         kernels = run_kernels(args.quick)
         if kernels:
-            sections.append("## Kernels (bench/kernels.py)\n\n" + kernels)
+            sections.append("Kernels, from bench/kernels.py:\n\n" + kernels)
     header = (f"# perseus benchmarks\n\n`nox -s bench{' -- ' + ' '.join(argv) if argv else ''}` on "
               f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} CPUs; load average "
               f"{load_before} before, {load()} after; {time.perf_counter() - started:.0f} s. "
