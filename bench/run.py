@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -71,6 +72,11 @@ def load() -> str:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
+    if missing and not args.no_http:
+        print(f"error: {' and '.join(missing)} not found: `apt-get install -y wrk util-linux`",
+              file=sys.stderr)
+        return 2
     started = time.perf_counter()
     load_before = load()
     rows: list[report.Row] = []
