@@ -13,7 +13,7 @@ import os
 import sys
 
 # Modules compiled by mypyc: the .py beside the .so is the fallback.
-MYPYC_MODULES = ("routing",)
+MYPYC_MODULES = ("routing", "plan", "durations")
 # Cython kernels: name -> the module its selector loads when compiled.
 CYTHON_KERNELS = {"escape": "_escape_c"}
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from perseus_core.routing import BadPath, decode_request_path
 
+from ..server.response import Response
 from ..turbine.serve import Engine
 
 Scope = dict[str, Any]
@@ -35,7 +36,9 @@ class ASGIApp:
         except BadPath:
             response = self.engine.error(400, scope["method"])
         else:
-            response = self.engine.respond(scope["method"], path, headers)
+            answer = self.engine.respond(scope["method"], path, headers,
+                                         scope.get("query_string", b"").decode("latin-1"))
+            response = answer if isinstance(answer, Response) else await answer
         body = response.body
         if response.file is not None:
             with open(response.file, "rb") as file:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..server.response import Response
 from ..turbine.serve import Engine
 
 
@@ -24,7 +25,9 @@ class RSGIApp:
         engine = self.engine
         if engine is None:  # a server that skipped __rsgi_init__
             engine = self.engine = self._open_engine()
-        response = engine.respond(scope.method, scope.path, scope.headers)
+        response = engine.respond(scope.method, scope.path, scope.headers, scope.query_string)
+        if not isinstance(response, Response):  # PERF: only pages running user code await
+            response = await response
         if response.file is not None:
             proto.response_file(response.status, response.headers, response.file)
         else:

@@ -17,9 +17,10 @@ from .._state import encode_state
 from ..app import PerseusApp
 from ..context import StateInfo
 from ..errors import BuildError, NotFound, PageFailure
-from ..stores.immutable import DistWriter
+from ..stores.immutable import DistWriter, mutable_location
 from ..template import BuildPaths, Template
 from .calls import call_user
+from .generate import BuiltPage, seed_mutable_store, version_of
 from .render import NO_LOCALE, PageRenderer, RenderedPage
 
 # Statuses the server can answer with an error page; each is prerendered per locale.
@@ -49,6 +50,12 @@ class _PageJob:
 
 def strategy_of(template: Template) -> str:
     """The one-word strategy shown in the route summary."""
+    if template.request_state is not None:
+        return "request state"
+    if template.revalidates:
+        return "revalidation"
+    if template.incremental:
+        return "incremental"
     if template.build_paths is not None:
         return "build paths"
     if template.build_state is not None:
@@ -109,11 +116,23 @@ async def build_site(
     writer = DistWriter(dist)
     try:
         summary = BuildSummary(writer.build_id, 0.0)
-        for job, page in zip(jobs, rendered, strict=True):
-            assert page is not None
+        built_at = time.time()
+        seeds = []
+        for job, built in zip(jobs, rendered, strict=True):
+            assert built is not None
             full = job.template.full_path(job.path)
-            writer.add_page(full, job.locale, job.template.name, page)
+            if built.page is not None:
+                writer.add_page(full, job.locale, job.template.name, built.page)
+            else:  # request state: only the build half is kept, the page is rendered per request
+                writer.add_deferred_page(full, job.locale, job.template.name, built.state)
+            if job.template.revalidates:
+                seeds.append(version_of(job.template, job.path, job.locale, writer.build_id,
+                                        built, built_at))
             summary.routes.append(("/" + full, job.template.name, strategy_of(job.template)))
+        if any(template.uses_mutable_store for template in app.templates):
+            # The store lives in the new dist/ (swapped in whole by commit) unless
+            # PERSEUS_MUTABLE_DIR puts it elsewhere; records carry the build id.
+            seed_mutable_store(mutable_location(dist, writer.tmp), seeds)
         for (status, locale), error_page in errors.items():
             assert error_page is not None
             writer.add_error_page(status, locale, error_page)
@@ -166,7 +185,7 @@ def _check_conflicts(jobs: list[_PageJob], failures: list[PageFailure]) -> None:
 async def _render(
     job: _PageJob, renderer: PageRenderer, limit: asyncio.Semaphore,
     pool: ThreadPoolExecutor, failures: list[PageFailure],
-) -> RenderedPage | None:
+) -> BuiltPage | None:
     template = job.template
     stage = "build_state"
     try:
@@ -177,7 +196,10 @@ async def _render(
                     template.build_state, StateInfo(job.path, job.locale, job.extra), pool=pool
                 )
         stage = "render"
-        return renderer.render(template, job.path, job.locale, state)
+        if template.request_state is not None:
+            return BuiltPage(encode_state(state), None)
+        page = renderer.render(template, job.path, job.locale, state)
+        return BuiltPage(encode_state(state), page)
     except NotFound as exc:
         # A build path whose state says "not found" is a contradiction worth reporting.
         failures.append(PageFailure(template.name, job.path, job.locale, stage, exc))
@@ -199,6 +221,7 @@ def _render_error(
 def _render_conf(app: PerseusApp, jobs: list[_PageJob], locales: list[str]) -> dict[str, Any]:
     return {
         "locales": locales,
-        "templates": {t.name: {"root": t.root, "strategy": strategy_of(t)} for t in app.templates},
+        "templates": {t.name: {"root": t.root, "strategy": strategy_of(t), "incremental": t.incremental}
+                      for t in app.templates},
         "pages": {job.template.full_path(job.path): job.template.name for job in jobs},
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping
@@ -25,6 +26,8 @@ JSON_TYPE = "application/json"
 # time (a cheap 304 through the ETag) so a deploy is never hidden behind a stale copy.
 BUILT_PAGE_CACHE = "public, max-age=0, must-revalidate"
 ERROR_CACHE = "no-store"
+# Marks "the build's global state" (None is a valid global state).
+_BUILD_GLOBAL: Any = object()
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
@@ -74,9 +77,15 @@ class PageRenderer:
     def context(self, template: str, path: str, locale: str) -> RenderContext:
         return RenderContext(locale, path, template, self.global_state, self.base_path)
 
-    def render(self, template: Template, path: str, locale: str, state: Any) -> RenderedPage:
-        """Render ``template`` at sub-path ``path``; state functions have already run."""
+    def render(self, template: Template, path: str, locale: str, state: Any,
+               global_state: Any = _BUILD_GLOBAL) -> RenderedPage:
+        """Render ``template`` at sub-path ``path``; state functions have already run.
+
+        ``global_state`` replaces the build's for a page rendered per request.
+        """
         ctx = self.context(template.name, template.full_path(path), locale)
+        if global_state is not _BUILD_GLOBAL:
+            ctx = dataclasses.replace(ctx, global_state=global_state)
         content = _text(template.view(ctx, state), "view")
         head = _text(template.head(ctx, state), "head") if template.head else ""
         headers = [("content-type", HTML_TYPE), ("cache-control", BUILT_PAGE_CACHE)]

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from importlib import resources
 from pathlib import Path
 
 import orjson
 
-from perseus_core.routing import PAGE, BadPath, Router, normalize_path
+from perseus_core.routing import INCREMENTAL, PAGE, BadPath, Router, normalize_path
 
 from ..app import PerseusApp
-from ..server.response import Headers, Response
+from ..server.response import Headers, Response, etag_matches
 from ..server.static import STATIC_CACHE, StaticDirectory, StaticFile, open_regular
 from ..stores.immutable import Dist
 from .build import ERROR_STATUSES
 from .render import BUILT_PAGE_CACHE, ERROR_CACHE, JSON_TYPE, NO_LOCALE, etag
+from .request_time import RequestTime
 
 READ_METHODS = ("GET", "HEAD")
 PAGE_DATA_PREFIX = "/.perseus/page/"
@@ -36,13 +37,7 @@ class _Served:
         self.not_modified_headers = [(k, v) for k, v in self.headers if k in ("cache-control", "etag")]
 
 
-def _matches(if_none_match: str | None, current: str) -> bool:
-    if not if_none_match:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    weak = current.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == weak for tag in if_none_match.split(","))
+_matches = etag_matches
 
 
 class Engine:
@@ -52,10 +47,17 @@ class Engine:
         self.app = app
         self.dist = dist
         pages = [page for page in dist.pages if page.locale == NO_LOCALE]
-        self.router = Router({page.path: i for i, page in enumerate(pages)}, {})
+        revalidating = {t.name for t in app.templates if t.revalidates}
+        # PERF: prerendered pages get the low ids, so one comparison tells them apart.
+        pages.sort(key=lambda page: page.template in revalidating)
+        self.prerendered = sum(page.template not in revalidating for page in pages)
         self.html = [_Served(p.html, p.html_etag, p.headers) for p in pages]
         json_headers = [("content-type", JSON_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
         self.json = [_Served(p.json, p.json_etag, json_headers) for p in pages]
+        self.request_time = RequestTime(self, app, dist, pages[self.prerendered:], self.prerendered)
+        routes = {page.path: i for i, page in enumerate(pages[: self.prerendered])}
+        routes.update({path: self.prerendered + i for i, path in enumerate(self.request_time.paths)})
+        self.router = Router(routes, self.request_time.incremental_roots)
         self.locales = set(dist.render_conf["locales"])
         self.error_pages = {
             status: _Served(page.html, page.html_etag, page.headers)
@@ -66,10 +68,15 @@ class Engine:
         client = resources.files("perseus.client").joinpath("client.js").read_bytes()
         self.client = (client, etag(client))
 
-    def respond(self, method: str, path: str, headers: Mapping[str, str]) -> Response:
-        """Answer one request. ``path`` is decoded once; ``headers`` has lower-case names."""
+    def respond(self, method: str, path: str, headers: Mapping[str, str],
+                query: str = "") -> Response | Awaitable[Response]:
+        """Answer one request. ``path`` is decoded once; ``headers`` has lower-case names.
+
+        Pages that run user code (request state, incremental generation) are answered
+        with an awaitable; everything else, stale revalidating pages included, at once.
+        """
         if path.startswith("/.perseus/"):
-            return self._internal(method, path, headers)
+            return self._internal(method, path, headers, query)
         alias = self.aliases.get(path)
         if alias is not None:
             return self._file(method, open_regular(alias, self.app.root), headers)
@@ -81,7 +88,11 @@ class Engine:
             return self.error(400, method)
         kind, page = self.router.match(key)
         if kind == PAGE:
-            return self._send(method, self.html[page], headers)
+            if page < self.prerendered:
+                return self._send(method, self.html[page], headers)
+            return self.request_time.page(method, page - self.prerendered, headers, query, False)
+        if kind == INCREMENTAL:
+            return self.request_time.unbuilt(method, page, key, headers, query, False)
         return self.error(404, method)
 
     def _send(self, method: str, served: _Served, headers: Mapping[str, str], status: int = 200) -> Response:
@@ -103,12 +114,13 @@ class Engine:
         headers = [("content-type", JSON_TYPE), ("cache-control", ERROR_CACHE)]
         return Response(status, headers + [ALLOW] if status == 405 else headers, body)
 
-    def _internal(self, method: str, path: str, headers: Mapping[str, str]) -> Response:
+    def _internal(self, method: str, path: str, headers: Mapping[str, str],
+                  query: str) -> Response | Awaitable[Response]:
         json_route = path.startswith(PAGE_DATA_PREFIX)
         if method not in READ_METHODS:
             return self.json_error(405, method) if json_route else self.error(405, method)
         if json_route:
-            return self._page_data(method, path[len(PAGE_DATA_PREFIX):], headers)
+            return self._page_data(method, path[len(PAGE_DATA_PREFIX):], headers, query)
         if path.startswith(STATIC_PREFIX) and self.static is not None:
             return self._file(method, self.static.find(path[len(STATIC_PREFIX):]), headers)
         if path == CLIENT_PATH:
@@ -120,7 +132,8 @@ class Engine:
             return Response(200, served_headers, body if method == "GET" else b"")
         return self.error(404, method)
 
-    def _page_data(self, method: str, tail: str, headers: Mapping[str, str]) -> Response:
+    def _page_data(self, method: str, tail: str, headers: Mapping[str, str],
+                   query: str) -> Response | Awaitable[Response]:
         locale, _, rest = tail.partition("/")
         if locale not in self.locales:
             return self.json_error(404, method)
@@ -132,7 +145,11 @@ class Engine:
             return self.json_error(400, method)
         kind, page = self.router.match(key)
         if kind == PAGE:
-            return self._send(method, self.json[page], headers)
+            if page < self.prerendered:
+                return self._send(method, self.json[page], headers)
+            return self.request_time.page(method, page - self.prerendered, headers, query, True)
+        if kind == INCREMENTAL:
+            return self.request_time.unbuilt(method, page, key, headers, query, True)
         return self.json_error(404, method)
 
     def _file(self, method: str, found: StaticFile | None, headers: Mapping[str, str]) -> Response:
