@@ -16,7 +16,8 @@ import pytest
 from perseus.stores.lmdb_store import LMDBStore
 from tests.conftest import Server, copy_example, perseus
 
-ENV = {"STRATEGIES_CLOCK_INTERVAL": "3s", "PERSEUS_RETRY_BACKOFF": "0.3", "STRATEGIES_GENERATION_DELAY": "0.3"}
+ENV = {"STRATEGIES_CLOCK_INTERVAL": "3s", "PERSEUS_RETRY_BACKOFF": "0.3",
+       "STRATEGIES_GENERATION_DELAY": "0.3"}
 INTERVAL = 3.0
 
 
@@ -67,7 +68,8 @@ def version_of(response: httpx.Response) -> str:
     return state
 
 
-def fetch_all(server: Server, paths: list[str], headers: dict[str, str] | None = None) -> list[httpx.Response]:
+def fetch_all(server: Server, paths: list[str],
+              headers: dict[str, str] | None = None) -> list[httpx.Response]:
     """GET every path at once, each on a fresh connection so both workers answer."""
     async def run() -> list[httpx.Response]:
         limits = httpx.Limits(max_connections=len(paths), max_keepalive_connections=0)
