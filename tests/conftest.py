@@ -40,14 +40,15 @@ class Server:
     """``perseus serve`` running in a subprocess, answering on ``url``."""
 
     def __init__(self, project: Path, *, workers: int = 1, env: dict[str, str] | None = None,
-                 interface: str = "rsgi") -> None:
+                 interface: str = "rsgi", wrapper: list[str] | None = None) -> None:
         self.project = project
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = project / f"server-{self.port}.log"
         self._log_file = open(self.log, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-P", "-m", "perseus", "serve", "--no-build", "--port", str(self.port),
+            [*(wrapper or []), sys.executable, "-P", "-m", "perseus", "serve", "--no-build",
+             "--port", str(self.port),
              "--workers", str(workers), "--interface", interface],
             cwd=project, stdout=self._log_file, stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})}, start_new_session=True,

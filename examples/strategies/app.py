@@ -2,7 +2,7 @@
 
 ``data/`` stands in for a CMS: ``news.stale`` marks the news page as changed,
 ``flaky.fail`` makes the flaky page's data source fail, and every generation is
-appended to ``data/generations.log`` (one line per call, from any worker).
+appended to ``data/generations.log`` (or ``STRATEGIES_LOG``) (one line per call, from any worker).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from perseus import BuildPaths, NotFound, PerseusApp, Template
 
 DATA = Path(__file__).resolve().parent / "data"
+GENERATIONS_LOG = Path(os.environ.get("STRATEGIES_LOG") or DATA / "generations.log")
 CLOCK_INTERVAL = os.environ.get("STRATEGIES_CLOCK_INTERVAL", "10s")
 GENERATION_DELAY = float(os.environ.get("STRATEGIES_GENERATION_DELAY", "0"))
 _counter = itertools.count(1)
@@ -25,7 +26,7 @@ _counter = itertools.count(1)
 def generation(template: str, path: str) -> str:
     """A new generation id, logged so that generations can be counted across workers."""
     gen = f"{os.getpid()}-{next(_counter)}-{time.monotonic_ns()}"
-    with open(DATA / "generations.log", "a") as log:
+    with open(GENERATIONS_LOG, "a") as log:
         log.write(f"{template} {path or '-'} {gen}\n")
     return gen
 
