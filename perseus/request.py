@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qsl
@@ -47,11 +47,18 @@ class Request:
         headers: case-insensitive header mapping with ``.get(name)``.
     """
 
-    def __init__(self, method: str, path: str, query_string: str, headers: Headers) -> None:
+    def __init__(self, method: str, path: str, query_string: str,
+                 header_pairs: Iterable[tuple[str, str]] | Callable[[], Iterable[tuple[str, str]]]) -> None:
         self.method = method
         self.path = path
         self.query_string = query_string
-        self.headers = headers
+        self._header_pairs = header_pairs
+
+    @cached_property
+    def headers(self) -> Headers:
+        """Headers by case-insensitive name (built on first use)."""
+        pairs = self._header_pairs
+        return Headers(pairs() if callable(pairs) else pairs)
 
     @cached_property
     def query(self) -> Mapping[str, str]:

@@ -3,12 +3,21 @@
 Every operation is a short transaction that copies its value out: no transaction is
 held across user code or an ``await`` (so readers never pin old pages, and the map can
 be resized). Two named databases: ``pages`` (the values) and ``leases``.
+
+Durability: commits do not wait for the disk (an fsync costs ~8 ms here, which would
+stall the event loop and cap generation at ~120 pages/s); a background thread flushes
+within ``FLUSH_SECONDS`` of a write, and ``close`` flushes. A killed process loses
+nothing (the data is in the OS page cache); an OS crash may lose the last flush window
+of pages, which are regenerated. Without ``writemap`` LMDB keeps every transaction
+atomic and consistent either way.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -27,6 +36,7 @@ MAX_MAP_SIZE = 1 << 40
 # handful (the loop thread), so this leaves room for many workers and tools.
 MAX_READERS = 1024
 _ATTEMPTS = 8
+FLUSH_SECONDS = 0.05
 
 # One environment per real path per process (LMDB forbids opening one twice).
 _OPEN: dict[tuple[str, int], LMDBStore] = {}
@@ -55,17 +65,43 @@ class LMDBStore:
         self.readonly = readonly
         self.pid = os.getpid()
         self.closed = False
+        # Held while the map is resized or flushed: the two must not overlap.
+        self._map_lock = threading.Lock()
+        self._dirty = threading.Event()
         try:
             if not readonly:
                 os.makedirs(path, exist_ok=True)
             self.env = lmdb.open(path, map_size=map_size, max_dbs=2, max_readers=MAX_READERS,
-                                 readonly=readonly, create=not readonly)
+                                 readonly=readonly, create=not readonly, sync=False, metasync=False)
             # Clear reader slots left by processes that died (kill -9) holding one.
             self.env.reader_check()
             self._pages = self._open_db(b"pages")
             self._leases = self._open_db(b"leases")
         except (OSError, lmdb.Error) as exc:
-            raise StoreError(f"cannot open the LMDB store in {path}: {exc}") from None
+            raise StoreError(
+                f"cannot open the LMDB store in {path}: {exc} (it holds only regenerable pages:"
+                " if it is damaged, delete it)"
+            ) from None
+        self._flusher: threading.Thread | None = None
+        if not readonly:
+            self._flusher = threading.Thread(target=self._flush_loop, name="perseus-lmdb-flush",
+                                             daemon=True)
+            self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        while True:
+            self._dirty.wait()
+            if self.closed:
+                return
+            time.sleep(FLUSH_SECONDS)  # NOTE: one fsync covers every commit of the window
+            self._dirty.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every committed transaction to disk now."""
+        with self._map_lock:
+            if not self.closed and not self.readonly:
+                self.env.sync(True)
 
     def _open_db(self, name: bytes) -> lmdb._Database | None:
         if not self.readonly:
@@ -84,7 +120,8 @@ class LMDBStore:
             try:
                 return operation()
             except lmdb.MapResizedError:
-                self.env.set_mapsize(0)  # another process grew the map: adopt its size
+                with self._map_lock:
+                    self.env.set_mapsize(0)  # another process grew the map: adopt its size
             except lmdb.MapFullError:
                 self._grow()
             except lmdb.ReadonlyError as exc:
@@ -97,7 +134,7 @@ class LMDBStore:
         # NOTE: set_mapsize is legal only with no transaction open in this process
         # (true: every operation is a closed transaction) and must not race another
         # process resizing (py-lmdb #269), hence the file lock.
-        with open(os.path.join(self.path, "resize.lock"), "a") as lock:
+        with open(os.path.join(self.path, "resize.lock"), "a") as lock, self._map_lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             before = self.env.info()["map_size"]
             self.env.set_mapsize(0)
@@ -107,17 +144,26 @@ class LMDBStore:
                 self.env.set_mapsize(before * 2)
 
     def read(self, key: bytes) -> bytes:
-        def get() -> bytes | None:
-            if self._pages is None:
-                return None
-            with self.env.begin(db=self._pages) as txn:
-                value: bytes | None = txn.get(key)
-                return value
-
-        value = self._checked(get)
+        value: bytes | None = None
+        if os.getpid() == self.pid and self._pages is not None:
+            # PERF: the path every stored page takes; failures go the slow way.
+            try:
+                with self.env.begin(db=self._pages) as txn:
+                    value = txn.get(key)
+            except lmdb.Error:
+                value = self._checked(lambda: self._get(key))
+        else:
+            value = self._checked(lambda: self._get(key))
         if value is None:
             raise StoreNotFound(key.hex())
         return value
+
+    def _get(self, key: bytes) -> bytes | None:
+        if self._pages is None:
+            return None
+        with self.env.begin(db=self._pages) as txn:
+            value: bytes | None = txn.get(key)
+            return value
 
     def write(self, key: bytes, value: bytes) -> None:
         def put() -> None:
@@ -125,6 +171,7 @@ class LMDBStore:
                 txn.put(key, value)
 
         self._checked(put)
+        self._dirty.set()
 
     def delete(self, key: bytes) -> None:
         def remove() -> None:
@@ -132,6 +179,7 @@ class LMDBStore:
                 txn.delete(key)
 
         self._checked(remove)
+        self._dirty.set()
 
     def items(self) -> Iterator[tuple[bytes, bytes]]:
         def copy_all() -> list[tuple[bytes, bytes]]:
@@ -185,7 +233,11 @@ class LMDBStore:
 
     def close(self) -> None:
         if not self.closed and os.getpid() == self.pid:
-            self.env.close()
+            self.flush()
+            with self._map_lock:
+                self.closed = True
+                self._dirty.set()  # wakes the flusher, which sees closed and ends
+                self.env.close()
         self.closed = True
         _OPEN.pop((self.path, self.pid), None)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -28,6 +28,8 @@ from perseus_core.plan import RecordMeta
 from ..errors import StoreNotFound
 from .mutable import MutableStore
 
+# The same validators and lifetime as built pages: browsers revalidate with the ETag.
+STORED_PAGE_CACHE = "public, max-age=0, must-revalidate"
 MAGIC = b"PSR"
 FORMAT = 1
 _HEADER = len(MAGIC) + 1 + 16
@@ -61,10 +63,17 @@ class PageVersion:
     html_etag: str
     json_etag: str
     headers: list[tuple[str, str]]
+    # PERF: what every request for this version needs, computed once.
+    meta: RecordMeta = field(init=False, compare=False, repr=False)
+    html_headers: list[tuple[str, str]] = field(init=False, compare=False, repr=False)
+    json_headers: list[tuple[str, str]] = field(init=False, compare=False, repr=False)
 
-    @property
-    def meta(self) -> RecordMeta:
-        return RecordMeta(self.generated_at, self.due_at)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "meta", RecordMeta(self.generated_at, self.due_at))
+        object.__setattr__(self, "html_headers", self.headers + [("etag", self.html_etag)])
+        json_headers = [("content-type", "application/json"), ("cache-control", STORED_PAGE_CACHE),
+                        ("etag", self.json_etag)]
+        object.__setattr__(self, "json_headers", json_headers)
 
 
 def encode_record(version: PageVersion) -> bytes:
@@ -116,9 +125,13 @@ class PageRecords:
         self.build_id = build_id
         self._decoded: dict[bytes, tuple[bytes, PageVersion]] = {}
 
-    def get(self, locale: str, path: str) -> PageVersion | None:
-        """The current version of a page, or None if none is stored for this build."""
-        key = page_key(locale, path)
+    def get(self, locale: str, path: str, key: bytes | None = None) -> PageVersion | None:
+        """The current version of a page, or None if none is stored for this build.
+
+        ``key`` is ``page_key(locale, path)`` when the caller has it already.
+        """
+        if key is None:
+            key = page_key(locale, path)
         try:
             value = self.store.read(key)
         except StoreNotFound:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping
@@ -83,15 +82,21 @@ class PageRenderer:
 
         ``global_state`` replaces the build's for a page rendered per request.
         """
-        ctx = self.context(template.name, template.full_path(path), locale)
-        if global_state is not _BUILD_GLOBAL:
-            ctx = dataclasses.replace(ctx, global_state=global_state)
+        return self._assemble(locale, *self.parts(template, path, locale, state, global_state))
+
+    def parts(self, template: Template, path: str, locale: str, state: Any,
+              global_state: Any = _BUILD_GLOBAL) -> tuple[str, str, bytes, list[tuple[str, str]]]:
+        """A page's head, content, encoded state and headers, before assembly."""
+        full = template.full_path(path)
+        if global_state is _BUILD_GLOBAL:
+            global_state = self.global_state
+        ctx = RenderContext(locale, full, template.name, global_state, self.base_path)
         content = _text(template.view(ctx, state), "view")
         head = _text(template.head(ctx, state), "head") if template.head else ""
         headers = [("content-type", HTML_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
         if template.set_headers is not None:
             headers = merge_headers(headers, template.set_headers(ctx, state))
-        return self._assemble(locale, head, content, encode_state(state), headers)
+        return head, content, encode_state(state), headers
 
     def render_error(self, status: int, message: str, locale: str) -> RenderedPage:
         """Render the error page for ``status`` with the app's error view, or a plain one."""
@@ -110,13 +115,22 @@ class PageRenderer:
     def _assemble(
         self, locale: str, head: str, content: str, state_json: bytes, headers: list[tuple[str, str]]
     ) -> RenderedPage:
-        lang = "" if locale == NO_LOCALE else locale
-        html = self.shell(locale).page(lang, head, content, escape_script_json(state_json))
-        body = b"".join(
-            (b'{"state":', state_json, b',"head":', orjson.dumps(head),
-             b',"content":', orjson.dumps(content), b"}")
-        )
+        html = self.html(locale, head, content, state_json)
+        body = page_json(head, content, state_json)
         return RenderedPage(html, body, etag(html), etag(body), headers)
+
+    def html(self, locale: str, head: str, content: str, state_json: bytes) -> bytes:
+        """The whole HTML document of a page."""
+        lang = "" if locale == NO_LOCALE else locale
+        return self.shell(locale).page(lang, head, content, escape_script_json(state_json))
+
+
+def page_json(head: str, content: str, state_json: bytes) -> bytes:
+    """The JSON endpoint's body for a page: ``{"state": ..., "head": ..., "content": ...}``."""
+    return b"".join(
+        (b'{"state":', state_json, b',"head":', orjson.dumps(head),
+         b',"content":', orjson.dumps(content), b"}")
+    )
 
 
 def merge_headers(

@@ -34,7 +34,7 @@ from perseus_core.plan import (
 from ..app import PerseusApp
 from ..context import StateInfo
 from ..errors import ConfigurationError, status_for
-from ..request import Headers, Request
+from ..request import Request
 from ..server.response import Response, etag_matches
 from ..stores.immutable import Dist, StoredPage, mutable_location
 from ..stores.lmdb_store import location_is_writable, open_lmdb
@@ -42,7 +42,7 @@ from ..stores.records import PageRecords, PageVersion
 from .calls import call_user
 from .generate import generate_version
 from .incremental import IncrementalGenerator
-from .render import BUILT_PAGE_CACHE, JSON_TYPE, NO_LOCALE, PageRenderer, RenderedPage
+from .render import BUILT_PAGE_CACHE, JSON_TYPE, NO_LOCALE, PageRenderer, page_json
 from .revalidate import PageRef, Revalidator
 
 if TYPE_CHECKING:
@@ -126,6 +126,7 @@ class RequestTime:
             meta = RecordMeta(dist.built_at, 0.0, False)
             self.pages.append(DynamicPage(self._ref(template, path, locale), meta, None, None, state))
         self.paths = [page.ref.full for page in self.pages]
+        self._sync_states = {t.name: _all_sync(t.request_state, t.amalgamate_states) for t in app.templates}
         self.incremental_templates = [t for t in app.templates if t.incremental]
         self.incremental_roots = {t.root: i for i, t in enumerate(self.incremental_templates)}
         self.records: PageRecords | None = None
@@ -157,7 +158,7 @@ class RequestTime:
         meta = page.built_meta
         version = None
         if self.records is not None and page.ref.template.revalidates:
-            version = self.records.get(page.ref.locale, page.ref.full)
+            version = self.records.get(page.ref.locale, page.ref.full, page.ref.key)
             if version is not None:
                 meta = version.meta
         decision = plan(BUILT_PAGE, page.flags, meta, time.time())
@@ -171,7 +172,7 @@ class RequestTime:
             return self._error(404, method, as_json)
         ref = self._ref(template, full, NO_LOCALE)
         assert self.records is not None
-        version = self.records.get(ref.locale, ref.full)
+        version = self.records.get(ref.locale, ref.full, ref.key)
         meta = version.meta if version is not None else None
         decision = plan(UNBUILT_PAGE, template.strategy_flags, meta, time.time())
         return self._act(decision, method, ref, None, version, meta, headers, query, as_json)
@@ -198,19 +199,17 @@ class RequestTime:
         return self.engine._send(method, page.json if as_json else page.html, headers)
 
     def _request(self, method: str, ref: PageRef, headers: Mapping[str, str], query: str) -> Request:
-        pairs = headers.items()
-        return Request(method, "/" + ref.full, query, Headers(pairs))
+        return Request(method, "/" + ref.full, query, headers.items)
 
     def _send_version(self, method: str, version: PageVersion, headers: Mapping[str, str],
                       as_json: bool) -> Response:
         if as_json:
-            body, tag = version.json, version.json_etag
-            served = [("content-type", JSON_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
+            body, tag, served = version.json, version.json_etag, version.json_headers
         else:
-            body, tag, served = version.html, version.html_etag, version.headers
+            body, tag, served = version.html, version.html_etag, version.html_headers
         if etag_matches(headers.get("if-none-match"), tag):
             return Response(304, [("cache-control", BUILT_PAGE_CACHE), ("etag", tag)])
-        return Response(200, served + [("etag", tag)], body if method == "GET" else b"")
+        return Response(200, served, body if method == "GET" else b"")
 
     def _error(self, status: int, method: str, as_json: bool) -> Response:
         return self.engine.json_error(status, method) if as_json else self.engine.error(status, method)
@@ -241,33 +240,40 @@ class RequestTime:
         info = StateInfo(ref.path, ref.locale, ref.extra)
         try:
             global_state = await self._global_state(request)
-            if _all_sync(template.request_state, template.amalgamate_states):
+            if self._sync_states[template.name]:
                 # PERF: sync user code runs in the pool in one hop: state, merge and render.
-                loop = asyncio.get_running_loop()
-                rendered = await loop.run_in_executor(
-                    self.pool, self._render_sync, ref, info, build_state, request, global_state)
-            else:
-                state = await call_user(template.request_state, info, request, pool=self.pool)  # type: ignore[arg-type]
-                if build_state is not None and state is not None and template.amalgamate_states:
-                    state = await call_user(template.amalgamate_states, info, build_state, state,
-                                            pool=self.pool)
-                elif state is None:
-                    state = build_state
-                rendered = self.renderer.render(template, ref.path, ref.locale, state, global_state)
+                return await asyncio.get_running_loop().run_in_executor(
+                    self.pool, self._answer_sync, method, ref, info, build_state, request, global_state,
+                    as_json)
+            state = await call_user(template.request_state, info, request, pool=self.pool)  # type: ignore[arg-type]
+            if build_state is not None and state is not None and template.amalgamate_states:
+                state = await call_user(template.amalgamate_states, info, build_state, state, pool=self.pool)
+            return self._answer(method, ref, state if state is not None else build_state, global_state,
+                                as_json)
         except Exception as error:
             return self._failed(error, ref, method, as_json)
-        return _per_request_response(method, rendered, as_json)
 
-    def _render_sync(self, ref: PageRef, info: StateInfo, build_state: Any, request: Request,
-                     global_state: Any) -> RenderedPage:
+    def _answer_sync(self, method: str, ref: PageRef, info: StateInfo, build_state: Any,
+                     request: Request, global_state: Any, as_json: bool) -> Response:
         template = ref.template
         assert template.request_state is not None
         state = template.request_state(info, request)
         if build_state is not None and state is not None and template.amalgamate_states:
             state = template.amalgamate_states(info, build_state, state)
-        elif state is None:
-            state = build_state
-        return self.renderer.render(template, ref.path, ref.locale, state, global_state)
+        return self._answer(method, ref, state if state is not None else build_state, global_state, as_json)
+
+    def _answer(self, method: str, ref: PageRef, state: Any, global_state: Any, as_json: bool) -> Response:
+        """Render a page from per-request state: only the body asked for, never stored."""
+        head, content, state_json, headers = self.renderer.parts(ref.template, ref.path, ref.locale, state,
+                                                                 global_state)
+        if as_json:
+            body = page_json(head, content, state_json)
+            headers = [("content-type", JSON_TYPE), ("cache-control", PER_REQUEST_CACHE)]
+        else:
+            body = self.renderer.html(ref.locale, head, content, state_json)
+            headers = [(k, v) for k, v in headers if k != "cache-control"]
+            headers.append(("cache-control", PER_REQUEST_CACHE))
+        return Response(200, headers, body if method == "GET" else b"")
 
     async def _global_state(self, request: Request) -> Any:
         app = self.app
@@ -288,14 +294,3 @@ class RequestTime:
 
 def _all_sync(*functions: Any) -> bool:
     return all(f is None or not inspect.iscoroutinefunction(f) for f in functions)
-
-
-def _per_request_response(method: str, rendered: RenderedPage, as_json: bool) -> Response:
-    if as_json:
-        headers = [("content-type", JSON_TYPE), ("cache-control", PER_REQUEST_CACHE)]
-        body = rendered.json
-    else:
-        headers = [(k, v) for k, v in rendered.headers if k != "cache-control"]
-        headers.append(("cache-control", PER_REQUEST_CACHE))
-        body = rendered.html
-    return Response(200, headers, body if method == "GET" else b"")
