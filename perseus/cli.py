@@ -73,7 +73,8 @@ def run_build(app_spec_value: str | None, dist: Path) -> None:
         click.secho(f"build failed: {len(error.failures)} page(s) could not be built", fg="red", err=True)
         for failure in error.failures:
             click.echo(f"  - {failure}", err=True)
-        click.echo(f"the previous build in {dist} was left as it was", err=True)
+        kept = f"the previous build in {dist} was left as it was" if dist.exists() else "nothing was written"
+        click.echo(kept, err=True)
         sys.exit(1)
     except PerseusError as error:
         _fail(error)
@@ -123,7 +124,10 @@ def serve(
     _check_mutable_store(app_spec, project, dist)
     # Workers import perseus.server.entry after the fork and find the site here.
     os.environ["PERSEUS_PROJECT"] = str(project)
-    os.environ["PERSEUS_APP"] = resolve_spec(app_spec, project)
+    try:
+        os.environ["PERSEUS_APP"] = resolve_spec(app_spec, project)
+    except PerseusError as error:
+        _fail(error)
     os.environ["PERSEUS_DIST"] = str(dist.resolve())
     target = f"perseus.server.entry:{interface}_app"
     plural = "s" if workers > 1 else ""
@@ -146,6 +150,19 @@ def _check_mutable_store(app_spec_value: str | None, project: Path, dist: Path) 
         check_mutable_store(load_app(app_spec(app_spec_value, project), project), dist.resolve())
     except PerseusError as error:
         _fail(error)
+
+
+@main.command()
+@click.argument("name")
+def new(name: str) -> None:
+    """Create a new project NAME in the current directory."""
+    from .scaffold import create_project
+
+    try:
+        project = create_project(Path.cwd(), name)
+    except PerseusError as error:
+        _fail(error)
+    click.echo(f"created {project}\nnext: cd {name} && perseus serve")
 
 
 @main.command()

@@ -16,6 +16,15 @@ from .errors import ConfigurationError
 View = Callable[[Any, Any], str]
 HeadersFunction = Callable[[Any, Any], Mapping[str, str]]
 
+# perseus's own routes live below /.perseus/: no page may be built there.
+RESERVED_SEGMENT = ".perseus"
+
+
+def is_reserved(page_path: str) -> bool:
+    """Whether a page path (no leading slash) would be shadowed by perseus's own routes."""
+    return page_path.split("/", 1)[0] == RESERVED_SEGMENT
+
+
 # Template names become URL roots: lower-case path segments, '/' allowed inside.
 _NAME = re.compile(r"^[A-Za-z0-9_\-.~]+(/[A-Za-z0-9_\-.~]+)*$")
 
@@ -63,7 +72,7 @@ class Template:
         self,
         name: str,
         *,
-        view: View,
+        view: View | None = None,
         head: View | None = None,
         set_headers: HeadersFunction | None = None,
         build_paths: Callable[[], Any] | None = None,
@@ -82,6 +91,12 @@ class Template:
             )
         if any(segment in (".", "..") for segment in name.split("/")):
             raise ConfigurationError(f"template name {name!r} has a '.' or '..' segment", template=name)
+        if is_reserved(name):
+            raise ConfigurationError(
+                f"template name {name!r} is reserved: perseus serves its own files below"
+                f" /{RESERVED_SEGMENT}/",
+                template=name,
+            )
         _require_callable(name, "view", view, required=True)
         for field, value in (
             ("head", head),
@@ -101,8 +116,9 @@ class Template:
             )
         if not isinstance(incremental, bool):
             raise ConfigurationError(f"template '{name}': incremental must be True or False", template=name)
+        assert view is not None  # checked above; for mypy
         self.name = name
-        self.view = view
+        self.view: View = view
         self.head = head
         self.set_headers = set_headers
         self.build_paths = build_paths

@@ -14,11 +14,12 @@ import orjson
 import pytest
 
 from perseus.stores.lmdb_store import LMDBStore
-from tests.conftest import Server, copy_example, perseus
+from tests.conftest import Server, copy_example, perseus, run_in_thread
 
 ENV = {"STRATEGIES_CLOCK_INTERVAL": "3s", "PERSEUS_RETRY_BACKOFF": "0.3",
        "STRATEGIES_GENERATION_DELAY": "0.3"}
 INTERVAL = 3.0
+
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +76,7 @@ def fetch_all(server: Server, paths: list[str],
         limits = httpx.Limits(max_connections=len(paths), max_keepalive_connections=0)
         async with httpx.AsyncClient(base_url=server.url, timeout=20, limits=limits) as client:
             return list(await asyncio.gather(*(client.get(p, headers=headers) for p in paths)))
-    return asyncio.run(run())
+    return run_in_thread(run)
 
 
 def wait_for_new_version(server: Server, path: str, old: str, timeout: float = 6) -> str:

@@ -12,9 +12,10 @@ import httpx
 
 from perseus.stores.lmdb_store import LMDBStore
 from perseus.stores.records import decode_record, page_key
-from tests.conftest import Server, copy_example, perseus
+from tests.conftest import Server, copy_example, perseus, run_in_thread
 
 ENV = {"STRATEGIES_CLOCK_INTERVAL": "1s", "PERSEUS_RETRY_BACKOFF": "0.1"}
+
 
 
 async def _stream(url: str, seconds: float) -> dict[str, bytes]:
@@ -46,7 +47,7 @@ def _kill_during_stream(server: Server, seconds: float) -> dict[str, bytes]:
         await asyncio.sleep(seconds)
         os.killpg(server.process.pid, 9)  # the whole process group, mid-write
         return await stream
-    committed = asyncio.run(run())
+    committed = run_in_thread(run)
     server.process.wait(10)
     server.close()
     return committed

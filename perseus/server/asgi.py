@@ -34,10 +34,10 @@ class ASGIApp:
         try:
             path = decode_request_path(scope.get("raw_path") or scope["path"].encode())
         except BadPath:
-            response = self.engine.error(400, scope["method"])
+            response = self.engine.bad_request(scope["method"], scope["path"])
         else:
-            answer = self.engine.respond(scope["method"], path, headers,
-                                         scope.get("query_string", b"").decode("latin-1"))
+            query = scope.get("query_string", b"").decode("latin-1")
+            answer = self.engine.respond(scope["method"], path, headers, query)
             response = answer if isinstance(answer, Response) else await answer
         body = response.body
         if response.file is not None:

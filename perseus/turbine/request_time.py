@@ -13,7 +13,7 @@ import inspect
 import logging
 import os
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -36,13 +36,14 @@ from ..context import StateInfo
 from ..errors import ConfigurationError, status_for
 from ..request import Request
 from ..server.response import Response, etag_matches
-from ..stores.immutable import Dist, StoredPage, mutable_location
+from ..stores.immutable import Dist, mutable_location
 from ..stores.lmdb_store import location_is_writable, open_lmdb
 from ..stores.records import PageRecords, PageVersion
+from .build import load_translators
 from .calls import call_user
 from .generate import generate_version
 from .incremental import IncrementalGenerator
-from .render import BUILT_PAGE_CACHE, JSON_TYPE, NO_LOCALE, PageRenderer, page_json
+from .render import BUILT_PAGE_CACHE, JSON_TYPE, PageRenderer, page_json
 from .revalidate import PageRef, Revalidator
 
 if TYPE_CHECKING:
@@ -101,31 +102,30 @@ class DynamicPage:
 class RequestTime:
     """Everything the engine does for pages that are not plain prerendered bytes."""
 
-    def __init__(self, engine: Engine, app: PerseusApp, dist: Dist, built: Sequence[StoredPage],
-                 first_id: int) -> None:
+    def __init__(self, engine: Engine, app: PerseusApp, dist: Dist) -> None:
         self.engine = engine
         self.app = app
         self.dist = dist
         self.pool = ThreadPoolExecutor(USER_THREADS, thread_name_prefix="perseus-user")
-        base_path = os.environ.get("PERSEUS_BASE_PATH", "").rstrip("/")
-        self.renderer = PageRenderer(app, dist.global_state, base_path)
+        self.renderer = PageRenderer(app, dist.global_state, engine.base_path, load_translators(app))
         self.extras = {t.name: dist.extra(t.name) for t in app.templates if t.uses_mutable_store
                        or t.request_state is not None or t.should_revalidate is not None}
-        self.pages: list[DynamicPage] = []
-        for offset, stored in enumerate(built):
-            template = app.template(stored.template)
-            ref = self._ref(template, stored.path, stored.locale)
-            due = dist.built_at + template.revalidate_after if template.revalidate_after else 0.0
-            self.pages.append(DynamicPage(ref, RecordMeta(dist.built_at, due, False),
-                                          engine.html[first_id + offset], engine.json[first_id + offset],
-                                          None))
+        # Per locale: the built pages answered here, by id (see the engine's _LocaleSite).
+        self.pages: dict[str, list[DynamicPage]] = {}
+        for locale, site in engine.sites.items():
+            pages = self.pages[locale] = []
+            for offset, stored in enumerate(site.revalidating):
+                template = app.template(stored.template)
+                ref = self._ref(template, stored.path, locale)
+                due = dist.built_at + template.revalidate_after if template.revalidate_after else 0.0
+                page_id = site.prerendered + offset
+                pages.append(DynamicPage(ref, RecordMeta(dist.built_at, due, False), site.html[page_id],
+                                         site.json[page_id], None))
         for path, locale, name, state in dist.deferred:
-            if locale != NO_LOCALE:
-                continue
-            template = app.template(name)
             meta = RecordMeta(dist.built_at, 0.0, False)
-            self.pages.append(DynamicPage(self._ref(template, path, locale), meta, None, None, state))
-        self.paths = [page.ref.full for page in self.pages]
+            ref = self._ref(app.template(name), path, locale)
+            self.pages[locale].append(DynamicPage(ref, meta, None, None, state))
+        self.paths = {locale: [page.ref.full for page in pages] for locale, pages in self.pages.items()}
         self._sync_states = {t.name: _all_sync(t.request_state, t.amalgamate_states) for t in app.templates}
         self.incremental_templates = [t for t in app.templates if t.incremental]
         self.incremental_roots = {t.root: i for i, t in enumerate(self.incremental_templates)}
@@ -151,10 +151,10 @@ class RequestTime:
 
     # -- answering ---------------------------------------------------------------------------
 
-    def page(self, method: str, page_id: int, headers: Mapping[str, str], query: str,
+    def page(self, method: str, locale: str, page_id: int, headers: Mapping[str, str], query: str,
              as_json: bool) -> MaybeResponse:
         """Answer for a built page that is revalidating or rendered per request."""
-        page = self.pages[page_id]
+        page = self.pages[locale][page_id]
         meta = page.built_meta
         version = None
         if self.records is not None and page.ref.template.revalidates:
@@ -164,13 +164,13 @@ class RequestTime:
         decision = plan(BUILT_PAGE, page.flags, meta, time.time())
         return self._act(decision, method, page.ref, page, version, meta, headers, query, as_json)
 
-    def unbuilt(self, method: str, template_id: int, full: str, headers: Mapping[str, str],
+    def unbuilt(self, method: str, locale: str, template_id: int, full: str, headers: Mapping[str, str],
                 query: str, as_json: bool) -> MaybeResponse:
         """Answer for a path below an incremental template that the build did not render."""
         template = self.incremental_templates[template_id]
+        ref = self._ref(template, full, locale)
         if any(segment in (".", "..") for segment in full.split("/")):
-            return self._error(404, method, as_json)
-        ref = self._ref(template, full, NO_LOCALE)
+            return self._error(404, method, as_json, ref)
         assert self.records is not None
         version = self.records.get(ref.locale, ref.full, ref.key)
         meta = version.meta if version is not None else None
@@ -211,15 +211,17 @@ class RequestTime:
             return Response(304, [("cache-control", BUILT_PAGE_CACHE), ("etag", tag)])
         return Response(200, served, body if method == "GET" else b"")
 
-    def _error(self, status: int, method: str, as_json: bool) -> Response:
-        return self.engine.json_error(status, method) if as_json else self.engine.error(status, method)
+    def _error(self, status: int, method: str, as_json: bool, ref: PageRef) -> Response:
+        if as_json:
+            return self.engine.json_error(status, method)
+        return self.engine.error(status, method, self.engine.sites[ref.locale])
 
     def _failed(self, error: Exception, ref: PageRef, method: str, as_json: bool) -> Response:
         status = status_for(error)
         if status >= 500:
             log.error("page '/%s' failed: %s: %s", ref.full, type(error).__name__, error,
                       exc_info=not isinstance(error, TimeoutError))
-        return self._error(status, method, as_json)
+        return self._error(status, method, as_json, ref)
 
     async def _generate_then_answer(self, decision: int, method: str, ref: PageRef,
                                     headers: Mapping[str, str], query: str, as_json: bool) -> Response:
