@@ -17,7 +17,7 @@ from perseus.stores.lmdb_store import LMDBStore
 from tests.conftest import Server, copy_example, perseus, run_in_thread
 
 ENV = {"STRATEGIES_CLOCK_INTERVAL": "3s", "PERSEUS_RETRY_BACKOFF": "0.3",
-       "STRATEGIES_GENERATION_DELAY": "0.3"}
+       "STRATEGIES_GENERATION_DELAY": "0.3", "PERSEUS_GENERATION_TIMEOUT": "1"}
 INTERVAL = 3.0
 
 
@@ -190,6 +190,24 @@ def test_a_failing_regeneration_keeps_serving_the_last_good_version(server: Serv
     finally:
         (site / "data" / "flaky.fail").unlink()
     wait_for_new_version(server, "/flaky", version_of(last_good))  # recovers after the backoff
+
+
+def test_a_hanging_regeneration_is_abandoned_and_the_page_keeps_being_served(
+    server: Server, site: Path
+) -> None:
+    (site / "data" / "slow.hang").touch()
+    try:
+        time.sleep(1.2)  # due, and its data source now hangs
+        last_good = server.get("/slow")
+        deadline = time.monotonic() + 6
+        while "regenerating '/slow' (xx-XX) timed out" not in server.log.read_text():
+            assert time.monotonic() < deadline, "the hung regeneration was never abandoned"
+            response = server.get("/slow")
+            assert response.status_code == 200 and response.content == last_good.content
+            time.sleep(0.1)
+    finally:
+        (site / "data" / "slow.hang").unlink()
+    wait_for_new_version(server, "/slow", version_of(last_good))  # a later attempt succeeds
 
 
 def test_50_concurrent_first_requests_generate_an_incremental_page_once(server: Server, site: Path) -> None:

@@ -1,7 +1,8 @@
 """Every request-time strategy: request state, amalgamation, revalidation (time and logic), incremental.
 
 ``data/`` stands in for a CMS: ``news.stale`` marks the news page as changed,
-``flaky.fail`` makes the flaky page's data source fail, and every generation is
+``flaky.fail`` makes the flaky page's data source fail, ``slow.hang`` makes
+the slow page's hang, and every generation is
 appended to ``data/generations.log`` (or ``STRATEGIES_LOG``) (one line per call, from any worker).
 """
 
@@ -93,6 +94,13 @@ def flaky_state(info):
     return {"title": "Flaky", "gen": generation("flaky", info.path)}
 
 
+# Revalidation whose data source can hang: the generation timeout abandons it.
+async def slow_state(info):
+    if (DATA / "slow.hang").exists():
+        await asyncio.sleep(3600)
+    return {"title": "Slow", "gen": generation("slow", info.path)}
+
+
 # Incremental generation: 'a' is built, any other post is generated on its first request.
 def post_paths():
     return BuildPaths(["a"], extra={"source": "the posts API"})
@@ -129,6 +137,8 @@ app = PerseusApp(
         Template("news", view=versioned_view, head=versioned_head, build_state=news_state,
                  should_revalidate=news_changed),
         Template("flaky", view=versioned_view, head=versioned_head, build_state=flaky_state,
+                 revalidate_after="1s"),
+        Template("slow", view=versioned_view, head=versioned_head, build_state=slow_state,
                  revalidate_after="1s"),
         Template("post", view=versioned_view, head=versioned_head, build_paths=post_paths,
                  build_state=post_state, incremental=True),

@@ -27,6 +27,7 @@ log = logging.getLogger("perseus.revalidate")
 MAX_BACKOFF = 30.0
 # A lease outlives the timeout a little, so its holder can still commit and release it.
 LEASE_MARGIN = 5.0
+LEASE_RECHECK = 1.0
 
 
 class PageRef:
@@ -84,7 +85,9 @@ class Revalidator:
             self._not_before[key] = time.time() + self.backoff
             return
         if not lease.acquired:
-            self._not_before[key] = lease.expires_at  # another worker is on it (or backing off)
+            # Another worker is on it (or backing off after a failure): look again soon,
+            # or when its lease ends if that is sooner.
+            self._not_before[key] = min(lease.expires_at, time.time() + LEASE_RECHECK)
             return
         try:
             current = self.records.get(page.locale, page.full)
