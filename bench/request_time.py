@@ -23,6 +23,7 @@ import argparse
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -198,7 +199,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="perseus-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="perseus-request-time-bench-"))
     (work / "shared.py").write_text(SHARED)
     (work / "app.py").write_text(PERSEUS_APP)
     (work / "raw_app.py").write_text(RAW_APP)
@@ -245,6 +246,7 @@ def main() -> None:
         for server in servers:
             os.killpg(server.pid, 15)
             server.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
     load = os.getloadavg()[0]
     print(f"\n{args.rounds} alternating rounds of {args.seconds:.0f}s per side, wrk -t1 -c{CONNECTIONS},"
           f" server on CPU {SERVER_CPU}, wrk on CPU {CLIENT_CPU}, load {load:.1f}\n")

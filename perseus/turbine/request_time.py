@@ -127,6 +127,7 @@ class RequestTime:
             self.pages[locale].append(DynamicPage(ref, meta, None, None, state))
         self.paths = {locale: [page.ref.full for page in pages] for locale, pages in self.pages.items()}
         self._sync_states = {t.name: _all_sync(t.request_state, t.amalgamate_states) for t in app.templates}
+        self._async_states = {t.name: inspect.iscoroutinefunction(t.request_state) for t in app.templates}
         self.incremental_templates = [t for t in app.templates if t.incremental]
         self.incremental_roots = {t.root: i for i, t in enumerate(self.incremental_templates)}
         self.records: PageRecords | None = None
@@ -241,13 +242,19 @@ class RequestTime:
         template = ref.template
         info = StateInfo(ref.path, ref.locale, ref.extra)
         try:
-            global_state = await self._global_state(request)
+            global_state = self.dist.global_state
+            if self.app.request_global_state is not None:
+                global_state = await self._global_state(request)
             if self._sync_states[template.name]:
                 # PERF: sync user code runs in the pool in one hop: state, merge and render.
                 return await asyncio.get_running_loop().run_in_executor(
                     self.pool, self._answer_sync, method, ref, info, build_state, request, global_state,
                     as_json)
-            state = await call_user(template.request_state, info, request, pool=self.pool)  # type: ignore[arg-type]
+            assert template.request_state is not None
+            if self._async_states[template.name]:  # PERF: skips call_user's inspection
+                state = await template.request_state(info, request)
+            else:
+                state = await call_user(template.request_state, info, request, pool=self.pool)
             if build_state is not None and state is not None and template.amalgamate_states:
                 state = await call_user(template.amalgamate_states, info, build_state, state, pool=self.pool)
             return self._answer(method, ref, state if state is not None else build_state, global_state,
