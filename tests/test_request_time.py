@@ -237,5 +237,24 @@ def test_incremental_not_found_and_errors_store_nothing(server: Server, site: Pa
     assert stored_records(site) == before
 
 
+def test_a_generated_page_whose_source_is_gone_becomes_404_until_it_is_back(
+    server: Server, site: Path
+) -> None:
+    slug = uuid.uuid4().hex
+    assert server.get(f"/post/{slug}").status_code == 200
+    (site / "data" / f"{slug}.deleted").touch()
+    (site / "data" / f"{slug}.stale").touch()
+    try:
+        server.get(f"/post/{slug}")  # served at once; the regeneration finds the post gone
+        deadline = time.monotonic() + 6
+        while server.get(f"/post/{slug}").status_code != 404:
+            assert time.monotonic() < deadline, "the deleted post is still served"
+            time.sleep(0.05)
+        assert server.get(f"/.perseus/page/xx-XX/post/{slug}.json").status_code == 404
+    finally:
+        (site / "data" / f"{slug}.deleted").unlink()
+    assert server.get(f"/post/{slug}").status_code == 200  # restored: generated again
+
+
 def test_built_pages_of_an_incremental_template_need_no_generation(server: Server, site: Path) -> None:
     assert generations(site, "post", "a") == [version_of(server.get("/post/a"))]

@@ -101,7 +101,12 @@ async def slow_state(info):
     return {"title": "Slow", "gen": generation("slow", info.path)}
 
 
-# Incremental generation: 'a' is built, any other post is generated on its first request.
+# Incremental generation: 'a' is built, any other post is generated on its first request;
+# '<post>.stale' asks for it to be regenerated, '<post>.deleted' says it no longer exists.
+def post_changed(info, request) -> bool:
+    return (DATA / f"{info.path}.stale").exists()
+
+
 def post_paths():
     return BuildPaths(["a"], extra={"source": "the posts API"})
 
@@ -109,10 +114,11 @@ def post_paths():
 async def post_state(info):
     if GENERATION_DELAY:
         await asyncio.sleep(GENERATION_DELAY)
-    if info.path.startswith("missing"):
+    if info.path.startswith("missing") or (DATA / f"{info.path}.deleted").exists():
         raise NotFound()
     if info.path == "boom":
         raise RuntimeError("the posts API returned garbage")
+    (DATA / f"{info.path}.stale").unlink(missing_ok=True)
     return {"title": f"Post {info.path}", "gen": generation("post", info.path),
             "source": info.extra["source"]}
 
@@ -141,7 +147,7 @@ app = PerseusApp(
         Template("slow", view=versioned_view, head=versioned_head, build_state=slow_state,
                  revalidate_after="1s"),
         Template("post", view=versioned_view, head=versioned_head, build_paths=post_paths,
-                 build_state=post_state, incremental=True),
+                 build_state=post_state, incremental=True, should_revalidate=post_changed),
     ],
     global_state=lambda: {"site": "Strategies"},
     request_global_state=request_global_state,

@@ -150,6 +150,12 @@ class PageRecords:
         self._decoded[key] = (checksum, version)
         return version
 
+    def delete(self, locale: str, path: str) -> None:
+        """Remove the page's stored version, if any."""
+        key = page_key(locale, path)
+        self.store.delete(key)
+        self._decoded.pop(key, None)
+
     def put(self, version: PageVersion) -> None:
         """Store ``version`` as its page's current version (one atomic write)."""
         self.store.write(page_key(version.locale, version.path), encode_record(version))

@@ -141,10 +141,10 @@ class RequestTime:
                                            timeout=timeout, backoff=backoff)
             self.incremental = IncrementalGenerator(store, self.records, self._generate, timeout=timeout)
 
-    def _ref(self, template: Any, full: str, locale: str) -> PageRef:
+    def _ref(self, template: Any, full: str, locale: str, built: bool = True) -> PageRef:
         root = template.root
         path = full if not root else full[len(root) + 1:]
-        return PageRef(template, path, locale, self.extras.get(template.name))
+        return PageRef(template, path, locale, self.extras.get(template.name), built)
 
     async def _generate(self, ref: PageRef) -> PageVersion:
         return await generate_version(ref.template, ref.path, ref.locale, ref.extra, self.renderer,
@@ -169,7 +169,7 @@ class RequestTime:
                 query: str, as_json: bool) -> MaybeResponse:
         """Answer for a path below an incremental template that the build did not render."""
         template = self.incremental_templates[template_id]
-        ref = self._ref(template, full, locale)
+        ref = self._ref(template, full, locale, built=False)
         if any(segment in (".", "..") for segment in full.split("/")):
             return self._error(404, method, as_json, ref)
         assert self.records is not None

@@ -31,15 +31,19 @@ LEASE_RECHECK = 1.0
 
 
 class PageRef:
-    """Which page to regenerate: template, sub-path, locale, the template's helper state."""
+    """Which page to regenerate: template, sub-path, locale, the template's helper state.
 
-    __slots__ = ("template", "path", "locale", "extra", "full", "key")
+    ``built`` is False for a page incremental generation created at request time.
+    """
 
-    def __init__(self, template: Template, path: str, locale: str, extra: object) -> None:
+    __slots__ = ("template", "path", "locale", "extra", "built", "full", "key")
+
+    def __init__(self, template: Template, path: str, locale: str, extra: object, built: bool = True) -> None:
         self.template = template
         self.path = path
         self.locale = locale
         self.extra = extra
+        self.built = built
         self.full = template.full_path(path)
         self.key = page_key(locale, self.full)
 
@@ -99,6 +103,14 @@ class Revalidator:
                 return
             version = await asyncio.wait_for(self.generate(page), self.timeout)
             self.records.put(version)
+        except NotFound as exc:
+            if page.built:
+                self._failed(page, exc)
+                return
+            # ISR-05: a generated page whose source is gone is removed; its path answers
+            # 404 (nothing stored) until the source has it again.
+            log.warning("'/%s' (%s) is gone (NotFound): removed from the store", page.full, page.locale)
+            self.records.delete(page.locale, page.full)
         except Exception as exc:
             self._failed(page, exc)
             return
@@ -121,7 +133,7 @@ class Revalidator:
         self._not_before[page.key] = until
         what = "timed out" if isinstance(error, TimeoutError) else f"raised {type(error).__name__}: {error}"
         if isinstance(error, NotFound):
-            what = "raised NotFound (the page keeps its last version)"
+            what = "raised NotFound, which a built page cannot be"
         log.error("regenerating '/%s' (%s) %s; serving the last good version, retrying in %.1fs",
                   page.full, page.locale, what, backoff)
         try:
