@@ -32,6 +32,12 @@ def generation(template: str, path: str) -> str:
     return gen
 
 
+def consume(flag: Path) -> None:
+    """Remove a CMS flag once acted on (checked first: the data directory may be read-only)."""
+    if flag.exists():
+        flag.unlink(missing_ok=True)
+
+
 def versioned_view(ctx, state) -> str:
     return f'<h1>{escape(state["title"])}</h1><p id="gen">{state["gen"]}</p>'
 
@@ -83,7 +89,7 @@ def news_changed(info, request) -> bool:
 
 
 def news_state(info):
-    (DATA / "news.stale").unlink(missing_ok=True)
+    consume(DATA / "news.stale")
     return {"title": "News", "gen": generation("news", info.path)}
 
 
@@ -118,7 +124,7 @@ async def post_state(info):
         raise NotFound()
     if info.path == "boom":
         raise RuntimeError("the posts API returned garbage")
-    (DATA / f"{info.path}.stale").unlink(missing_ok=True)
+    consume(DATA / f"{info.path}.stale")
     return {"title": f"Post {info.path}", "gen": generation("post", info.path),
             "source": info.extra["source"]}
 

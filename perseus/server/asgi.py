@@ -58,5 +58,7 @@ class ASGIApp:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.engine is not None:
+                    self.engine.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

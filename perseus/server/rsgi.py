@@ -19,6 +19,10 @@ class RSGIApp:
     def __rsgi_init__(self, loop: Any) -> None:
         self.engine = self._open_engine()
 
+    def __rsgi_del__(self, loop: Any) -> None:
+        if self.engine is not None:
+            self.engine.close()
+
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
             return  # websockets are not part of the surface; granian closes them

@@ -297,8 +297,10 @@ class RequestTime:
         return from_request
 
     def close(self) -> None:
-        """Stop the user-code threads (not waiting for hung ones)."""
+        """Stop the user-code threads (not waiting for hung ones) and flush the store."""
         self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.records is not None:
+            self.records.store.close()
 
 
 def _all_sync(*functions: Any) -> bool:

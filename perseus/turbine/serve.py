@@ -155,6 +155,10 @@ class Engine:
         location = redirect_path(self.base_path, locale, path, query)
         return Response(LOCALE_REDIRECT, [("location", location), *LOCALE_REDIRECT_HEADERS])
 
+    def close(self) -> None:
+        """Release what serving holds: user-code threads, the mutable store."""
+        self.request_time.close()
+
     def _send(self, method: str, served: _Served, headers: Mapping[str, str], status: int = 200) -> Response:
         if status == 200 and _matches(headers.get("if-none-match"), served.etag):
             return Response(304, served.not_modified_headers)
