@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from perseus.errors import StoreError, StoreNotFound
+from perseus.stores import records as records_module
 from perseus.stores.lmdb_store import LMDBStore, open_lmdb
 from perseus.stores.memory import MemoryStore
 from perseus.stores.mutable import MutableStore
@@ -92,6 +93,19 @@ def test_page_records_round_trip_whole_versions(store: MutableStore) -> None:
     records.put(version("post/a", body="second", generation="g2"))
     again = records.get("xx-XX", "post/a")
     assert again is not None and again.generation == "g2" and b"second" in again.html
+
+
+def test_page_records_keep_a_bounded_number_of_decoded_versions(
+    store: MutableStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(records_module, "MAX_DECODED", 16)
+    records = PageRecords(store, "b1")
+    for i in range(40):
+        records.put(version(f"post/{i}"))
+        assert records.get("xx-XX", f"post/{i}") is not None
+    assert len(records._decoded) <= 16
+    first = records.get("xx-XX", "post/0")  # dropped from memory, still in the store
+    assert first is not None and first.path == "post/0"
 
 
 @pytest.mark.parametrize("path", ["p" * 600, "/".join(["deep"] * 800), "日本語/ünïcødé/" * 50])

@@ -33,6 +33,9 @@ STORED_PAGE_CACHE = "public, max-age=0, must-revalidate"
 MAGIC = b"PSR"
 FORMAT = 1
 _HEADER = len(MAGIC) + 1 + 16
+# Decoded versions kept per process; beyond this the oldest are dropped (and decoded
+# again if asked for), so memory does not grow with the number of generated pages.
+MAX_DECODED = 2048
 _LENGTH = struct.Struct(">I")
 log = logging.getLogger("perseus.store")
 
@@ -147,6 +150,8 @@ class PageRecords:
             return None
         if version.build_id != self.build_id:
             return None  # written for another build: regenerated, never served
+        if len(self._decoded) >= MAX_DECODED:
+            self._decoded.pop(next(iter(self._decoded)))
         self._decoded[key] = (checksum, version)
         return version
 
