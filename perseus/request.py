@@ -41,8 +41,8 @@ class Request:
 
     Attributes:
         method: ``"GET"`` or ``"HEAD"``.
-        path: the decoded URL path, e.g. ``"/post/a"`` (for the JSON endpoint, the
-            page's path, not the endpoint's).
+        path: the page's decoded URL path below the base path, e.g. ``"/post/a"`` or
+            ``"/fr-FR/post/a"`` (for the JSON endpoint too: the page's, not the endpoint's).
         query_string: the raw query string, without ``?``.
         headers: case-insensitive header mapping with ``.get(name)``.
     """

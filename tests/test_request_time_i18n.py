@@ -14,7 +14,7 @@ from html import escape
 from perseus import Locales, NotFound, PerseusApp, Template
 
 def greet_state(info, request):
-    return {"name": request.query.get("name", "?"), "locale": info.locale}
+    return {"name": request.query.get("name", "?"), "locale": info.locale, "path": request.path}
 
 def post_state(info):
     if info.path.startswith("missing"):
@@ -55,7 +55,7 @@ def test_request_state_renders_in_the_requested_locale(server: Server) -> None:
     assert french.status_code == 200 and '<html lang="fr-FR"' in french.text
     assert "Bonjour" in french.text and "Zoé" in french.text
     assert server.get("/.perseus/page/en-US/greet.json?name=Al").json()["state"] == {
-        "name": "Al", "locale": "en-US"}
+        "name": "Al", "locale": "en-US", "path": "/en-US/greet"}
 
 
 def test_incremental_pages_are_generated_per_locale(server: Server) -> None:

@@ -200,7 +200,9 @@ class RequestTime:
         return self.engine._send(method, page.json if as_json else page.html, headers)
 
     def _request(self, method: str, ref: PageRef, headers: Mapping[str, str], query: str) -> Request:
-        return Request(method, "/" + ref.full, query, headers.items)
+        # The page's own URL path, also for its JSON endpoint.
+        path = "/" + ref.full if not self.engine.i18n else f"/{ref.locale}/{ref.full}".rstrip("/")
+        return Request(method, path, query, headers.items)
 
     def _send_version(self, method: str, version: PageVersion, headers: Mapping[str, str],
                       as_json: bool) -> Response:
