@@ -48,6 +48,10 @@ def _give_up(reason: str) -> list:
 def _extensions() -> list:
     if not _BUILD_COMMANDS.intersection(sys.argv[1:]):
         return []
+    # NOTE: setuptools copies whatever lies in build/ into the wheel, so a module
+    # that moved from one compiler to the other (or was removed) would ship its
+    # stale .so, which then shadows the new .py. Always build from a clean slate.
+    shutil.rmtree(os.path.join(os.path.dirname(os.path.abspath(__file__)), "build"), ignore_errors=True)
     if _flag("PERSEUS_NO_COMPILE"):
         return []
     if sys.implementation.name != "cpython":
