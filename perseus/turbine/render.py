@@ -95,9 +95,14 @@ class PageRenderer:
         return self._assemble(locale, *self.parts(template, path, locale, state, global_state))
 
     def parts(self, template: Template, path: str, locale: str, state: Any,
-              global_state: Any = _BUILD_GLOBAL) -> tuple[str, str, bytes, list[tuple[str, str]]]:
-        """A page's head, content, encoded state and headers, before assembly."""
-        ctx = self.context(template.name, template.full_path(path), locale)
+              global_state: Any = _BUILD_GLOBAL, ctx: RenderContext | None = None,
+              ) -> tuple[str, str, bytes, list[tuple[str, str]]]:
+        """A page's head, content, encoded state and headers, before assembly.
+
+        ``ctx``, when given, is the page's context (made by ``context``) and is used as is.
+        """
+        if ctx is None:
+            ctx = self.context(template.name, template.full_path(path), locale)
         if global_state is not _BUILD_GLOBAL:
             ctx = RenderContext(ctx.locale, ctx.path, ctx.template, global_state, ctx.base_path,
                                 ctx.translator)

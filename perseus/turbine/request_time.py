@@ -43,7 +43,7 @@ from .build import load_translators
 from .calls import call_user
 from .generate import generate_version
 from .incremental import IncrementalGenerator
-from .render import BUILT_PAGE_CACHE, JSON_TYPE, PageRenderer, page_json
+from .render import BUILT_PAGE_CACHE, HTML_TYPE, JSON_TYPE, PageRenderer, page_json
 from .revalidate import PageRef, Revalidator
 
 if TYPE_CHECKING:
@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("perseus.request")
 # SECURITY: a page rendered from one request is never stored or shared (ISR-09).
 PER_REQUEST_CACHE = "private, no-store"
+PER_REQUEST_HTML_HEADERS = [("content-type", HTML_TYPE), ("cache-control", PER_REQUEST_CACHE)]
+PER_REQUEST_JSON_HEADERS = [("content-type", JSON_TYPE), ("cache-control", PER_REQUEST_CACHE)]
 USER_THREADS = 16
 MaybeResponse = Response | Awaitable[Response]
 
@@ -242,7 +244,7 @@ class RequestTime:
     async def _per_request(self, method: str, ref: PageRef, build_state: Any, request: Request,
                            as_json: bool) -> Response:
         template = ref.template
-        info = StateInfo(ref.path, ref.locale, ref.extra)
+        info = ref.info
         try:
             global_state = self.dist.global_state
             if self.app.request_global_state is not None:
@@ -275,15 +277,24 @@ class RequestTime:
 
     def _answer(self, method: str, ref: PageRef, state: Any, global_state: Any, as_json: bool) -> Response:
         """Render a page from per-request state: only the body asked for, never stored."""
-        head, content, state_json, headers = self.renderer.parts(ref.template, ref.path, ref.locale, state,
-                                                                 global_state)
+        template = ref.template
+        if global_state is self.renderer.global_state:
+            if ref.context is None:
+                ref.context = self.renderer.context(template.name, ref.full, ref.locale)
+            parts = self.renderer.parts(template, ref.path, ref.locale, state, ctx=ref.context)
+        else:
+            parts = self.renderer.parts(template, ref.path, ref.locale, state, global_state)
+        head, content, state_json, headers = parts
         if as_json:
             body = page_json(head, content, state_json)
-            headers = [("content-type", JSON_TYPE), ("cache-control", PER_REQUEST_CACHE)]
+            headers = PER_REQUEST_JSON_HEADERS
         else:
             body = self.renderer.html(ref.locale, head, content, state_json)
-            headers = [(k, v) for k, v in headers if k != "cache-control"]
-            headers.append(("cache-control", PER_REQUEST_CACHE))
+            if template.set_headers is None:
+                headers = PER_REQUEST_HTML_HEADERS
+            else:
+                headers = [(k, v) for k, v in headers if k != "cache-control"]
+                headers.append(("cache-control", PER_REQUEST_CACHE))
         return Response(200, headers, body if method == "GET" else b"")
 
     async def _global_state(self, request: Request) -> Any:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from ..context import StateInfo
+from ..context import RenderContext, StateInfo
 from ..errors import NotFound, StoreError
 from ..request import Request
 from ..stores.mutable import MutableStore, lease_owner
@@ -36,7 +36,7 @@ class PageRef:
     ``built`` is False for a page incremental generation created at request time.
     """
 
-    __slots__ = ("template", "path", "locale", "extra", "built", "full", "key")
+    __slots__ = ("template", "path", "locale", "extra", "built", "full", "key", "info", "context")
 
     def __init__(self, template: Template, path: str, locale: str, extra: object, built: bool = True) -> None:
         self.template = template
@@ -46,6 +46,9 @@ class PageRef:
         self.built = built
         self.full = template.full_path(path)
         self.key = page_key(locale, self.full)
+        # PERF: both immutable, made once per page rather than per request.
+        self.info = StateInfo(path, locale, extra)
+        self.context: RenderContext | None = None  # set by the first render with build global state
 
 
 Generate = Callable[[PageRef], Awaitable[PageVersion]]
@@ -121,8 +124,8 @@ class Revalidator:
         check = page.template.should_revalidate
         if check is None:
             return True
-        info = StateInfo(page.path, page.locale, page.extra)
-        return bool(await asyncio.wait_for(call_user(check, info, request, pool=self.pool), self.timeout))
+        answer = await asyncio.wait_for(call_user(check, page.info, request, pool=self.pool), self.timeout)
+        return bool(answer)
 
     def _failed(self, page: PageRef, error: BaseException) -> None:
         # ISR-01: the last good version stays; retry after a growing backoff.
