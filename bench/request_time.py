@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import secrets
 import shutil
 import socket
@@ -31,6 +30,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+# Run as a script: the bench directory goes on the path, so sibling modules import flat.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from procstat import cpu_seconds  # noqa: E402
+from servers import free_port  # noqa: E402
+from wrk import parse_wrk  # noqa: E402
 
 SERVER_CPU = "0"
 CLIENT_CPU = "1"
@@ -113,10 +119,6 @@ end
 '''
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_ready(port: int, timeout: float = 30) -> None:
@@ -130,32 +132,8 @@ def wait_ready(port: int, timeout: float = 30) -> None:
     raise SystemExit(f"server on port {port} did not start")
 
 
-def process_tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(children.get(pid, []))
-    return tree
 
 
-def cpu_seconds(root: int) -> float:
-    ticks = 0
-    for pid in process_tree(root):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -171,14 +149,10 @@ def wrk(server: subprocess.Popen[bytes], url: str, seconds: float, script: Path 
     before = cpu_seconds(server.pid)
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     used = cpu_seconds(server.pid) - before
-    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    total = re.search(r"(\d+) requests in", output)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if not match or not total:
-        raise SystemExit(f"cannot read wrk's output:\n{output}")
-    if errors:
-        raise SystemExit(f"{url}: {errors.group(1)} error responses\n{output}")
-    return Result(float(match.group(1)), used / int(total.group(1)) * 1e6)
+    result = parse_wrk(output)
+    if result.non_2xx_3xx or result.socket_errors:
+        raise SystemExit(f"{url}: {result.non_2xx_3xx} error responses, {result.socket_errors} socket errors")
+    return Result(result.requests_per_second, used / result.requests * 1e6)
 
 
 def start(command: list[str], cwd: Path, port: int) -> subprocess.Popen[bytes]:
