@@ -133,6 +133,7 @@ def serve(
     elif not (dist / "manifest.json").is_file():
         _fail(PerseusError(f"no build in {dist}: run `perseus build` or drop --no-build"))
     project = Path.cwd()
+    _check_mutable_store(app_spec, project, dist)
     # Workers import perseus.server.entry after the fork and find the site here.
     os.environ["PERSEUS_PROJECT"] = str(project)
     try:
@@ -150,6 +151,17 @@ def serve(
         # SECURITY: slow clients are dropped once their headers take this long.
         http1_settings=HTTP1Settings(header_read_timeout=10_000),
     ).serve()
+
+
+def _check_mutable_store(app_spec_value: str | None, project: Path, dist: Path) -> None:
+    # Fail here, before granian forks, rather than in every worker.
+    from .loader import app_spec, load_app
+    from .turbine.request_time import check_mutable_store
+
+    try:
+        check_mutable_store(load_app(app_spec(app_spec_value, project), project), dist.resolve())
+    except PerseusError as error:
+        _fail(error)
 
 
 @main.command()

@@ -66,6 +66,14 @@ class DistError(PerseusError):
     """``dist/`` is missing, from another version, or damaged; run ``perseus build``."""
 
 
+class StoreError(PerseusError):
+    """The mutable store cannot be opened or written (read-only location, full disk...)."""
+
+
+class StoreNotFound(StoreError):
+    """A key the mutable store does not hold; the only error a missing key gives."""
+
+
 class AppNotFound(PerseusError):
     """The CLI could not import the app it was pointed at."""
 

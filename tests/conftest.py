@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -43,14 +45,15 @@ class Server:
     """``perseus serve`` running in a subprocess, answering on ``url``."""
 
     def __init__(self, project: Path, *, workers: int = 1, env: dict[str, str] | None = None,
-                 interface: str = "rsgi") -> None:
+                 interface: str = "rsgi", wrapper: list[str] | None = None) -> None:
         self.project = project
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = project / f"server-{self.port}.log"
         self._log_file = open(self.log, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-P", "-m", "perseus", "serve", "--no-build", "--port", str(self.port),
+            [*(wrapper or []), sys.executable, "-P", "-m", "perseus", "serve", "--no-build",
+             "--port", str(self.port),
              "--workers", str(workers), "--interface", interface],
             cwd=project, stdout=self._log_file, stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})}, start_new_session=True,
@@ -200,3 +203,12 @@ def browser_page(browser: Browser, **context_options: Any) -> Iterator[Page]:
     finally:
         context.close()
     assert errors == [], errors
+
+
+T = TypeVar("T")
+
+
+def run_in_thread(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(main())`` in a thread of its own: a browser test may hold this thread's loop."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(lambda: asyncio.run(main())).result()
