@@ -132,6 +132,7 @@ def serve(
         run_build(app_spec, dist)
     elif not (dist / "manifest.json").is_file():
         _fail(PerseusError(f"no build in {dist}: run `perseus build` or drop --no-build"))
+    _check_dist(dist)
     project = Path.cwd()
     _check_mutable_store(app_spec, project, dist)
     # Workers import perseus.server.entry after the fork and find the site here.
@@ -151,6 +152,16 @@ def serve(
         # SECURITY: slow clients are dropped once their headers take this long.
         http1_settings=HTTP1Settings(header_read_timeout=10_000),
     ).serve()
+
+
+def _check_dist(dist: Path) -> None:
+    # A build of another format is refused here with "rebuild", not in every worker.
+    from .stores.immutable import read_manifest
+
+    try:
+        read_manifest(dist.resolve())
+    except PerseusError as error:
+        _fail(error)
 
 
 def _check_mutable_store(app_spec_value: str | None, project: Path, dist: Path) -> None:
