@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
-from tests.conftest import Server, perseus
+from tests.conftest import Server, free_port, perseus
 
 PAGES = 3_000
 APP = '''
@@ -89,3 +92,31 @@ def test_a_dist_of_another_format_asks_for_a_rebuild(project: Path, tmp_path: Pa
     assert "Traceback" not in answer.stderr + answer.stdout
     perseus("build", cwd=old)  # and a rebuild replaces it
     assert orjson.loads((old / "dist" / "manifest.json").read_bytes())["format"] != 1
+
+
+def test_serve_builds_first_and_stops_on_a_failed_build(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "app.py").write_text(APP.format(count=3).replace("int(info.path)", "1 // (int(info.path) - 2)"))
+    failed = subprocess.run([sys.executable, "-P", "-m", "perseus", "serve", "--port", str(free_port())],
+                            cwd=site, capture_output=True, text=True, timeout=60)
+    assert failed.returncode == 1 and "build failed" in failed.stderr
+    assert not (site / "dist").exists()
+    (site / "app.py").write_text(APP.format(count=3))
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-P", "-m", "perseus", "serve", "--port", str(port)], cwd=site,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/item/2", timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        else:
+            pytest.fail("perseus serve gave no answer within 30 s")
+        assert "<h1>Item 2</h1>" in page.text
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(10)
