@@ -104,8 +104,9 @@ def test_serve_builds_first_and_stops_on_a_failed_build(tmp_path: Path) -> None:
     assert not (site / "dist").exists()
     (site / "app.py").write_text(APP.format(count=3))
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-P", "-m", "perseus", "serve", "--port", str(port)], cwd=site,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen([sys.executable, "-P", "-m", "perseus", "serve", "--port", str(port)],
+                               cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
