@@ -14,7 +14,8 @@ nox.options.sessions = ["lint", "tests", "tests-pure"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
-TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "httpx>=0.27", "pytest-timeout>=2.3"]
+# pip: `perseus deploy` runs `python -m pip` (uv-made venvs have none).
+TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "httpx>=0.27", "pytest-timeout>=2.3", "pip"]
 
 
 @nox.session(python=PYTHON)

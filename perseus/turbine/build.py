@@ -122,7 +122,8 @@ async def build_site(
         writer.write_json("render_conf.json", _render_conf(app, jobs, locales))
         if app.global_state is not None:
             writer.write_json("global_state.json", orjson.loads(encode_state(global_state)))
-        writer.commit({"perseus": __version__, "built_at": time.time(), "pages": len(jobs)})
+        writer.commit({"perseus": __version__, "built_at": time.time(), "pages": len(jobs),
+                       "base_path": base_path})
     except BaseException:
         writer.abort()
         raise

@@ -1,0 +1,213 @@
+"""``perseus export``: the static export, its golden tree, its preview and its refusals.
+
+Regenerate the golden tree after an intended change of output with
+``PERSEUS_REGENERATE_GOLDEN=1 nox -s tests -- tests/test_export.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from perseus import PerseusApp, Template
+from perseus.errors import ExportError
+from perseus.stores.immutable import Dist, DistWriter
+from perseus.turbine.export import export_files
+from perseus.turbine.render import PageRenderer
+from tests.conftest import REPO, copy_example, free_port, perseus
+
+GOLDEN = REPO / "tests" / "golden" / "export-basic"
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = copy_example("basic", tmp_path_factory.mktemp("export"))
+    perseus("export", cwd=project)
+    return project
+
+
+def test_export_of_basic_matches_the_golden_tree(exported: Path) -> None:
+    output = tree(exported / "dist" / "exported")
+    if os.environ.get("PERSEUS_REGENERATE_GOLDEN"):
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        shutil.copytree(exported / "dist" / "exported", GOLDEN)
+    golden = tree(GOLDEN)
+    assert sorted(output) == sorted(golden), "the exported files differ from tests/golden/export-basic"
+    changed = [name for name in golden if output[name] != golden[name]]
+    assert not changed, (f"these exported files differ from tests/golden/export-basic: {changed}; if the"
+                         " change is intended, rerun with PERSEUS_REGENERATE_GOLDEN=1")
+
+
+def test_export_uses_one_path_scheme_and_leaks_no_build_id(exported: Path) -> None:
+    files = tree(exported / "dist" / "exported")
+    pages = sorted(name for name in files if name.endswith("index.html"))
+    assert pages == ["about/index.html", "index.html", "post/first/index.html",
+                     "post/index.html", "post/second/index.html"]
+    assert {".perseus/page/xx-XX/.json", ".perseus/page/xx-XX/post/first.json", ".perseus/client.js",
+            ".perseus/static/style.css", "robots.txt", "404.html"} <= set(files)
+    assert orjson.loads(files[".perseus/page/xx-XX/post/first.json"])["state"]["title"] == "The first post"
+    assert b"Nothing here" in files["404.html"]
+    build_id = Dist(exported / "dist").build_id.encode()
+    assert not [name for name, body in files.items() if build_id in body]
+
+
+class Preview:
+    """``perseus export --serve`` in a subprocess."""
+
+    def __init__(self, project: Path, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.log = project / f"preview-{self.port}.log"
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-P", "-m", "perseus", "export", "--serve", "--port", str(self.port)],
+                cwd=project, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env},
+                start_new_session=True,
+            )
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                self.client.get("/")
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError(f"the preview did not start:\n{self.log.read_text()}")
+
+    def close(self) -> None:
+        self.client.close()
+        self.process.terminate()
+        self.process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def preview_under_base_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Preview]:
+    project = copy_example("basic", tmp_path_factory.mktemp("preview"))
+    preview = Preview(project, {"PERSEUS_BASE_PATH": "/site/"})
+    yield preview
+    preview.close()
+
+
+def test_export_under_a_base_path_links_and_loads_everything_below_it(preview_under_base_path: Preview) -> None:
+    client = preview_under_base_path.client
+    home = client.get("/site/")
+    assert home.status_code == 200
+    assert '<script type="module" src="/site/.perseus/client.js"></script>' in home.text
+    assert '"base":"/site"' in home.text  # the client runtime's meta.base
+    assert 'href="/site/post/first"' in home.text
+    about = client.get("/site/about")
+    assert about.status_code == 301 and about.headers["location"] == "/site/about/"
+    assert "<h1>About</h1>" in client.get("/site/about/").text
+    data = client.get("/site/.perseus/page/xx-XX/.json")
+    assert data.headers["content-type"].startswith("application/json")
+    assert data.json()["state"]["greeting"] == "Welcome to perseus"
+    assert client.get("/site/.perseus/page/xx-XX/post/second.json").json()["state"]["title"] == "Second thoughts"
+    assert client.get("/site/.perseus/client.js").status_code == 200
+    assert "font-family" in client.get("/site/.perseus/static/style.css").text
+    assert client.get("/site/robots.txt").text.startswith("User-agent")
+
+
+def test_preview_answers_missing_pages_with_the_404_page(preview_under_base_path: Preview) -> None:
+    client = preview_under_base_path.client
+    for path in ["/site/nope", "/about/", "/site/.perseus/static/", "/site/../etc/passwd"]:
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "Nothing here" in response.text
+
+
+REFUSED_APP = """
+    from perseus import PerseusApp, Template
+
+    def view(ctx, state):
+        return "<p>hi</p>"
+
+    live = Template("live", view=view)
+    live.request_state = lambda info, request: {"now": 1}
+    feed = Template("feed", view=view)
+    feed.revalidate_after = "1h"
+    feed.incremental = True
+    app = PerseusApp(templates=[Template("index", view=view), live, feed])
+"""
+
+
+def write_app(folder: Path, source: str) -> Path:
+    folder.mkdir()
+    (folder / "app.py").write_text(textwrap.dedent(source))
+    return folder
+
+
+def test_export_refuses_server_strategies_before_writing_anything(tmp_path: Path) -> None:
+    project = write_app(tmp_path / "refused", REFUSED_APP)
+    result = perseus("export", cwd=project, check=False)
+    assert result.returncode != 0
+    assert "template 'live' uses request_state (request state)" in result.stderr
+    assert "template 'feed' uses revalidate_after (revalidation)" in result.stderr
+    assert "template 'feed' uses incremental (incremental generation)" in result.stderr
+    assert "index" not in result.stderr
+    assert "perseus deploy" in result.stderr
+    assert not (project / "dist").exists()
+
+
+def test_an_alias_clashing_with_a_page_is_refused(tmp_path: Path) -> None:
+    project = write_app(tmp_path / "clash", """
+        from perseus import PerseusApp, Template
+        app = PerseusApp(templates=[Template("about", view=lambda ctx, state: "<p>a</p>")],
+                         static_aliases={"/about": "about.txt"})
+    """)
+    (project / "about.txt").write_text("about")
+    result = perseus("export", cwd=project, check=False)
+    assert result.returncode != 0
+    assert "/about is both a file and a folder of the export" in result.stderr
+    assert not (project / "dist" / "exported").exists()
+
+
+def test_export_without_build_refuses_a_dist_built_for_another_base_path(exported: Path) -> None:
+    result = perseus("export", "--no-build", cwd=exported, env={"PERSEUS_BASE_PATH": "/docs"}, check=False)
+    assert result.returncode != 0
+    assert "built for base path '/' but PERSEUS_BASE_PATH is '/docs'" in result.stderr
+
+
+def test_an_i18n_build_exports_per_locale_with_a_root_page_choosing_one(tmp_path: Path) -> None:
+    app = PerseusApp(templates=[Template("index", view=lambda ctx, state: f"<p>{ctx.locale}</p>"),
+                                Template("about", view=lambda ctx, state: "<p>about</p>")], root=tmp_path)
+    renderer = PageRenderer(app, None)
+    writer = DistWriter(tmp_path / "dist")
+    for locale in ["en-US", "fr-FR"]:
+        for template in app.templates:
+            writer.add_page(template.root, locale, template.name, renderer.render(template, "", locale, None))
+        writer.add_error_page(404, locale, renderer.render_error(404, f"missing {locale}", locale))
+    writer.write_json("render_conf.json", {"locales": ["en-US", "fr-FR"], "templates": {}, "pages": {}})
+    writer.commit({"base_path": ""})
+    files = export_files(Dist(tmp_path / "dist"), app)
+    assert {"en-US/index.html", "fr-FR/index.html", "fr-FR/about/index.html", ".perseus/page/fr-FR/about.json",
+            ".perseus/page/en-US/.json", "en-US/404.html", "fr-FR/404.html"} <= set(files)
+    assert b"<p>fr-FR</p>" in files["fr-FR/index.html"]  # type: ignore[operator]
+    assert files["404.html"] == files["en-US/404.html"]
+    root = files["index.html"]
+    assert isinstance(root, bytes)
+    assert b'content="0; url=/en-US/"' in root and b'"locales":["en-US","fr-FR"]' in root
+
+
+def test_a_template_subclass_with_a_server_strategy_is_refused(tmp_path: Path) -> None:
+    class Live(Template):
+        should_revalidate = staticmethod(lambda info, request: True)
+
+    from perseus.turbine.export import refuse_server_strategies
+
+    app = PerseusApp(templates=[Live("news", view=lambda ctx, state: "")], root=tmp_path)
+    with pytest.raises(ExportError, match="template 'news' uses should_revalidate"):
+        refuse_server_strategies(app)
