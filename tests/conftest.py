@@ -40,17 +40,21 @@ class Server:
     """``perseus serve`` running in a subprocess, answering on ``url``."""
 
     def __init__(self, project: Path, *, workers: int = 1, env: dict[str, str] | None = None,
-                 interface: str = "rsgi") -> None:
+                 interface: str = "rsgi", command: list[str] | None = None, port: int | None = None,
+                 cwd: Path | None = None) -> None:
+        """``command`` replaces ``perseus serve``; ``env`` then is the whole environment."""
         self.project = project
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = project / f"server-{self.port}.log"
+        self.log = (cwd or project) / f"server-{self.port}.log"
         self._log_file = open(self.log, "w")
+        if command is None:
+            command = [sys.executable, "-P", "-m", "perseus", "serve", "--no-build", "--port", str(self.port),
+                       "--workers", str(workers), "--interface", interface]
+            env = {**os.environ, **(env or {})}
         self.process = subprocess.Popen(
-            [sys.executable, "-P", "-m", "perseus", "serve", "--no-build", "--port", str(self.port),
-             "--workers", str(workers), "--interface", interface],
-            cwd=project, stdout=self._log_file, stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})}, start_new_session=True,
+            command, cwd=cwd or project, stdout=self._log_file, stderr=subprocess.STDOUT,
+            env=env, start_new_session=True,
         )
         self.client = httpx.Client(base_url=self.url, timeout=10)
         self._wait_until_ready()

@@ -1,0 +1,227 @@
+"""``perseus deploy``: a pkg/ that, copied elsewhere with the source gone, installs offline and serves.
+
+The deploy itself (pip downloads for the target) runs once per session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, Server, copy_example, free_port, perseus
+
+GOLDEN = REPO / "tests" / "golden" / "export-basic"
+UNREACHABLE_INDEX = "http://127.0.0.1:9/"
+PKG_TOP_LEVEL = {"server", "deploy.json", "requirements.txt", "wheels", "app", "dist"}
+
+
+def offline_command() -> list[str]:
+    """``unshare -n`` where this machine allows it: the install then has no network at all."""
+    if shutil.which("unshare") and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0:
+        return ["unshare", "-n"]
+    return []
+
+
+def target_environment(**extra: str) -> dict[str, str]:
+    """A server machine's environment: no pip configuration or sources, no perseus settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PERSEUS_"))}
+    return {**env, "PIP_INDEX_URL": UNREACHABLE_INDEX, **extra}
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@dataclass
+class Deployed:
+    written: Path  # pkg/ as deploy wrote it (inside the moved-away project)
+    pkg: Path  # the copy on the "server"
+    elsewhere: Path  # the working directory it runs from
+    machine_paths: list[str]  # absolute paths of the build machine
+    deploy_output: str
+    install_output: str
+
+
+@pytest.fixture(scope="session")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Deployed:
+    base = tmp_path_factory.mktemp("deploy")
+    project = copy_example("basic", base)
+    (project / ".git").mkdir()
+    (project / ".git" / "config").write_text("[remote] url = private")
+    (project / ".env").write_text("SECRET_KEY=do-not-ship\n")
+    (project / "pyproject.toml").write_text(textwrap.dedent("""
+        [project]
+        name = "basic-site"
+        version = "1"
+        dependencies = ["perseus", "click>=8"]
+    """))
+    result = perseus("deploy", cwd=project, env={"PERSEUS_APP": ""}, timeout=300)
+    moved = base / "moved-away"
+    shutil.move(project, moved)
+    pkg = base / "server-machine" / "pkg"
+    shutil.copytree(moved / "pkg", pkg, symlinks=True)
+    elsewhere = base / "elsewhere"
+    elsewhere.mkdir()
+    install = subprocess.run(
+        [*offline_command(), str(pkg / "server"), "--install-only"], cwd=elsewhere,
+        env=target_environment(), capture_output=True, text=True, timeout=180,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    machine_paths = [str(project), str(REPO), sys.prefix, sys.base_prefix]
+    return Deployed(moved / "pkg", pkg, elsewhere, machine_paths, result.stdout + result.stderr,
+                    install.stdout + install.stderr)
+
+
+@pytest.fixture(scope="session")
+def pkg_server(deployed: Deployed) -> Iterator[tuple[Server, dict[str, str]]]:
+    before = digest(deployed.pkg / "dist")
+    port = free_port()
+    env = target_environment(PERSEUS_HOST="127.0.0.1", PERSEUS_PORT=str(port), PERSEUS_WORKERS="2")
+    server = Server(deployed.pkg, command=[str(deployed.pkg / "server")], env=env, port=port,
+                    cwd=deployed.elsewhere)
+    yield server, before
+    server.close()
+
+
+def test_deploy_says_what_it_built_and_from_where(deployed: Deployed) -> None:
+    assert "perseus wheel: building from the directory perseus was installed from (compiled core)" \
+        in deployed.deploy_output
+    assert "wheels for linux-x86_64, CPython" in deployed.deploy_output
+    assert "installing from" in deployed.install_output and "(offline)" in deployed.install_output
+
+
+def test_pkg_server_answers_every_page_static_file_and_alias(pkg_server: tuple[Server, dict[str, str]]) -> None:
+    server, _ = pkg_server
+    checked = 0
+    for golden in sorted(GOLDEN.rglob("*")):
+        name = golden.relative_to(GOLDEN).as_posix()
+        if not golden.is_file() or name in (".nojekyll", "404.html"):
+            continue
+        # Pages at their folder; static files, page data, client.js and aliases at their own path.
+        url = "/" + (name.removesuffix("index.html").rstrip("/") if name.endswith("index.html") else name)
+        response = server.get(url)
+        assert response.status_code == 200, url
+        assert response.content == golden.read_bytes(), url
+        checked += 1
+    assert checked == 14  # 5 pages, 5 page data, client, 2 static, 1 alias
+    missing = server.get("/post/unknown")
+    assert missing.status_code == 404
+    assert missing.content == (GOLDEN / "404.html").read_bytes()
+
+
+def test_pkg_server_says_where_it_listens_and_builds_nothing(
+    deployed: Deployed, pkg_server: tuple[Server, dict[str, str]]
+) -> None:
+    server, _ = pkg_server
+    log = server.log.read_text()
+    assert f"serving http://127.0.0.1:{server.port} (2 workers" in log
+    assert f"standalone from {deployed.pkg} (no build)" in log
+    assert "runs from a read-only filesystem" in log
+    assert "building" not in log
+
+
+def test_the_immutable_site_is_never_written(
+    deployed: Deployed, pkg_server: tuple[Server, dict[str, str]]
+) -> None:
+    server, before = pkg_server
+    assert server.get("/").status_code == 200
+    assert digest(deployed.pkg / "dist") == before
+
+
+def test_the_server_runs_perseus_installed_from_pkg_wheels(deployed: Deployed) -> None:
+    version = subprocess.run([str(deployed.pkg / ".venv" / "bin" / "perseus"), "--version"],
+                             capture_output=True, text=True, check=True, cwd=deployed.elsewhere,
+                             env=target_environment()).stdout
+    assert "escape: cython" in version and "routing: mypyc" in version
+    installed = subprocess.run([str(deployed.pkg / ".venv" / "bin" / "python"), "-c",
+                                "import perseus; print(perseus.__file__)"],
+                               capture_output=True, text=True, check=True, cwd=deployed.elsewhere).stdout
+    assert installed.startswith(str(deployed.pkg / ".venv"))
+
+
+def test_pkg_holds_no_absolute_path_of_the_build_machine(deployed: Deployed) -> None:
+    needles = [path.encode() for path in deployed.machine_paths]
+    leaks = []
+    for path in sorted(deployed.written.rglob("*")):
+        if not path.is_file():
+            continue
+        if path.suffix == ".whl":
+            with zipfile.ZipFile(path) as wheel:
+                contents = [(f"{path.name}!{member}", wheel.read(member)) for member in wheel.namelist()]
+        else:
+            contents = [(path.relative_to(deployed.written).as_posix(), path.read_bytes())]
+        leaks += [(name, needle) for name, body in contents for needle in needles if needle in body]
+    assert not leaks
+
+
+def test_pkg_holds_nothing_that_should_not_be_public(deployed: Deployed) -> None:
+    pkg = deployed.written
+    assert {p.name for p in pkg.iterdir()} == PKG_TOP_LEVEL
+    names = [p.relative_to(pkg).as_posix() for p in pkg.rglob("*")]
+    private = [n for n in names if any(part.startswith(".") or part == "__pycache__" for part in n.split("/"))]
+    assert not private
+    assert sorted(n for n in names if n.startswith("app/")) == [
+        "app/app.py", "app/pyproject.toml", "app/static", "app/static/robots.txt", "app/static/style.css"]
+    assert (pkg / "dist" / "manifest.json").is_file() and not (pkg / "dist" / "exported").exists()
+    wheels = sorted(p.name.split("-")[0] for p in (pkg / "wheels").iterdir())
+    assert wheels == ["click", "granian", "lmdb", "orjson", "perseus"]
+
+
+def test_an_unsupported_target_is_refused_naming_the_supported_ones(tmp_path: Path) -> None:
+    project = copy_example("basic", tmp_path)
+    result = perseus("deploy", "--target", "windows-x86_64", cwd=project, check=False)
+    assert result.returncode != 0
+    assert "unknown deploy target 'windows-x86_64': supported targets are linux-x86_64, linux-aarch64" \
+        in result.stderr
+    assert not (project / "pkg").exists() and not (project / "dist").exists()
+
+
+def test_a_failing_build_makes_deploy_fail_and_say_why(tmp_path: Path) -> None:
+    project = copy_example("basic", tmp_path)
+    source = (project / "app.py").read_text()
+    (project / "app.py").write_text(source.replace('return {**POSTS[info.path]', 'raise RuntimeError("cms down")\n    return {**POSTS[info.path]'))
+    result = perseus("deploy", cwd=project, check=False)
+    assert result.returncode != 0
+    assert "RuntimeError: cms down" in result.stderr
+    assert "deploy stopped: the build failed (above); pkg was not written" in result.stderr
+    assert not (project / "pkg").exists()
+
+
+def test_deploy_export_writes_the_static_export_alone(tmp_path: Path) -> None:
+    project = copy_example("basic", tmp_path)
+    perseus("deploy", "--export", "--output", "site", cwd=project)
+    written = sorted(p.relative_to(project / "site").as_posix() for p in (project / "site").rglob("*") if p.is_file())
+    assert written == sorted(p.relative_to(GOLDEN).as_posix() for p in GOLDEN.rglob("*") if p.is_file())
+    assert (project / "site" / "about" / "index.html").read_bytes() == (GOLDEN / "about" / "index.html").read_bytes()
+
+
+def test_linux_aarch64_gets_the_pure_wheel_and_every_tag_granian_needs(tmp_path: Path) -> None:
+    project = copy_example("basic", tmp_path)
+    result = perseus("deploy", "--target", "linux-aarch64", "--output", "pkg-arm", cwd=project, timeout=300)
+    assert "pure build (this machine cannot compile for the target)" in result.stdout
+    wheels = sorted(p.name for p in (project / "pkg-arm" / "wheels").iterdir())
+    assert any(w.startswith("perseus-") and w.endswith("-py3-none-any.whl") for w in wheels), wheels
+    assert not [w for w in wheels if "x86_64" in w], wheels
+    granian = [w for w in wheels if w.startswith("granian-")]
+    assert len(granian) == 1 and "aarch64" in granian[0], wheels
+    from importlib.metadata import version
+    # NOTE: with manylinux2014_aarch64 alone pip silently picks an old granian.
+    assert granian[0].split("-")[1] == version("granian")
+
+
+def test_standalone_serve_outside_a_pkg_is_refused(tmp_path: Path) -> None:
+    result = perseus("serve", cwd=tmp_path, env={"PERSEUS_STANDALONE": "true", "PERSEUS_PKG": str(tmp_path)},
+                     check=False, timeout=30)
+    assert result.returncode != 0
+    assert "is not a pkg/ written by `perseus deploy`" in result.stderr
