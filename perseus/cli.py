@@ -205,7 +205,8 @@ def deploy(app_spec: str | None, dist: Path, target: str, output: Path, export_o
         try:
             run_build(app_spec, dist)
         except SystemExit:
-            click.secho(f"deploy stopped: the build failed (above); {output} was not written", fg="red", err=True)
+            click.secho(f"deploy stopped: the build failed (above); {output} was not written",
+                        fg="red", err=True)
             raise
 
     try:

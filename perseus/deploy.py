@@ -22,7 +22,14 @@ from .turbine.export import (
     replace_directory,
 )
 from .turbine.package import WHEELS_DIR, copy_app, copy_dist, write_launcher
-from .turbine.wheels import Say, app_requirements, download_dependencies, own_wheel, require_pip, resolve_target
+from .turbine.wheels import (
+    Say,
+    app_requirements,
+    download_dependencies,
+    own_wheel,
+    require_pip,
+    resolve_target,
+)
 
 Build = Callable[[], None] | None
 EXPORT_DIR = "exported"
@@ -77,7 +84,8 @@ def deploy_project(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     wheel_count = len(list((output / WHEELS_DIR).glob("*.whl")))
-    say(f"{output}: {wheel_count} wheel(s) for {target.name}; copy it to the server and run {output.name}/server")
+    say(f"{output}: {wheel_count} wheel(s) for {target.name}; copy it to the server and run"
+        f" {output.name}/server")
     return output
 
 

@@ -16,6 +16,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
+# The committed export of examples/basic (tests/test_export.py says how to regenerate it).
+GOLDEN_EXPORT = REPO / "tests" / "golden" / "export-basic"
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` by relative POSIX path, with its bytes."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def free_port() -> int:

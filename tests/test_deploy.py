@@ -6,7 +6,9 @@ The deploy itself (pip downloads for the target) runs once per session.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -18,18 +20,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, Server, copy_example, free_port, perseus
+from perseus import PerseusApp, Template
+from perseus.turbine.standalone import storage_report
+from tests.conftest import GOLDEN_EXPORT, REPO, Server, copy_example, free_port, perseus, tree
 
-GOLDEN = REPO / "tests" / "golden" / "export-basic"
 UNREACHABLE_INDEX = "http://127.0.0.1:9/"
 PKG_TOP_LEVEL = {"server", "deploy.json", "requirements.txt", "wheels", "app", "dist"}
 
 
+def can_unshare(namespace: str) -> bool:
+    """Whether ``unshare <namespace>`` works here (root, or user namespaces allowed)."""
+    if not shutil.which("unshare"):
+        return False
+    return subprocess.run(["unshare", namespace, "true"], capture_output=True).returncode == 0
+
+
 def offline_command() -> list[str]:
     """``unshare -n`` where this machine allows it: the install then has no network at all."""
-    if shutil.which("unshare") and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0:
-        return ["unshare", "-n"]
-    return []
+    return ["unshare", "-n"] if can_unshare("-n") else []
 
 
 def target_environment(**extra: str) -> dict[str, str]:
@@ -101,11 +109,13 @@ def test_deploy_says_what_it_built_and_from_where(deployed: Deployed) -> None:
     assert "installing from" in deployed.install_output and "(offline)" in deployed.install_output
 
 
-def test_pkg_server_answers_every_page_static_file_and_alias(pkg_server: tuple[Server, dict[str, str]]) -> None:
+def test_pkg_server_answers_every_page_static_file_and_alias(
+    pkg_server: tuple[Server, dict[str, str]]
+) -> None:
     server, _ = pkg_server
     checked = 0
-    for golden in sorted(GOLDEN.rglob("*")):
-        name = golden.relative_to(GOLDEN).as_posix()
+    for golden in sorted(GOLDEN_EXPORT.rglob("*")):
+        name = golden.relative_to(GOLDEN_EXPORT).as_posix()
         if not golden.is_file() or name in (".nojekyll", "404.html"):
             continue
         # Pages at their folder; static files, page data, client.js and aliases at their own path.
@@ -117,7 +127,7 @@ def test_pkg_server_answers_every_page_static_file_and_alias(pkg_server: tuple[S
     assert checked == 14  # 5 pages, 5 page data, client, 2 static, 1 alias
     missing = server.get("/post/unknown")
     assert missing.status_code == 404
-    assert missing.content == (GOLDEN / "404.html").read_bytes()
+    assert missing.content == (GOLDEN_EXPORT / "404.html").read_bytes()
 
 
 def test_pkg_server_says_where_it_listens_and_builds_nothing(
@@ -169,7 +179,7 @@ def test_pkg_holds_nothing_that_should_not_be_public(deployed: Deployed) -> None
     pkg = deployed.written
     assert {p.name for p in pkg.iterdir()} == PKG_TOP_LEVEL
     names = [p.relative_to(pkg).as_posix() for p in pkg.rglob("*")]
-    private = [n for n in names if any(part.startswith(".") or part == "__pycache__" for part in n.split("/"))]
+    private = [n for n in names if any(p.startswith(".") or p == "__pycache__" for p in n.split("/"))]
     assert not private
     assert sorted(n for n in names if n.startswith("app/")) == [
         "app/app.py", "app/pyproject.toml", "app/static", "app/static/robots.txt", "app/static/style.css"]
@@ -190,7 +200,9 @@ def test_an_unsupported_target_is_refused_naming_the_supported_ones(tmp_path: Pa
 def test_a_failing_build_makes_deploy_fail_and_say_why(tmp_path: Path) -> None:
     project = copy_example("basic", tmp_path)
     source = (project / "app.py").read_text()
-    (project / "app.py").write_text(source.replace('return {**POSTS[info.path]', 'raise RuntimeError("cms down")\n    return {**POSTS[info.path]'))
+    failing = source.replace("def post_state(info):",
+                             'def post_state(info):\n    raise RuntimeError("cms down")')
+    (project / "app.py").write_text(failing)
     result = perseus("deploy", cwd=project, check=False)
     assert result.returncode != 0
     assert "RuntimeError: cms down" in result.stderr
@@ -201,9 +213,7 @@ def test_a_failing_build_makes_deploy_fail_and_say_why(tmp_path: Path) -> None:
 def test_deploy_export_writes_the_static_export_alone(tmp_path: Path) -> None:
     project = copy_example("basic", tmp_path)
     perseus("deploy", "--export", "--output", "site", cwd=project)
-    written = sorted(p.relative_to(project / "site").as_posix() for p in (project / "site").rglob("*") if p.is_file())
-    assert written == sorted(p.relative_to(GOLDEN).as_posix() for p in GOLDEN.rglob("*") if p.is_file())
-    assert (project / "site" / "about" / "index.html").read_bytes() == (GOLDEN / "about" / "index.html").read_bytes()
+    assert tree(project / "site") == tree(GOLDEN_EXPORT)
 
 
 def test_linux_aarch64_gets_the_pure_wheel_and_every_tag_granian_needs(tmp_path: Path) -> None:
@@ -225,3 +235,40 @@ def test_standalone_serve_outside_a_pkg_is_refused(tmp_path: Path) -> None:
                      check=False, timeout=30)
     assert result.returncode != 0
     assert "is not a pkg/ written by `perseus deploy`" in result.stderr
+
+
+def test_a_read_only_pkg_serves_unchanged(deployed: Deployed) -> None:
+    if not can_unshare("-m"):
+        pytest.skip("needs `unshare -m` to mount pkg/ read-only")
+    pkg = shlex.quote(str(deployed.pkg))
+    # A private mount namespace: pkg/ is read-only for the server alone.
+    script = f"mount --bind {pkg} {pkg} && mount -o remount,bind,ro {pkg} && exec {pkg}/server"
+    port = free_port()
+    server = Server(deployed.pkg, command=["unshare", "-m", "sh", "-c", script], port=port,
+                    env=target_environment(PERSEUS_PORT=str(port)), cwd=deployed.elsewhere)
+    try:
+        assert server.get("/post/first").status_code == 200
+        assert server.get("/robots.txt").status_code == 200
+        assert "runs from a read-only filesystem" in server.log.read_text()
+    finally:
+        server.close()
+
+
+def test_pkg_server_refuses_a_python_it_has_no_wheels_for(deployed: Deployed, tmp_path: Path) -> None:
+    shutil.copy(deployed.pkg / "server", tmp_path / "server")
+    config = json.loads((deployed.pkg / "deploy.json").read_text())
+    (tmp_path / "deploy.json").write_text(json.dumps({**config, "python": "3.99"}))
+    result = subprocess.run([str(tmp_path / "server")], capture_output=True, text=True, timeout=30,
+                            env=target_environment())
+    assert result.returncode == 2
+    assert "this pkg/ holds wheels for CPython 3.99" in result.stderr
+    assert not (tmp_path / ".venv").exists()
+
+
+def test_standalone_names_the_mutable_store_of_regenerating_templates(tmp_path: Path) -> None:
+    feed = Template("feed", view=lambda ctx, state: "")
+    feed.revalidate_after = "1h"  # type: ignore[attr-defined]
+    app = PerseusApp(templates=[Template("index", view=lambda ctx, state: ""), feed], root=tmp_path)
+    lines = storage_report(app, tmp_path / "dist")
+    store = tmp_path / "dist" / "mutable"
+    assert f"mutable store: {store} (written when templates 'feed' regenerate pages)" in lines

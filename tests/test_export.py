@@ -24,13 +24,8 @@ from perseus.errors import ExportError
 from perseus.stores.immutable import Dist, DistWriter
 from perseus.turbine.export import export_files
 from perseus.turbine.render import PageRenderer
-from tests.conftest import REPO, copy_example, free_port, perseus
-
-GOLDEN = REPO / "tests" / "golden" / "export-basic"
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+from tests.conftest import GOLDEN_EXPORT as GOLDEN
+from tests.conftest import copy_example, free_port, perseus, tree
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +97,9 @@ def preview_under_base_path(tmp_path_factory: pytest.TempPathFactory) -> Iterato
     preview.close()
 
 
-def test_export_under_a_base_path_links_and_loads_everything_below_it(preview_under_base_path: Preview) -> None:
+def test_export_under_a_base_path_links_and_loads_everything_below_it(
+    preview_under_base_path: Preview
+) -> None:
     client = preview_under_base_path.client
     home = client.get("/site/")
     assert home.status_code == 200
@@ -115,7 +112,8 @@ def test_export_under_a_base_path_links_and_loads_everything_below_it(preview_un
     data = client.get("/site/.perseus/page/xx-XX/.json")
     assert data.headers["content-type"].startswith("application/json")
     assert data.json()["state"]["greeting"] == "Welcome to perseus"
-    assert client.get("/site/.perseus/page/xx-XX/post/second.json").json()["state"]["title"] == "Second thoughts"
+    second = client.get("/site/.perseus/page/xx-XX/post/second.json")
+    assert second.json()["state"]["title"] == "Second thoughts"
     assert client.get("/site/.perseus/client.js").status_code == 200
     assert "font-family" in client.get("/site/.perseus/static/style.css").text
     assert client.get("/site/robots.txt").text.startswith("User-agent")
@@ -193,8 +191,8 @@ def test_an_i18n_build_exports_per_locale_with_a_root_page_choosing_one(tmp_path
     writer.write_json("render_conf.json", {"locales": ["en-US", "fr-FR"], "templates": {}, "pages": {}})
     writer.commit({"base_path": ""})
     files = export_files(Dist(tmp_path / "dist"), app)
-    assert {"en-US/index.html", "fr-FR/index.html", "fr-FR/about/index.html", ".perseus/page/fr-FR/about.json",
-            ".perseus/page/en-US/.json", "en-US/404.html", "fr-FR/404.html"} <= set(files)
+    assert {"en-US/index.html", "fr-FR/index.html", "fr-FR/about/index.html", "en-US/404.html",
+            ".perseus/page/fr-FR/about.json", ".perseus/page/en-US/.json", "fr-FR/404.html"} <= set(files)
     assert b"<p>fr-FR</p>" in files["fr-FR/index.html"]  # type: ignore[operator]
     assert files["404.html"] == files["en-US/404.html"]
     root = files["index.html"]

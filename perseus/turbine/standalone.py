@@ -53,7 +53,9 @@ def storage_report(app: PerseusApp, dist: Path) -> list[str]:
         return lines
     store = dist / MUTABLE_DIR
     users = ", ".join(sorted({f"'{use.template}'" for use in mutable}))
-    existing = store if store.exists() else store.parent
+    existing = store
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent  # the store is created on first write
     if os.access(existing, os.W_OK):
         lines.append(f"mutable store: {store} (written when templates {users} regenerate pages)")
     else:

@@ -99,7 +99,8 @@ def perseus_source() -> tuple[Path | None, str]:
     explicit = os.environ.get("PERSEUS_SOURCE")
     if explicit:
         if not _is_perseus_source(Path(explicit)):
-            raise DeployError(f"PERSEUS_SOURCE={explicit} is not perseus's source (no pyproject.toml naming it)")
+            raise DeployError(f"PERSEUS_SOURCE={explicit} is not perseus's source"
+                              " (no pyproject.toml naming it)")
         return Path(explicit).resolve(), "PERSEUS_SOURCE"
     try:
         direct = json.loads(metadata.distribution("perseus").read_text("direct_url.json") or "null")
@@ -172,7 +173,8 @@ def _reproducible_compiler_flags(tree: Path) -> dict[str, str]:
 def _target_args(target: Target) -> list[str]:
     version = python_version()
     args = [arg for tag in target.platforms for arg in ("--platform", tag)]
-    return [*args, "--python-version", version, "--implementation", "cp", "--abi", "cp" + version.replace(".", "")]
+    abi = "cp" + version.replace(".", "")
+    return [*args, "--python-version", version, "--implementation", "cp", "--abi", abi]
 
 
 def download_dependencies(own: Path, requirements: list[str], target: Target, wheels: Path, say: Say) -> None:
