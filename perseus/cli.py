@@ -217,6 +217,19 @@ def deploy(app_spec: str | None, dist: Path, target: str, output: Path, export_o
 
 
 @main.command()
+@click.argument("name")
+def new(name: str) -> None:
+    """Create a new project NAME in the current directory."""
+    from .scaffold import create_project
+
+    try:
+        project = create_project(Path.cwd(), name)
+    except PerseusError as error:
+        _fail(error)
+    click.echo(f"created {project}\nnext: cd {name} && perseus serve")
+
+
+@main.command()
 @_dist_option
 def clean(dist: Path) -> None:
     """Remove dist/."""
