@@ -139,6 +139,7 @@ REFUSED_APP = """
     feed.revalidate_after = "1h"
     feed.incremental = True
     app = PerseusApp(templates=[Template("index", view=view), live, feed])
+    app.request_global_state = lambda request: {"user": None}
 """
 
 
@@ -155,6 +156,7 @@ def test_export_refuses_server_strategies_before_writing_anything(tmp_path: Path
     assert "template 'live' uses request_state (request state)" in result.stderr
     assert "template 'feed' uses revalidate_after (revalidation)" in result.stderr
     assert "template 'feed' uses incremental (incremental generation)" in result.stderr
+    assert "global state uses request_global_state (request state)" in result.stderr
     assert "index" not in result.stderr
     assert "perseus deploy" in result.stderr
     assert not (project / "dist").exists()

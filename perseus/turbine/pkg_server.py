@@ -7,9 +7,9 @@ module); reads only the standard library, since nothing else is installed yet.
     pkg/server                 install once into pkg/.venv, then serve (PERSEUS_STANDALONE=true)
     pkg/server --install-only  install, do not serve (e.g. in a Dockerfile RUN step)
 
-Environment: PERSEUS_HOST, PERSEUS_PORT, PERSEUS_WORKERS (passed to the server) and
-PERSEUS_VENV, where the virtual environment goes (default: <pkg>/.venv; set it when
-pkg/ is read-only).
+Environment: PERSEUS_HOST, PERSEUS_PORT, PERSEUS_WORKERS, PERSEUS_MUTABLE_DIR (passed to
+the server) and PERSEUS_VENV, where the virtual environment goes (default: <pkg>/.venv;
+set it when pkg/ is read-only).
 """
 
 from __future__ import annotations

@@ -51,7 +51,8 @@ def storage_report(app: PerseusApp, dist: Path) -> list[str]:
     if not mutable:
         lines.append("no template revalidates or generates pages: runs from a read-only filesystem")
         return lines
-    store = dist / MUTABLE_DIR
+    configured = os.environ.get("PERSEUS_MUTABLE_DIR", "").strip()
+    store = Path(configured).resolve() if configured else dist / MUTABLE_DIR
     users = ", ".join(sorted({f"'{use.template}'" for use in mutable}))
     existing = store
     while not existing.exists() and existing != existing.parent:
@@ -61,6 +62,6 @@ def storage_report(app: PerseusApp, dist: Path) -> list[str]:
     else:
         lines.append(
             f"warning: the mutable store {store} is not writable, and templates {users} write to it:"
-            " mount a writable directory there, or give the app another MutableStore (Redis)"
+            " set PERSEUS_MUTABLE_DIR to a writable directory, or give the app another MutableStore"
         )
     return lines

@@ -19,10 +19,10 @@ TEMPLATE_SERVER_FIELDS = {
     "should_revalidate": "revalidation",
     "incremental": "incremental generation",
 }
-# App fields for global state computed per request (Perseus's global request state).
+# App fields for global state computed per request.
 GLOBAL_SERVER_FIELDS = {
-    "global_request_state": "request state",
-    "global_amalgamate_states": "amalgamation",
+    "request_global_state": "request state",
+    "amalgamate_global_states": "amalgamation",
 }
 # Strategies whose pages are written to the mutable store while serving.
 MUTABLE_FIELDS = frozenset({"revalidate_after", "should_revalidate", "incremental"})
