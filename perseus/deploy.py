@@ -15,13 +15,14 @@ from .errors import DeployError
 from .loader import app_spec, load_app
 from .stores.immutable import Dist
 from .turbine.export import (
+    NO_JEKYLL,
     ExportSummary,
     base_path_from_environment,
     export_site,
     refuse_server_strategies,
     replace_directory,
 )
-from .turbine.package import WHEELS_DIR, copy_app, copy_dist, write_launcher
+from .turbine.package import DEPLOY_CONFIG, WHEELS_DIR, copy_app, copy_dist, write_launcher
 from .turbine.wheels import (
     Say,
     app_requirements,
@@ -56,6 +57,7 @@ def deploy_project(
     project, dist, output = project.resolve(), dist.resolve(), output.resolve()
     if project.is_relative_to(output):
         raise DeployError(f"--output {output} would replace the project itself: pick another folder")
+    _check_replaceable(output)
     if not export_only:
         require_pip()
     if export_only:
@@ -87,6 +89,18 @@ def deploy_project(
     say(f"{output}: {wheel_count} wheel(s) for {target.name}; copy it to the server and run"
         f" {output.name}/server")
     return output
+
+
+def _check_replaceable(output: Path) -> None:
+    # SECURITY: deploy replaces its output whole; never a folder it did not write.
+    if not output.exists():
+        return
+    ours = (output / DEPLOY_CONFIG).is_file() or (output / NO_JEKYLL).is_file()
+    if not output.is_dir() or not (ours or not any(output.iterdir())):
+        raise DeployError(
+            f"--output {output} exists and was not written by perseus deploy: remove it or pick"
+            " another folder (deploy replaces its output as a whole)"
+        )
 
 
 def _staging(output: Path) -> Path:

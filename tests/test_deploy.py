@@ -197,6 +197,20 @@ def test_an_unsupported_target_is_refused_naming_the_supported_ones(tmp_path: Pa
     assert not (project / "pkg").exists() and not (project / "dist").exists()
 
 
+def test_deploy_never_replaces_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    project = copy_example("basic", tmp_path)
+    (tmp_path / "documents").mkdir()
+    (tmp_path / "documents" / "thesis.txt").write_text("years of work")
+    documents = str(tmp_path / "documents")
+    for args in (["--output", documents], ["--export", "--output", documents]):
+        result = perseus("deploy", *args, cwd=project, check=False)
+        assert result.returncode != 0
+        assert "exists and was not written by perseus deploy" in result.stderr
+    assert (tmp_path / "documents" / "thesis.txt").read_text() == "years of work"
+    result = perseus("deploy", "--output", str(tmp_path), cwd=project, check=False)
+    assert "would replace the project itself" in result.stderr
+
+
 def test_a_failing_build_makes_deploy_fail_and_say_why(tmp_path: Path) -> None:
     project = copy_example("basic", tmp_path)
     source = (project / "app.py").read_text()

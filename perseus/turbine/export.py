@@ -38,6 +38,8 @@ from .strategies import server_strategies
 
 # A file's content: bytes to write, or a file to copy.
 Source = bytes | Path
+# GitHub Pages hides folders starting with "." (.perseus/) from sites without this file.
+NO_JEKYLL = ".nojekyll"
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def export_files(dist: Dist, app: PerseusApp) -> dict[str, Source]:
     locales: list[str] = list(conf["locales"])
     i18n = locales != [NO_LOCALE]
     default_locale = str(conf.get("default_locale") or locales[0])
-    files: dict[str, Source] = {".nojekyll": b""}
+    files: dict[str, Source] = {NO_JEKYLL: b""}
     for page in dist.pages:
         prefix = f"{page.locale}/" if i18n else ""
         folder = f"{page.path}/" if page.path else ""
