@@ -16,7 +16,7 @@ from setuptools.command.build_ext import build_ext
 
 # Each kernel goes to exactly one translator.
 CYTHON_MODULES = ["perseus_core/_escape_c.pyx"]
-MYPYC_MODULES = ["perseus_core/routing.py"]
+MYPYC_MODULES = ["perseus_core/routing.py", "perseus_core/locales.py"]
 
 # pip runs setup.py several times (egg_info, dist_info, bdist_wheel): translate
 # only when something will actually be compiled.

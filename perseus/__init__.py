@@ -9,7 +9,8 @@ __version__ = "0.1.0"
 
 from .app import PerseusApp
 from .context import ErrorInfo, RenderContext, StateInfo
-from .errors import BuildError, ConfigurationError, NotFound, PerseusError
+from .errors import BuildError, ConfigurationError, NotFound, PerseusError, TranslationError
+from .i18n import Locales
 from .template import BuildPaths, Template
 
 __all__ = [
@@ -17,11 +18,13 @@ __all__ = [
     "BuildPaths",
     "ConfigurationError",
     "ErrorInfo",
+    "Locales",
     "NotFound",
     "PerseusApp",
     "PerseusError",
     "RenderContext",
     "StateInfo",
     "Template",
+    "TranslationError",
     "__version__",
 ]

@@ -10,6 +10,14 @@ import orjson
 
 from .errors import StateEncodingError
 
+# orjson's messages, said in the user's terms.
+_HINTS = {
+    "Recursion limit reached": "it is nested more than 254 levels deep",
+    "Integer exceeds 64-bit range": "it holds an integer beyond 64 bits; send big numbers as strings",
+    "str is not valid UTF-8: surrogates not allowed": "it holds a string with a lone surrogate"
+    " (not valid Unicode)",
+}
+
 
 def _default(value: Any) -> Any:
     # orjson handles dataclasses itself; msgspec Structs go through msgspec when present.
@@ -25,6 +33,11 @@ def _default(value: Any) -> Any:
 def encode_state(value: Any) -> bytes:
     """Encode state to UTF-8 JSON bytes.
 
+    Documented encodings (deterministic, not errors): tuples become lists; ``datetime``,
+    ``date``, ``time``, ``UUID`` and enums become what orjson writes (ISO 8601 strings,
+    the UUID string, the enum's value); integers up to 64 bits are written exactly, but
+    JavaScript reads those above 2**53 rounded: send them as strings if that matters.
+
     Raises:
         StateEncodingError: the value holds something JSON cannot carry faithfully:
             NaN or an infinity (orjson would write ``null``), a lone surrogate, an
@@ -33,7 +46,9 @@ def encode_state(value: Any) -> bytes:
     try:
         encoded = orjson.dumps(value, default=_default)
     except (TypeError, orjson.JSONEncodeError) as exc:
-        raise StateEncodingError(f"state cannot be encoded as JSON: {exc}") from None
+        # NOTE: orjson wraps what _default raised; that message is the helpful one.
+        reason = str(exc.__cause__ or exc)
+        raise StateEncodingError(f"state cannot be encoded as JSON: {_HINTS.get(reason, reason)}") from None
     # PERF: non-finite floats are the only silent change orjson makes, and they
     # encode as null, so only a state with a null needs the walk.
     if b"null" in encoded:

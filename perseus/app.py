@@ -11,6 +11,7 @@ from typing import Any
 from perseus_core.shell import DEFAULT_DOCUMENT, Shell, ShellError
 
 from .errors import ConfigurationError
+from .i18n.locales import Locales
 from .template import Template, View
 
 RESERVED_PREFIX = "/.perseus/"
@@ -31,6 +32,11 @@ class PerseusApp:
             their own URL; targets must lie inside the project.
         shell: a custom HTML document with ``</head>``, ``<div id="root">`` and
             ``</body>``.
+        locales: the locales every page is built in (``Locales("en-US", ["fr-FR"])``);
+            pages are then served at ``/<locale>/<path>``. Without it the site has no
+            i18n: the locale is ``xx-XX`` and URLs carry no locale.
+        translations_dir: where ``<locale>.ftl`` or ``<locale>.json`` files are, relative
+            to ``root``; read at build time.
         root: the project directory that relative paths are resolved from; by
             default the directory of the module that constructs the app.
     """
@@ -44,6 +50,8 @@ class PerseusApp:
         static_dir: str | os.PathLike[str] | None = None,
         static_aliases: Mapping[str, str | os.PathLike[str]] | None = None,
         shell: str | None = None,
+        locales: Locales | None = None,
+        translations_dir: str | os.PathLike[str] = "translations",
         root: str | os.PathLike[str] | None = None,
     ) -> None:
         self.root = Path(root) if root is not None else _caller_directory()
@@ -55,6 +63,10 @@ class PerseusApp:
         self.global_state = global_state
         self.static_dir = self._check_static_dir(static_dir)
         self.static_aliases = self._check_aliases(static_aliases or {})
+        if locales is not None and not isinstance(locales, Locales):
+            raise ConfigurationError(f"locales must be Locales('en-US', [...]), got {locales!r}")
+        self.locales = locales
+        self.translations_dir = self.root / translations_dir
         self.shell_document = shell if shell is not None else DEFAULT_DOCUMENT
         try:
             Shell(self.shell_document, "")

@@ -74,7 +74,8 @@ def run_build(app_spec_value: str | None, dist: Path) -> None:
         click.secho(f"build failed: {len(error.failures)} page(s) could not be built", fg="red", err=True)
         for failure in error.failures:
             click.echo(f"  - {failure}", err=True)
-        click.echo(f"the previous build in {dist} was left as it was", err=True)
+        kept = f"the previous build in {dist} was left as it was" if dist.exists() else "nothing was written"
+        click.echo(kept, err=True)
         sys.exit(1)
     except PerseusError as error:
         _fail(error)
@@ -127,7 +128,10 @@ def serve(
         _fail(PerseusError(f"no build in {dist}: run `perseus build` or drop --no-build"))
     # Workers import perseus.server.entry after the fork and find the site here.
     os.environ["PERSEUS_PROJECT"] = str(project)
-    os.environ["PERSEUS_APP"] = resolve_spec(app_spec, project)
+    try:
+        os.environ["PERSEUS_APP"] = resolve_spec(app_spec, project)
+    except PerseusError as error:
+        _fail(error)
     os.environ["PERSEUS_DIST"] = str(dist.resolve())
     target = f"perseus.server.entry:{interface}_app"
     plural = "s" if workers > 1 else ""

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
+
+from .i18n.locales import NO_LOCALE
+from .i18n.translators import NoTranslator, Translator
+
+# Characters kept as they are by ``RenderContext.link``: URL delimiters and escapes.
+_URL_SAFE = "/?#&=;:@!$()*+,~%[]"
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class RenderContext:
         template: the template's name (``""`` for an error page).
         global_state: the app's global state, ``None`` without one.
         base_path: the URL prefix the site is served under (``PERSEUS_BASE_PATH``).
+        translator: the locale's translations, used by ``t``.
     """
 
     locale: str
@@ -38,10 +46,33 @@ class RenderContext:
     template: str
     global_state: Any = None
     base_path: str = ""
+    translator: Translator = field(default_factory=NoTranslator, repr=False)
+
+    def t(self, message_id: str, **args: Any) -> str:
+        """The text of translation ``message_id`` in this page's locale, with ``args`` put in.
+
+        The result is plain text: escape it before putting it into HTML.
+
+        Raises:
+            TranslationError: the id is missing in this locale or an argument is missing;
+                at build time this fails the build, naming the id and the locale.
+        """
+        return self.translator.translate(message_id, args)
 
     def link(self, path: str) -> str:
-        """An absolute URL path for a page of this site: ``ctx.link("about")`` -> ``/about``."""
-        return f"{self.base_path}/{path.lstrip('/')}"
+        """An absolute URL path for a page of this site, with base path and locale.
+
+        ``ctx.link("about")`` is ``/about`` without i18n and ``/fr-FR/about`` in French;
+        ``ctx.link("")`` is the locale's home page. Characters that cannot appear in a
+        URL (space, quotes, ``<``, ``>``, non-ASCII...) are percent-encoded, so the
+        result is safe in a quoted HTML attribute even when ``path`` comes from a CMS;
+        ``?``, ``#`` and existing escapes are kept.
+        """
+        # SECURITY: a slug holding '"' or '<' cannot break out of href="...".
+        path = quote(path.lstrip("/"), safe=_URL_SAFE)
+        if self.locale == NO_LOCALE:
+            return f"{self.base_path}/{path}"
+        return f"{self.base_path}/{self.locale}/{path}" if path else f"{self.base_path}/{self.locale}"
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,18 @@ class PageFailure:
         return f"{where}: {self.stage} raised {type(self.error).__name__}: {self.error}"
 
 
+class TranslationError(PerseusError):
+    """A translation that cannot be given: missing file or id, bad syntax, missing argument.
+
+    Raised while building, so a site never ships a page with a blank where text belongs.
+    """
+
+    def __init__(self, message: str, *, message_id: str | None, locale: str) -> None:
+        super().__init__(message)
+        self.message_id = message_id
+        self.locale = locale
+
+
 class StateEncodingError(PerseusError):
     """A state value that JSON cannot represent faithfully (NaN, a lone surrogate, ...)."""
 

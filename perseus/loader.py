@@ -20,7 +20,12 @@ def app_spec(explicit: str | None, project: Path) -> str:
         return os.environ["PERSEUS_APP"]
     pyproject = project / "pyproject.toml"
     if pyproject.is_file():
-        config = tomllib.loads(pyproject.read_text()).get("tool", {}).get("perseus", {})
+        try:
+            config = tomllib.loads(pyproject.read_text()).get("tool", {}).get("perseus", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise AppNotFound(
+                f"{pyproject} is not valid TOML ({exc}); fix it so [tool.perseus] app can be read"
+            ) from None
         if isinstance(config.get("app"), str):
             return str(config["app"])
     return "app:app"
@@ -30,18 +35,26 @@ def load_app(spec: str, project: Path) -> PerseusApp:
     """Import ``module:attribute`` with ``project`` first on ``sys.path``."""
     module_name, _, attribute = spec.partition(":")
     attribute = attribute or "app"
+    if not all(part.isidentifier() for part in module_name.split(".")):
+        raise AppNotFound(f"'{spec}' does not name an app: write module:attribute, such as app:app")
     if str(project) not in sys.path:
         sys.path.insert(0, str(project))
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
+        # Only the app's own module (or a package above it) missing means "no app";
+        # a dependency the app imports is the user's error, with its traceback.
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
             raise AppNotFound(
                 f"cannot import '{module_name}' from {project}: pass --app module:attribute,"
                 " set PERSEUS_APP, or add [tool.perseus] app = \"module:attribute\" to pyproject.toml"
             ) from None
         raise
-    app = getattr(module, attribute, None)
+    if not hasattr(module, attribute):
+        raise AppNotFound(
+            f"module '{module_name}' has no attribute '{attribute}': point --app at the PerseusApp"
+        )
+    app = getattr(module, attribute)
     if not isinstance(app, PerseusApp):
         raise AppNotFound(f"'{spec}' is {type(app).__name__}, not a PerseusApp")
     return app

@@ -12,6 +12,15 @@ from .errors import ConfigurationError
 View = Callable[[Any, Any], str]
 HeadersFunction = Callable[[Any, Any], Mapping[str, str]]
 
+# perseus's own routes live below /.perseus/: no page may be built there.
+RESERVED_SEGMENT = ".perseus"
+
+
+def is_reserved(page_path: str) -> bool:
+    """Whether a page path (no leading slash) would be shadowed by perseus's own routes."""
+    return page_path.split("/", 1)[0] == RESERVED_SEGMENT
+
+
 # Template names become URL roots: lower-case path segments, '/' allowed inside.
 _NAME = re.compile(r"^[A-Za-z0-9_\-.~]+(/[A-Za-z0-9_\-.~]+)*$")
 
@@ -47,7 +56,7 @@ class Template:
         self,
         name: str,
         *,
-        view: View,
+        view: View | None = None,
         head: View | None = None,
         set_headers: HeadersFunction | None = None,
         build_paths: Callable[[], Any] | None = None,
@@ -61,6 +70,12 @@ class Template:
             )
         if any(segment in (".", "..") for segment in name.split("/")):
             raise ConfigurationError(f"template name {name!r} has a '.' or '..' segment", template=name)
+        if is_reserved(name):
+            raise ConfigurationError(
+                f"template name {name!r} is reserved: perseus serves its own files below"
+                f" /{RESERVED_SEGMENT}/",
+                template=name,
+            )
         _require_callable(name, "view", view, required=True)
         for field, value in (
             ("head", head),
@@ -69,8 +84,9 @@ class Template:
             ("build_state", build_state),
         ):
             _require_callable(name, field, value, required=False)
+        assert view is not None  # checked above; for mypy
         self.name = name
-        self.view = view
+        self.view: View = view
         self.head = head
         self.set_headers = set_headers
         self.build_paths = build_paths

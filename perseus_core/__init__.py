@@ -13,7 +13,7 @@ import os
 import sys
 
 # Modules compiled by mypyc: the .py beside the .so is the fallback.
-MYPYC_MODULES = ("routing",)
+MYPYC_MODULES = ("routing", "locales")
 # Cython kernels: name -> the module its selector loads when compiled.
 CYTHON_KERNELS = {"escape": "_escape_c"}
 
@@ -49,8 +49,9 @@ def _is_extension(module: object) -> bool:
 
 def implementation() -> dict[str, str]:
     """Which build of each kernel is loaded: ``cython``, ``mypyc`` or ``python``."""
-    from . import _escape, routing
+    from . import _escape, locales, routing
 
     loaded = {"escape": "cython" if _escape.COMPILED else "python"}
     loaded["routing"] = "mypyc" if _is_extension(routing) else "python"
+    loaded["locales"] = "mypyc" if _is_extension(locales) else "python"
     return loaded

@@ -9,10 +9,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -64,7 +67,11 @@ class Server:
             env=env, start_new_session=True,
         )
         self.client = httpx.Client(base_url=self.url, timeout=10)
-        self._wait_until_ready()
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.close()
+            raise
 
     def _wait_until_ready(self, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
@@ -98,8 +105,8 @@ class Server:
     def raw_get(self, target: bytes) -> tuple[int, bytes]:
         """GET ``target`` verbatim; returns the status and the body."""
         answer = self.raw(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        status_line, _, rest = answer.partition(b"\r\n")
-        return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+        status, _, body = split_answer(answer)
+        return status, body
 
     def close(self) -> None:
         self.client.close()
@@ -111,6 +118,25 @@ class Server:
                 os.killpg(self.process.pid, 9)
                 self.process.wait()
         self._log_file.close()
+
+
+def split_answer(answer: bytes) -> tuple[int, dict[str, str], bytes]:
+    """A raw HTTP/1.1 answer as (status, lower-cased headers, body with chunking undone)."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    fields = (line.partition(":") for line in lines)
+    headers = {name.strip().lower(): value.strip() for name, _, value in fields}
+    if headers.get("transfer-encoding") == "chunked":
+        chunks = []
+        while body:
+            size_line, _, body = body.partition(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            if size == 0:
+                break
+            chunks.append(body[:size])
+            body = body[size + 2:]
+        body = b"".join(chunks)
+    return int(status_line.split()[1]), headers, body
 
 
 def copy_example(name: str, destination: Path) -> Path:
@@ -133,3 +159,55 @@ def basic_server(basic_site: Path) -> Iterator[Server]:
     server = Server(basic_site)
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def escaping_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A built site whose state, global state and head hold strings that break out of scripts."""
+    from tests.sites import write_escaping_site
+
+    project = tmp_path_factory.mktemp("escaping") / "site"
+    write_escaping_site(project)
+    perseus("build", cwd=project)
+    server = Server(project)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def i18n_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """examples/i18n (en-US, fr-FR), built and served once for the session."""
+    project = copy_example("i18n", tmp_path_factory.mktemp("i18n"))
+    perseus("build", cwd=project)
+    server = Server(project)
+    yield server
+    server.close()
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; never `playwright install`
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium, launched once for the session."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@contextmanager
+def browser_page(browser: Browser, **context_options: Any) -> Iterator[Page]:
+    """A page in a fresh browser context; any script error on it fails the test."""
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert errors == [], errors

@@ -16,6 +16,7 @@ import textwrap
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -124,7 +125,10 @@ def test_pkg_server_answers_every_page_static_file_and_alias(
         assert response.status_code == 200, url
         assert response.content == golden.read_bytes(), url
         checked += 1
-    assert checked == 14  # 5 pages, 5 page data, client, 2 static, 1 alias
+    assert checked == 13  # 5 pages, 5 page data, 2 static files, 1 alias
+    client = server.get("/.perseus/client.js")
+    assert client.status_code == 200
+    assert client.content == resources.files("perseus.client").joinpath("client.js").read_bytes()
     missing = server.get("/post/unknown")
     assert missing.status_code == 404
     assert missing.content == (GOLDEN_EXPORT / "404.html").read_bytes()
@@ -227,7 +231,9 @@ def test_a_failing_build_makes_deploy_fail_and_say_why(tmp_path: Path) -> None:
 def test_deploy_export_writes_the_static_export_alone(tmp_path: Path) -> None:
     project = copy_example("basic", tmp_path)
     perseus("deploy", "--export", "--output", "site", cwd=project)
-    assert tree(project / "site") == tree(GOLDEN_EXPORT)
+    site = tree(project / "site")
+    assert site.pop(".perseus/client.js").startswith(b"// perseus client runtime")
+    assert site == tree(GOLDEN_EXPORT)
 
 
 def test_linux_aarch64_gets_the_pure_wheel_and_every_tag_granian_needs(tmp_path: Path) -> None:

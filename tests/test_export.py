@@ -13,19 +13,21 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
+from playwright.sync_api import Browser, Request
 
 from perseus import PerseusApp, Template
 from perseus.errors import ExportError
-from perseus.stores.immutable import Dist, DistWriter
-from perseus.turbine.export import export_files
-from perseus.turbine.render import PageRenderer
+from perseus.stores.immutable import Dist
 from tests.conftest import GOLDEN_EXPORT as GOLDEN
-from tests.conftest import copy_example, free_port, perseus, tree
+from tests.conftest import browser_page, copy_example, free_port, perseus, tree
+
+CLIENT = ".perseus/client.js"
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +39,14 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_export_of_basic_matches_the_golden_tree(exported: Path) -> None:
     output = tree(exported / "dist" / "exported")
+    # The client runtime is copied as it is: compared with the installed one, not a
+    # golden copy that every change of the runtime would have to regenerate.
+    runtime = resources.files("perseus.client").joinpath("client.js").read_bytes()
+    assert output.pop(CLIENT) == runtime
     if os.environ.get("PERSEUS_REGENERATE_GOLDEN"):
         shutil.rmtree(GOLDEN, ignore_errors=True)
-        shutil.copytree(exported / "dist" / "exported", GOLDEN)
+        shutil.copytree(exported / "dist" / "exported", GOLDEN,
+                        ignore=lambda folder, names: {"client.js"} & set(names))
     golden = tree(GOLDEN)
     assert sorted(output) == sorted(golden), "the exported files differ from tests/golden/export-basic"
     changed = [name for name in golden if output[name] != golden[name]]
@@ -64,7 +71,9 @@ class Preview:
     """``perseus export --serve`` in a subprocess."""
 
     def __init__(self, project: Path, env: dict[str, str]) -> None:
+        self.project = project
         self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
         self.log = project / f"preview-{self.port}.log"
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
@@ -72,7 +81,7 @@ class Preview:
                 cwd=project, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env},
                 start_new_session=True,
             )
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10)
+        self.client = httpx.Client(base_url=self.url, timeout=10)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()
@@ -165,13 +174,16 @@ def test_export_refuses_server_strategies_before_writing_anything(tmp_path: Path
 def test_an_alias_clashing_with_a_page_is_refused(tmp_path: Path) -> None:
     project = write_app(tmp_path / "clash", """
         from perseus import PerseusApp, Template
-        app = PerseusApp(templates=[Template("about", view=lambda ctx, state: "<p>a</p>")],
-                         static_aliases={"/about": "about.txt"})
+        # A server answers /docs and /docs/guide; a folder of files cannot hold both.
+        app = PerseusApp(templates=[Template("docs", view=lambda ctx, state: "<p>a</p>",
+                                             build_paths=lambda: ["guide"])],
+                         static_aliases={"/docs": "docs.txt"})
     """)
-    (project / "about.txt").write_text("about")
+    (project / "docs.txt").write_text("docs")
     result = perseus("export", cwd=project, check=False)
     assert result.returncode != 0
-    assert "/about is both a file and a folder of the export" in result.stderr
+    assert "/docs is both a file and a folder of the export (it holds /docs/guide/index.html)" \
+        in result.stderr
     assert not (project / "dist" / "exported").exists()
 
 
@@ -181,25 +193,61 @@ def test_export_without_build_refuses_a_dist_built_for_another_base_path(exporte
     assert "built for base path '/' but PERSEUS_BASE_PATH is '/docs'" in result.stderr
 
 
-def test_an_i18n_build_exports_per_locale_with_a_root_page_choosing_one(tmp_path: Path) -> None:
-    app = PerseusApp(templates=[Template("index", view=lambda ctx, state: f"<p>{ctx.locale}</p>"),
-                                Template("about", view=lambda ctx, state: "<p>about</p>")], root=tmp_path)
-    renderer = PageRenderer(app, None)
-    writer = DistWriter(tmp_path / "dist")
-    for locale in ["en-US", "fr-FR"]:
-        for template in app.templates:
-            writer.add_page(template.root, locale, template.name, renderer.render(template, "", locale, None))
-        writer.add_error_page(404, locale, renderer.render_error(404, f"missing {locale}", locale))
-    writer.write_json("render_conf.json", {"locales": ["en-US", "fr-FR"], "templates": {}, "pages": {}})
-    writer.commit({"base_path": ""})
-    files = export_files(Dist(tmp_path / "dist"), app)
-    assert {"en-US/index.html", "fr-FR/index.html", "fr-FR/about/index.html", "en-US/404.html",
-            ".perseus/page/fr-FR/about.json", ".perseus/page/en-US/.json", "fr-FR/404.html"} <= set(files)
-    assert b"<p>fr-FR</p>" in files["fr-FR/index.html"]  # type: ignore[operator]
+@pytest.fixture(scope="module")
+def i18n_preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Preview]:
+    project = copy_example("i18n", tmp_path_factory.mktemp("i18n-export"))
+    preview = Preview(project, {"PERSEUS_BASE_PATH": "/site"})
+    yield preview
+    preview.close()
+
+
+def test_an_i18n_export_has_every_locale_and_pages_that_choose_one(i18n_preview: Preview) -> None:
+    files = tree(i18n_preview.project / "dist" / "exported")
+    assert {"en-US/index.html", "fr-FR/index.html", "fr-FR/about/index.html", "fr-FR/post/first/index.html",
+            ".perseus/page/fr-FR/about.json", ".perseus/page/en-US/.json", "en-US/404.html",
+            "fr-FR/404.html", ".perseus/translations/fr-FR", "robots.txt"} <= set(files)
     assert files["404.html"] == files["en-US/404.html"]
-    root = files["index.html"]
-    assert isinstance(root, bytes)
-    assert b'content="0; url=/en-US/"' in root and b'"locales":["en-US","fr-FR"]' in root
+    for path, target in [("index.html", "/site/en-US/"), ("about/index.html", "/site/en-US/about/")]:
+        assert f'content="0; url={target}"'.encode() in files[path]
+        assert b'"locales":["en-US","fr-FR"]' in files[path]
+    french = i18n_preview.client.get("/site/fr-FR/about/")
+    assert french.status_code == 200 and '<html lang="fr-FR">' in french.text
+    assert i18n_preview.client.get("/site/.perseus/page/fr-FR/post/first.json").status_code == 200
+
+
+def test_a_french_browser_lands_in_french_on_the_i18n_export(i18n_preview: Preview, browser: Browser) -> None:
+    base = i18n_preview.url + "/site"
+    with browser_page(browser, locale="fr-FR") as page:
+        page.goto(base + "/about")  # the host's redirect to about/, then the locale page's
+        page.wait_for_function("window.__perseus !== undefined")
+        assert page.url == base + "/fr-FR/about/"
+        assert page.title() == "À propos de ce site"
+        with page.expect_response(lambda r: r.url == base + "/.perseus/page/fr-FR/post.json") as posts:
+            page.click("nav >> text=Articles")
+        assert posts.value.status == 200
+        page.wait_for_function("document.title === 'Articles'")
+        assert page.url == base + "/fr-FR/post"
+
+
+def test_client_navigation_works_on_the_export_under_a_base_path(
+    preview_under_base_path: Preview, browser: Browser
+) -> None:
+    base = preview_under_base_path.url + "/site"
+    with browser_page(browser) as page:
+        page.goto(base + "/")
+        page.wait_for_function("window.__perseus !== undefined")
+        page.evaluate("window.__same_document = true")
+        documents: list[Request] = []
+        page.on("request", lambda r: documents.append(r) if r.resource_type == "document" else None)
+        with page.expect_response(lambda r: r.url == base + "/.perseus/page/xx-XX/about.json") as about:
+            page.click("nav >> text=About")
+        assert about.value.status == 200
+        page.wait_for_function("document.title === 'About'")
+        assert page.url == base + "/about"
+        page.go_back()
+        page.wait_for_function("document.title === 'Home'")
+        assert page.evaluate("window.__same_document") is True
+        assert documents == []
 
 
 def test_a_template_subclass_with_a_server_strategy_is_refused(tmp_path: Path) -> None:

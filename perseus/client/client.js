@@ -48,6 +48,12 @@ async function navigate(url, push) {
   replaceHead(page.head);
   document.getElementById("root").innerHTML = page.content;
   window.__perseus.state = page.state;
+  const { locale } = pagePath(url);
+  if (meta.i18n && locale !== meta.locale) {
+    // A link to another locale: the page now speaks that language.
+    meta.locale = locale;
+    document.documentElement.lang = locale;
+  }
   if (push) history.pushState({ perseus: true }, "", url.href);
   if (url.hash) document.getElementById(url.hash.slice(1))?.scrollIntoView();
   else if (push) window.scrollTo(0, 0);

@@ -33,9 +33,10 @@ class ASGIApp:
         try:
             path = decode_request_path(scope.get("raw_path") or scope["path"].encode())
         except BadPath:
-            response = self.engine.error(400, scope["method"])
+            response = self.engine.bad_request(scope["method"], scope["path"])
         else:
-            response = self.engine.respond(scope["method"], path, headers)
+            query = scope.get("query_string", b"").decode("latin-1")
+            response = self.engine.respond(scope["method"], path, headers, query)
         body = response.body
         if response.file is not None:
             with open(response.file, "rb") as file:

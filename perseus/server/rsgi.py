@@ -24,7 +24,7 @@ class RSGIApp:
         engine = self.engine
         if engine is None:  # a server that skipped __rsgi_init__
             engine = self.engine = self._open_engine()
-        response = engine.respond(scope.method, scope.path, scope.headers)
+        response = engine.respond(scope.method, scope.path, scope.headers, scope.query_string)
         if response.file is not None:
             proto.response_file(response.status, response.headers, response.file)
         else:

@@ -3,7 +3,8 @@
     dist/manifest.json      format, build id, perseus version, page count
     dist/render_conf.json   every page path -> template, per locale; template strategies
     dist/pages.bin          page bodies (HTML and JSON), one record after another
-    dist/pages.json         the index: per page, where its bodies lie, ETags, headers
+    dist/pages.json         the index: per page, where its bodies lie, ETags, headers;
+                            error pages and translations per locale likewise
     dist/extra/<n>.json     helper state per template (never served)
     dist/global_state.json  build-time global state
 
@@ -26,7 +27,7 @@ from urllib.parse import quote
 import orjson
 
 from ..errors import DistError
-from ..turbine.render import RenderedPage
+from ..turbine.render import RenderedPage, etag
 
 FORMAT = 1
 
@@ -45,6 +46,15 @@ class StoredPage:
     headers: list[tuple[str, str]]
 
 
+@dataclass(frozen=True)
+class StoredTranslations:
+    """A locale's translations as served at ``/.perseus/translations/<locale>``."""
+
+    body: tuple[int, int]
+    etag: str
+    content_type: str
+
+
 class DistWriter:
     """Writes a new ``dist/`` beside the old one; ``commit`` swaps it in."""
 
@@ -59,6 +69,7 @@ class DistWriter:
         self._offset = 0
         self._pages: list[dict[str, Any]] = []
         self._errors: dict[str, dict[str, Any]] = {}
+        self._translations: dict[str, dict[str, Any]] = {}
 
     def _append(self, body: bytes) -> list[int]:
         span = [self._offset, len(body)]
@@ -78,6 +89,11 @@ class DistWriter:
     def add_error_page(self, status: int, locale: str, page: RenderedPage) -> None:
         self._errors.setdefault(locale, {})[str(status)] = self._record(page)
 
+    def add_translations(self, locale: str, content_type: str, source: bytes) -> None:
+        self._translations[locale] = {
+            "body": self._append(source), "etag": etag(source), "content_type": content_type,
+        }
+
     def write_json(self, name: str, value: Any) -> None:
         (self.tmp / name).write_bytes(orjson.dumps(value, option=orjson.OPT_INDENT_2))
 
@@ -86,7 +102,8 @@ class DistWriter:
 
     def commit(self, manifest: dict[str, Any]) -> None:
         self._bodies.close()
-        self.write_json("pages.json", {"pages": self._pages, "errors": self._errors})
+        self.write_json("pages.json", {"pages": self._pages, "errors": self._errors,
+                                      "translations": self._translations})
         self.write_json("manifest.json", {"format": FORMAT, "build_id": self.build_id, **manifest})
         old = self.dist.parent / f".{self.dist.name}.old-{self.build_id}"
         if self.dist.exists():
@@ -117,6 +134,10 @@ class Dist:
             locale: {int(status): _stored({"path": "", "locale": locale, "template": "", **entry})
                      for status, entry in by_status.items()}
             for locale, by_status in index["errors"].items()
+        }
+        self.translations = {
+            locale: StoredTranslations(tuple(entry["body"]), entry["etag"], entry["content_type"])
+            for locale, entry in index.get("translations", {}).items()
         }
         self.render_conf = orjson.loads((path / "render_conf.json").read_bytes())
         global_path = path / "global_state.json"

@@ -16,9 +16,10 @@ from .. import __version__
 from .._state import encode_state
 from ..app import PerseusApp
 from ..context import StateInfo
-from ..errors import BuildError, NotFound, PageFailure
+from ..errors import BuildError, NotFound, PageFailure, TranslationError
+from ..i18n.translators import Translator, load_translator
 from ..stores.immutable import DistWriter
-from ..template import BuildPaths, Template
+from ..template import RESERVED_SEGMENT, BuildPaths, Template, is_reserved
 from .calls import call_user
 from .render import NO_LOCALE, PageRenderer, RenderedPage
 
@@ -65,8 +66,9 @@ def normalize_build_path(path: object) -> str:
     for segment in segments:
         if segment in ("", ".", ".."):
             raise ValueError(f"build path {path!r} has an empty, '.' or '..' segment")
-        if any(c < " " or c in "\\\x7f" for c in segment):
-            raise ValueError(f"build path {path!r} has a control character or backslash")
+        if any(c < " " or c in "\\\x7f\ufffd" for c in segment):
+            # NOTE: the server answers 400 to these, so such a page could never be reached.
+            raise ValueError(f"build path {path!r} has a control character, U+FFFD or a backslash")
     return stripped
 
 
@@ -78,7 +80,8 @@ async def build_site(
     On failure nothing is written: the previous ``dist`` stays as it was.
     """
     started = time.perf_counter()
-    locales = [NO_LOCALE]
+    locales = app.locales.all if app.locales is not None else [NO_LOCALE]
+    translators = _load_translators(app)
     failures: list[PageFailure] = []
     with ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="perseus-build") as pool:
         global_state = None
@@ -89,7 +92,7 @@ async def build_site(
             except Exception as exc:
                 failure = PageFailure("(global state)", None, NO_LOCALE, "global_state", exc)
                 raise BuildError([failure]) from exc
-        renderer = PageRenderer(app, global_state, base_path)
+        renderer = PageRenderer(app, global_state, base_path, translators)
         say(f"collecting paths of {len(app.templates)} template(s)")
         collected = await asyncio.gather(*(_collect_paths(t, pool, failures) for t in app.templates))
         jobs = [
@@ -98,7 +101,7 @@ async def build_site(
             for path in paths
             for locale in locales
         ]
-        _check_conflicts(jobs, failures)
+        _check_conflicts(jobs, set(app.static_aliases), failures)
         say(f"rendering {len(jobs)} page(s)")
         limit = asyncio.Semaphore(MAX_CONCURRENT_STATES)
         rendered = await asyncio.gather(*(_render(job, renderer, limit, pool, failures) for job in jobs))
@@ -113,22 +116,40 @@ async def build_site(
             assert page is not None
             full = job.template.full_path(job.path)
             writer.add_page(full, job.locale, job.template.name, page)
-            summary.routes.append(("/" + full, job.template.name, strategy_of(job.template)))
+            url = "/" + full if job.locale == NO_LOCALE else f"/{job.locale}/{full}".rstrip("/")
+            summary.routes.append((url, job.template.name, strategy_of(job.template)))
         for (status, locale), error_page in errors.items():
             assert error_page is not None
             writer.add_error_page(status, locale, error_page)
+        for locale, translator in translators.items():
+            writer.add_translations(locale, translator.content_type, translator.source)
         for template, (_, extra) in zip(app.templates, collected, strict=True):
             writer.write_extra(template.name, encode_state(extra))
-        writer.write_json("render_conf.json", _render_conf(app, jobs, locales))
+        writer.write_json("render_conf.json", _render_conf(app, jobs, locales, base_path))
         if app.global_state is not None:
             writer.write_json("global_state.json", orjson.loads(encode_state(global_state)))
-        writer.commit({"perseus": __version__, "built_at": time.time(), "pages": len(jobs),
-                       "base_path": base_path})
+        writer.commit({"perseus": __version__, "built_at": time.time(), "pages": len(jobs)})
     except BaseException:
         writer.abort()
         raise
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _load_translators(app: PerseusApp) -> dict[str, Translator]:
+    """Every locale's translator; all missing or invalid files reported in one error."""
+    if app.locales is None:
+        return {}
+    translators: dict[str, Translator] = {}
+    failures: list[PageFailure] = []
+    for locale in app.locales.all:
+        try:
+            translators[locale] = load_translator(app.translations_dir, locale)
+        except TranslationError as exc:
+            failures.append(PageFailure("(translations)", None, locale, "load", exc))
+    if failures:
+        raise BuildError(failures)
+    return translators
 
 
 async def _collect_paths(
@@ -139,6 +160,9 @@ async def _collect_paths(
     try:
         result = await call_user(template.build_paths, pool=pool)
         if isinstance(result, BuildPaths):
+            if isinstance(result.paths, (str, bytes)):
+                # NOTE: list("first") would silently build the pages f, i, r, s and t.
+                raise TypeError(f"BuildPaths takes a list of paths, got the string {result.paths!r}")
             raw_paths, extra = list(result.paths), result.extra
         elif isinstance(result, (list, tuple)):
             raw_paths, extra = list(result), None
@@ -152,10 +176,20 @@ async def _collect_paths(
     return paths, extra
 
 
-def _check_conflicts(jobs: list[_PageJob], failures: list[PageFailure]) -> None:
+def _check_conflicts(jobs: list[_PageJob], aliases: set[str], failures: list[PageFailure]) -> None:
+    """Each URL answers one thing: a page, a static alias or perseus's own routes."""
     owners: dict[tuple[str, str], str] = {}
     for job in jobs:
         key = (job.template.full_path(job.path), job.locale)
+        clash = None
+        if is_reserved(key[0]):
+            clash = f"page '/{key[0]}' is below /{RESERVED_SEGMENT}/, which is reserved for perseus"
+        elif "/" + key[0] in aliases and job.locale == NO_LOCALE:
+            clash = f"page '/{key[0]}' is also a static alias, which would hide it; rename one of them"
+        if clash is not None:
+            failures.append(PageFailure(job.template.name, job.path, job.locale, "build_paths",
+                                        ValueError(clash)))
+            continue
         owner = owners.setdefault(key, job.template.name)
         if owner != job.template.name:
             failures.append(PageFailure(
@@ -197,9 +231,11 @@ def _render_error(
         return None
 
 
-def _render_conf(app: PerseusApp, jobs: list[_PageJob], locales: list[str]) -> dict[str, Any]:
+def _render_conf(app: PerseusApp, jobs: list[_PageJob], locales: list[str], base_path: str) -> dict[str, Any]:
     return {
+        "base_path": base_path,
         "locales": locales,
+        "default_locale": locales[0],
         "templates": {t.name: {"root": t.root, "strategy": strategy_of(t)} for t in app.templates},
         "pages": {job.template.full_path(job.path): job.template.name for job in jobs},
     }

@@ -8,7 +8,8 @@ Layout of the export (one scheme throughout; ``<L>/`` only where the site has lo
     .perseus/static/...                  the app's static directory
     <alias>                              each static alias at its own path
     404.html (and <L>/404.html)          the not-found page
-    index.html (i18n only)               sends the visitor to a locale
+    <path>/index.html (i18n only)        sends the visitor to <L>/<path> (index: index.html)
+    .perseus/translations/<locale>       the locale's translations
     .nojekyll                            GitHub Pages otherwise hides the .perseus/ files
 
 Everything is written beside the target and swapped in at the end, so a refused or
@@ -24,6 +25,7 @@ import shutil
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
 import orjson
 
@@ -90,9 +92,15 @@ def export_files(dist: Dist, app: PerseusApp) -> dict[str, Source]:
                 files[f"{locale}/404.html"] = body
             if not i18n or locale == default_locale:
                 files["404.html"] = body
+    for locale, translations in dist.translations.items():
+        files[f".perseus/translations/{locale}"] = dist.body(translations.body)
     if i18n:
-        base = str(dist.manifest.get("base_path", ""))
-        files["index.html"] = locale_redirect_page(base, locales, default_locale)
+        # A static host cannot negotiate: each path without a locale gets a page that does.
+        base = built_base_path(dist)
+        for path in sorted({page.path for page in dist.pages}):
+            folder = f"{path}/" if path else ""
+            redirect = locale_redirect_page(base, locales, default_locale, path)
+            _add_unique(files, f"{folder}index.html", redirect, f"the locale redirect of /{path}")
     files[".perseus/client.js"] = resources.files("perseus.client").joinpath("client.js").read_bytes()
     if app.static_dir is not None:
         for relative, path in _static_files(app.static_dir):
@@ -106,7 +114,7 @@ def export_files(dist: Dist, app: PerseusApp) -> dict[str, Source]:
 def export_site(dist: Dist, app: PerseusApp, output: Path, base_path: str) -> ExportSummary:
     """Export the built ``dist`` of ``app`` into ``output`` (replaced as a whole)."""
     refuse_server_strategies(app)
-    built_for = str(dist.manifest.get("base_path", ""))
+    built_for = built_base_path(dist)
     if built_for != base_path:
         raise ExportError(
             f"{dist.path} was built for base path '{built_for or '/'}' but PERSEUS_BASE_PATH is"
@@ -139,15 +147,21 @@ def replace_directory(new: Path, old: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-def locale_redirect_page(base_path: str, locales: list[str], default_locale: str) -> bytes:
-    """The root page of an i18n export: picks the visitor's locale in the browser.
+def built_base_path(dist: Dist) -> str:
+    """The base path ``dist`` was built for (its links and script URLs carry it)."""
+    return str(dist.render_conf.get("base_path", ""))
+
+
+def locale_redirect_page(base_path: str, locales: list[str], default_locale: str, path: str = "") -> bytes:
+    """The page at ``/<path>`` of an i18n export: sends the visitor to ``/<locale>/<path>``.
 
     A static host cannot read ``Accept-Language``; the script matches
     ``navigator.languages`` instead, and the refresh covers browsers without scripts.
     """
-    fallback = html.escape(f"{base_path}/{default_locale}/")
+    tail = f"{quote(path)}/" if path else ""
+    fallback = html.escape(f"{base_path}/{default_locale}/{tail}")
     config = escape_script_json(orjson.dumps(
-        {"base": base_path, "locales": locales, "default": default_locale}
+        {"base": base_path, "locales": locales, "default": default_locale, "tail": tail}
     )).decode()
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
@@ -166,7 +180,7 @@ def locale_redirect_page(base_path: str, locales: list[str], default_locale: str
         "    }"
         "  }"
         "}"
-        "location.replace(c.base + '/' + pick + '/');"
+        "location.replace(c.base + '/' + pick + '/' + c.tail + location.search + location.hash);"
         "})();</script></head>"
         f'<body><a href="{fallback}">{html.escape(default_locale)}</a></body></html>\n'
     ).encode()

@@ -16,9 +16,10 @@ from perseus_core.shell import Shell
 from .._state import encode_state
 from ..app import PerseusApp
 from ..context import ErrorInfo, RenderContext
+from ..i18n.locales import NO_LOCALE as NO_LOCALE  # re-exported: the engine imports it from here
+from ..i18n.translators import NoTranslator, Translator
 from ..template import Template
 
-NO_LOCALE = "xx-XX"
 HTML_TYPE = "text/html; charset=utf-8"
 JSON_TYPE = "application/json"
 # Prerendered pages change only when the site is rebuilt: browsers revalidate each
@@ -26,6 +27,9 @@ JSON_TYPE = "application/json"
 BUILT_PAGE_CACHE = "public, max-age=0, must-revalidate"
 ERROR_CACHE = "no-store"
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# The server frames every response itself; a page setting these would corrupt it.
+_FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
+                    "te", "trailer"}
 
 
 @dataclass(frozen=True)
@@ -58,10 +62,15 @@ def client_scripts(base_path: str, locale: str) -> str:
 class PageRenderer:
     """Renders pages of one app with its shell, global state and base path."""
 
-    def __init__(self, app: PerseusApp, global_state: Any, base_path: str = "") -> None:
+    def __init__(
+        self, app: PerseusApp, global_state: Any, base_path: str = "",
+        translators: Mapping[str, Translator] | None = None,
+    ) -> None:
         self.app = app
         self.global_state = global_state
         self.base_path = base_path
+        self.translators = translators or {}
+        self._no_translator = NoTranslator()
         self._shells: dict[str, Shell] = {}
 
     def shell(self, locale: str) -> Shell:
@@ -72,7 +81,8 @@ class PageRenderer:
         return shell
 
     def context(self, template: str, path: str, locale: str) -> RenderContext:
-        return RenderContext(locale, path, template, self.global_state, self.base_path)
+        translator = self.translators.get(locale, self._no_translator)
+        return RenderContext(locale, path, template, self.global_state, self.base_path, translator)
 
     def render(self, template: Template, path: str, locale: str, state: Any) -> RenderedPage:
         """Render ``template`` at sub-path ``path``; state functions have already run."""
@@ -120,6 +130,8 @@ def merge_headers(
     for name, value in extra.items():
         if not isinstance(name, str) or not _HEADER_NAME.match(name):
             raise ValueError(f"set_headers returned an invalid header name {name!r}")
+        if name.lower() in _FRAMING_HEADERS:
+            raise ValueError(f"set_headers may not set {name!r}: the server frames responses itself")
         if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
             # SECURITY: a CR or LF in a value would split the response.
             raise ValueError(f"set_headers returned an invalid value for {name!r}")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 
+from perseus_core.locales import match_locale, negotiate, redirect_path
 from perseus_core.routing import PAGE, BadPath, Router, normalize_path
 
 from ..app import PerseusApp
@@ -20,8 +21,14 @@ from .render import BUILT_PAGE_CACHE, ERROR_CACHE, JSON_TYPE, NO_LOCALE, etag
 READ_METHODS = ("GET", "HEAD")
 PAGE_DATA_PREFIX = "/.perseus/page/"
 STATIC_PREFIX = "/.perseus/static/"
+TRANSLATIONS_PREFIX = "/.perseus/translations/"
 CLIENT_PATH = "/.perseus/client.js"
 ALLOW = ("allow", "GET, HEAD")
+# NOTE: 307, not 301/308: the target depends on Accept-Language, so it must never be
+# remembered as permanent; and unlike 302 it keeps the method (a HEAD stays a HEAD).
+LOCALE_REDIRECT = 307
+# The answer varies with the visitor's languages: no shared cache may keep it.
+LOCALE_REDIRECT_HEADERS = [("vary", "accept-language"), ("cache-control", "private, no-store")]
 
 
 class _Served:
@@ -45,29 +52,56 @@ def _matches(if_none_match: str | None, current: str) -> bool:
     return any(tag.strip().removeprefix("W/") == weak for tag in if_none_match.split(","))
 
 
+class _LocaleSite:
+    """One locale's pages: a router over their paths, their bodies and its error pages."""
+
+    __slots__ = ("router", "html", "json", "errors")
+
+    def __init__(self, dist: Dist, locale: str) -> None:
+        pages = [page for page in dist.pages if page.locale == locale]
+        self.router = Router({page.path: i for i, page in enumerate(pages)}, {})
+        self.html = [_Served(p.html, p.html_etag, p.headers) for p in pages]
+        json_headers = [("content-type", JSON_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
+        self.json = [_Served(p.json, p.json_etag, json_headers) for p in pages]
+        self.errors = {
+            status: _Served(page.html, page.html_etag, page.headers)
+            for status, page in dist.errors[locale].items()
+        }
+
+
 class Engine:
     """Routes requests against a built site."""
 
     def __init__(self, app: PerseusApp, dist: Dist) -> None:
         self.app = app
         self.dist = dist
-        pages = [page for page in dist.pages if page.locale == NO_LOCALE]
-        self.router = Router({page.path: i for i, page in enumerate(pages)}, {})
-        self.html = [_Served(p.html, p.html_etag, p.headers) for p in pages]
-        json_headers = [("content-type", JSON_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
-        self.json = [_Served(p.json, p.json_etag, json_headers) for p in pages]
-        self.locales = set(dist.render_conf["locales"])
-        self.error_pages = {
-            status: _Served(page.html, page.html_etag, page.headers)
-            for status, page in dist.errors[NO_LOCALE].items()
+        self.locales: list[str] = dist.render_conf["locales"]
+        self.default_locale: str = dist.render_conf.get("default_locale", NO_LOCALE)
+        self.i18n = self.default_locale != NO_LOCALE
+        self.base_path: str = dist.render_conf.get("base_path", "")
+        self.sites = {locale: _LocaleSite(dist, locale) for locale in self.locales}
+        self.default_site = self.sites[self.default_locale]
+        translation_headers = [("cache-control", BUILT_PAGE_CACHE), ("x-content-type-options", "nosniff")]
+        self.translations = {
+            locale: _Served(t.body, t.etag, [("content-type", t.content_type), *translation_headers])
+            for locale, t in dist.translations.items()
         }
         self.static = StaticDirectory(app.static_dir) if app.static_dir else None
         self.aliases = app.static_aliases
         client = resources.files("perseus.client").joinpath("client.js").read_bytes()
         self.client = (client, etag(client))
 
-    def respond(self, method: str, path: str, headers: Mapping[str, str]) -> Response:
-        """Answer one request. ``path`` is decoded once; ``headers`` has lower-case names."""
+    def respond(self, method: str, path: str, headers: Mapping[str, str], query: str = "") -> Response:
+        """Answer one request. ``path`` is decoded once; ``headers`` has lower-case names.
+
+        ``query`` is the raw query string; only a locale redirect passes it on.
+        """
+        try:
+            key = normalize_path(path)
+        except BadPath:
+            # SECURITY: invalid UTF-8 (granian's RSGI decodes it to U+FFFD) and control
+            # characters are refused on every route, before any lookup or redirect.
+            return self.bad_request(method, path)
         if path.startswith("/.perseus/"):
             return self._internal(method, path, headers)
         alias = self.aliases.get(path)
@@ -75,14 +109,29 @@ class Engine:
             return self._file(method, open_regular(alias, self.app.root), headers)
         if method not in READ_METHODS:
             return self.error(405, method)
-        try:
-            key = normalize_path(path)
-        except BadPath:
-            return self.error(400, method)
-        kind, page = self.router.match(key)
+        site = self.default_site
+        if self.i18n:
+            first, _, path = path.lstrip("/").partition("/")
+            found = self.sites.get(first)
+            if found is None:
+                return self._locale_redirect(first, path, query, headers)
+            site = found
+            key = normalize_path(path)  # a part of a path already checked: cannot raise
+        kind, page = site.router.match(key)
         if kind == PAGE:
-            return self._send(method, self.html[page], headers)
-        return self.error(404, method)
+            return self._send(method, site.html[page], headers)
+        return self.error(404, method, site)
+
+    def _locale_redirect(self, first: str, rest: str, query: str, headers: Mapping[str, str]) -> Response:
+        """``/<path>`` -> ``/<locale>/<path>``, one hop, never off this site."""
+        locale = match_locale(first, self.locales)
+        if locale:  # "/EN-us/about" names a locale in the wrong case
+            path = rest
+        else:
+            locale = negotiate(headers.get("accept-language"), self.locales, self.default_locale)
+            path = first + "/" + rest
+        location = redirect_path(self.base_path, locale, path, query)
+        return Response(LOCALE_REDIRECT, [("location", location), *LOCALE_REDIRECT_HEADERS])
 
     def _send(self, method: str, served: _Served, headers: Mapping[str, str], status: int = 200) -> Response:
         if status == 200 and _matches(headers.get("if-none-match"), served.etag):
@@ -90,12 +139,19 @@ class Engine:
         body = self.dist.body(served.span) if method == "GET" else b""
         return Response(status, served.headers, body)
 
-    def error(self, status: int, method: str = "GET") -> Response:
-        """The prerendered error page for ``status`` (no exception text, ever)."""
-        served = self.error_pages.get(status) or self.error_pages[500]
+    def error(self, status: int, method: str = "GET", site: _LocaleSite | None = None) -> Response:
+        """The prerendered error page for ``status`` in the site's locale (no exception text, ever)."""
+        pages = (site or self.default_site).errors
+        served = pages.get(status) or pages[500]
         body = self.dist.body(served.span) if method != "HEAD" else b""
         headers = served.headers + [ALLOW] if status == 405 else served.headers
         return Response(status, headers, body)
+
+    def bad_request(self, method: str, path: str) -> Response:
+        """400 for a path that cannot be decoded, as JSON on the page-data route."""
+        if path.startswith(PAGE_DATA_PREFIX):
+            return self.json_error(400, method)
+        return self.error(400, method)
 
     def json_error(self, status: int, method: str = "GET") -> Response:
         message = ERROR_STATUSES.get(status, "error")
@@ -111,6 +167,11 @@ class Engine:
             return self._page_data(method, path[len(PAGE_DATA_PREFIX):], headers)
         if path.startswith(STATIC_PREFIX) and self.static is not None:
             return self._file(method, self.static.find(path[len(STATIC_PREFIX):]), headers)
+        if path.startswith(TRANSLATIONS_PREFIX):
+            translations = self.translations.get(path[len(TRANSLATIONS_PREFIX):])
+            if translations is None:
+                return self.json_error(404, method)
+            return self._send(method, translations, headers)
         if path == CLIENT_PATH:
             body, tag = self.client
             served_headers = [("content-type", "text/javascript; charset=utf-8"),
@@ -122,7 +183,8 @@ class Engine:
 
     def _page_data(self, method: str, tail: str, headers: Mapping[str, str]) -> Response:
         locale, _, rest = tail.partition("/")
-        if locale not in self.locales:
+        site = self.sites.get(locale)
+        if site is None:
             return self.json_error(404, method)
         if not rest.endswith(".json"):
             return self.json_error(400, method)
@@ -130,9 +192,9 @@ class Engine:
             key = normalize_path(rest[: -len(".json")])
         except BadPath:
             return self.json_error(400, method)
-        kind, page = self.router.match(key)
+        kind, page = site.router.match(key)
         if kind == PAGE:
-            return self._send(method, self.json[page], headers)
+            return self._send(method, site.json[page], headers)
         return self.json_error(404, method)
 
     def _file(self, method: str, found: StaticFile | None, headers: Mapping[str, str]) -> Response:

@@ -1,0 +1,70 @@
+"""Small test sites written to a temporary directory, shared by several test modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Strings that break out of a <script> element, or confuse a JavaScript parser, if the
+# embedded state is not escaped for its HTML context (reliability.md ESC-01..04).
+HOSTILE_STRINGS = [
+    "</script><script>window.__pwned = 1</script>",
+    "</SCRIPT ><script>window.__pwned = 2</script>",
+    "</script\t><img src=x onerror='window.__pwned = 3'>",
+    "<!--<script>",
+    "-->",
+    "<script",
+    "\u2028",
+    "\u2029",
+    "\"'`",
+    "${window.__pwned = 4}",
+    "\\",
+    "&amp; &lt;",
+]
+
+ESCAPING_APP = '''\
+from html import escape
+
+from perseus import PerseusApp, Template
+from hostile import HOSTILE
+
+STATE = {"strings": HOSTILE, "joined": "".join(HOSTILE), HOSTILE[0]: "as a key", "nested": [{"x": HOSTILE}]}
+
+
+def global_state():
+    return {"site": "".join(HOSTILE)}
+
+
+def head(ctx, state):
+    return "<title>" + escape(state["joined"]) + "</title>"
+
+
+def view(ctx, state):
+    return (
+        '<h1 id="page">' + escape(state["joined"]) + "</h1>"
+        '<p id="global">' + escape(ctx.global_state["site"]) + "</p>"
+        '<a id="home" href="' + ctx.link("") + '">home</a>'
+    )
+
+
+app = PerseusApp(
+    templates=[
+        Template("index", view=lambda ctx, state: '<a id="hostile" href="/hostile">hostile</a>'),
+        Template("hostile", view=view, head=head, build_state=lambda info: STATE),
+    ],
+    global_state=global_state,
+)
+'''
+
+
+def write_escaping_site(project: Path) -> None:
+    """A site whose build state, global state and head all hold ``HOSTILE_STRINGS``."""
+    project.mkdir(parents=True, exist_ok=True)
+    (project / "hostile.py").write_text(f"HOSTILE = {HOSTILE_STRINGS!r}\n")
+    (project / "app.py").write_text(ESCAPING_APP)
+
+
+def expected_state() -> dict[str, object]:
+    """The build state of the ``hostile`` page, as the app returns it."""
+    strings = list(HOSTILE_STRINGS)
+    return {"strings": strings, "joined": "".join(strings), strings[0]: "as a key",
+            "nested": [{"x": strings}]}
