@@ -97,10 +97,10 @@ def export_files(dist: Dist, app: PerseusApp) -> dict[str, Source]:
     if i18n:
         # A static host cannot negotiate: each path without a locale gets a page that does.
         base = built_base_path(dist)
-        for path in sorted({page.path for page in dist.pages}):
-            folder = f"{path}/" if path else ""
-            redirect = locale_redirect_page(base, locales, default_locale, path)
-            _add_unique(files, f"{folder}index.html", redirect, f"the locale redirect of /{path}")
+        for page_path in sorted({page.path for page in dist.pages}):
+            folder = f"{page_path}/" if page_path else ""
+            redirect = locale_redirect_page(base, locales, default_locale, page_path)
+            _add_unique(files, f"{folder}index.html", redirect, f"the locale redirect of /{page_path}")
     files[".perseus/client.js"] = resources.files("perseus.client").joinpath("client.js").read_bytes()
     if app.static_dir is not None:
         for relative, path in _static_files(app.static_dir):
