@@ -283,6 +283,23 @@ def test_a_read_only_pkg_serves_unchanged(deployed: Deployed) -> None:
         server.close()
 
 
+def test_a_pkg_moved_after_its_install_is_installed_again(deployed: Deployed, tmp_path: Path) -> None:
+    moved = tmp_path / "moved" / "pkg"
+    # The stale venv's scripts and install mark are enough to tempt a reuse; its
+    # libraries (most of its size) are left behind.
+    venv_lib = deployed.pkg / ".venv"
+    shutil.copytree(deployed.pkg, moved, symlinks=True,
+                    ignore=lambda folder, names: {"lib"} if Path(folder) == venv_lib else set())
+    assert (moved / ".venv" / "perseus-pkg-installed.txt").is_file()
+    again = subprocess.run([*offline_command(), str(moved / "server"), "--install-only"], cwd=tmp_path,
+                           env=target_environment(), capture_output=True, text=True, timeout=180)
+    assert again.returncode == 0, again.stderr
+    assert f"installing from {moved / 'wheels'} into {moved / '.venv'} (offline)" in again.stderr
+    version = subprocess.run([str(moved / ".venv" / "bin" / "perseus"), "--version"], capture_output=True,
+                             text=True, env=target_environment())
+    assert version.stdout.startswith("perseus ")
+
+
 def test_pkg_server_refuses_a_python_it_has_no_wheels_for(deployed: Deployed, tmp_path: Path) -> None:
     shutil.copy(deployed.pkg / "server", tmp_path / "server")
     config = json.loads((deployed.pkg / "deploy.json").read_text())

@@ -41,9 +41,14 @@ def check_python(wanted: str) -> None:
              f" run it with python{wanted} ({'python' + wanted} {PKG / 'server'})")
 
 
-def fingerprint() -> str:
-    """What the venv was installed from: the requirements and every wheel's name."""
+def fingerprint(venv: Path) -> str:
+    """What the venv was installed from and where: requirements, wheels, its path, this Python.
+
+    A venv holds absolute paths (its scripts, its interpreter), so a pkg/ copied or moved
+    after an install is installed again rather than run from a broken venv.
+    """
     digest = hashlib.sha256((PKG / "requirements.txt").read_bytes())
+    digest.update(f"{venv}\n{os.path.realpath(sys.executable)}\n{sys.version}\n".encode())
     for wheel in sorted(p.name for p in (PKG / "wheels").glob("*.whl")):
         digest.update(wheel.encode() + b"\n")
     return digest.hexdigest()
@@ -58,7 +63,7 @@ def offline_environment() -> dict[str, str]:
 def install(venv: Path) -> None:
     """Create ``venv`` and install the requirements from pkg/wheels alone, unless already done."""
     mark = venv / INSTALLED_MARK
-    wanted = fingerprint()
+    wanted = fingerprint(venv)
     if mark.is_file() and mark.read_text().strip() == wanted:
         return
     say(f"installing from {PKG / 'wheels'} into {venv} (offline)")
@@ -69,7 +74,7 @@ def install(venv: Path) -> None:
              " set PERSEUS_VENV to a writable directory; on Debian, install python3-venv")
     command = [
         str(venv / "bin" / "python"), "-m", "pip", "--isolated", "--disable-pip-version-check",
-        "install", "--no-index", "--no-cache-dir", "--find-links", str(PKG / "wheels"),
+        "install", "--quiet", "--no-index", "--no-cache-dir", "--find-links", str(PKG / "wheels"),
         "--requirement", str(PKG / "requirements.txt"),
     ]
     if subprocess.run(command, env=offline_environment()).returncode != 0:
@@ -91,9 +96,10 @@ def main(argv: list[str]) -> None:
         return
     environment = {**os.environ, "PERSEUS_STANDALONE": "true", "PERSEUS_PKG": str(PKG),
                    "PERSEUS_APP": config["app"], "PYTHONDONTWRITEBYTECODE": "1"}
-    perseus = venv / "bin" / "perseus"
+    python = str(venv / "bin" / "python")
     # exec: the server becomes this process, so signals from a supervisor reach it.
-    os.execve(str(perseus), [str(perseus), "serve"], environment)
+    # -P: a "perseus" folder in the working directory must not shadow the installed one.
+    os.execve(python, [python, "-P", "-m", "perseus", "serve"], environment)
 
 
 if __name__ == "__main__":
