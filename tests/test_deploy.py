@@ -86,14 +86,9 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Deployed:
     shutil.copytree(moved / "pkg", pkg, symlinks=True)
     elsewhere = base / "elsewhere"
     elsewhere.mkdir()
-    install = subprocess.run(
-        [*offline_command(), str(pkg / "server"), "--install-only"], cwd=elsewhere,
-        env=target_environment(), capture_output=True, text=True, timeout=180,
-    )
-    assert install.returncode == 0, install.stdout + install.stderr
+    install = install_offline(pkg, elsewhere)
     machine_paths = [str(project), str(REPO), sys.prefix, sys.base_prefix]
-    return Deployed(moved / "pkg", pkg, elsewhere, machine_paths, result.stdout + result.stderr,
-                    install.stdout + install.stderr)
+    return Deployed(moved / "pkg", pkg, elsewhere, machine_paths, result.stdout + result.stderr, install)
 
 
 @pytest.fixture(scope="session")
@@ -104,6 +99,37 @@ def pkg_server(deployed: Deployed) -> Iterator[tuple[Server, dict[str, str]]]:
     server = Server(deployed.pkg, command=[str(deployed.pkg / "server")], env=env, port=port,
                     cwd=deployed.elsewhere)
     yield server, before
+    server.close()
+
+
+def install_offline(pkg: Path, cwd: Path) -> str:
+    """Run ``pkg/server --install-only`` as a server machine would, without network where possible."""
+    install = subprocess.run([*offline_command(), str(pkg / "server"), "--install-only"], cwd=cwd,
+                             env=target_environment(), capture_output=True, text=True, timeout=180)
+    assert install.returncode == 0, install.stdout + install.stderr
+    return install.stdout + install.stderr
+
+
+def own_wheel_of(deployed: Deployed) -> Path:
+    return next((deployed.written / "wheels").glob("perseus-*.whl"))
+
+
+@pytest.fixture(scope="session")
+def i18n_pkg_server(deployed: Deployed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """examples/i18n deployed with the wheel the first deploy built (PERSEUS_SOURCE=<wheel>)."""
+    base = tmp_path_factory.mktemp("deploy-i18n")
+    project = copy_example("i18n", base)
+    wheel = own_wheel_of(deployed)
+    deploy = perseus("deploy", cwd=project, env={"PERSEUS_SOURCE": str(wheel)}, timeout=300)
+    assert f"perseus wheel: {wheel.name} from PERSEUS_SOURCE, as it is" in deploy.stdout
+    pkg = base / "server-machine" / "pkg"
+    shutil.copytree(project / "pkg", pkg)
+    shutil.rmtree(project)
+    install_offline(pkg, base)
+    port = free_port()
+    server = Server(pkg, command=[str(pkg / "server")], port=port, cwd=base,
+                    env=target_environment(PERSEUS_PORT=str(port)))
+    yield server
     server.close()
 
 
@@ -201,6 +227,26 @@ def test_pkg_holds_nothing_that_should_not_be_public(deployed: Deployed) -> None
     assert wheels <= {normalized(name) for name in installed}
 
 
+def test_an_i18n_pkg_negotiates_and_serves_its_translations(i18n_pkg_server: Server) -> None:
+    server = i18n_pkg_server
+    redirect = server.get("/about", headers={"accept-language": "fr-CH, fr;q=0.9"})
+    assert redirect.status_code == 307 and redirect.headers["location"] == "/fr-FR/about"
+    french = server.get("/fr-FR/about")
+    assert french.status_code == 200 and "<title>À propos de ce site</title>" in french.text
+    assert server.get("/.perseus/translations/fr-FR").status_code == 200
+    assert server.get("/.perseus/page/en-US/post/first.json").status_code == 200
+    assert server.get("/robots.txt").status_code == 200
+
+
+def test_a_given_wheel_for_another_platform_is_refused(deployed: Deployed, tmp_path: Path) -> None:
+    project = copy_example("basic", tmp_path)
+    result = perseus("deploy", "--target", "linux-aarch64", cwd=project, check=False,
+                     env={"PERSEUS_SOURCE": str(own_wheel_of(deployed))})
+    assert result.returncode != 0
+    assert "is for linux_x86_64, not linux-aarch64" in result.stderr
+    assert not (project / "pkg").exists()
+
+
 def test_an_unsupported_target_is_refused_naming_the_supported_ones(tmp_path: Path) -> None:
     project = copy_example("basic", tmp_path)
     result = perseus("deploy", "--target", "windows-x86_64", cwd=project, check=False)
@@ -291,10 +337,8 @@ def test_a_pkg_moved_after_its_install_is_installed_again(deployed: Deployed, tm
     shutil.copytree(deployed.pkg, moved, symlinks=True,
                     ignore=lambda folder, names: {"lib"} if Path(folder) == venv_lib else set())
     assert (moved / ".venv" / "perseus-pkg-installed.txt").is_file()
-    again = subprocess.run([*offline_command(), str(moved / "server"), "--install-only"], cwd=tmp_path,
-                           env=target_environment(), capture_output=True, text=True, timeout=180)
-    assert again.returncode == 0, again.stderr
-    assert f"installing from {moved / 'wheels'} into {moved / '.venv'} (offline)" in again.stderr
+    again = install_offline(moved, tmp_path)
+    assert f"installing from {moved / 'wheels'} into {moved / '.venv'} (offline)" in again
     version = subprocess.run([str(moved / ".venv" / "bin" / "perseus"), "--version"], capture_output=True,
                              text=True, env=target_environment())
     assert version.stdout.startswith("perseus ")

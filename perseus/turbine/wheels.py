@@ -93,7 +93,8 @@ def require_pip() -> None:
 def perseus_source() -> tuple[Path | None, str]:
     """Where to build perseus's wheel from, and how that was found.
 
-    ``PERSEUS_SOURCE`` first, then the local directory this perseus was installed from
+    ``PERSEUS_SOURCE`` first (a source tree; a built wheel is taken by ``own_wheel`` as
+    it is), then the local directory this perseus was installed from
     (pip records it in ``direct_url.json``); ``None`` means: download it instead.
     """
     explicit = os.environ.get("PERSEUS_SOURCE")
@@ -122,7 +123,10 @@ def _is_perseus_source(path: Path) -> bool:
 
 
 def own_wheel(target: Target, wheels: Path, say: Say) -> Path:
-    """Put perseus's wheel for ``target`` into ``wheels``: built from source, else downloaded."""
+    """Put perseus's wheel for ``target`` into ``wheels``: given, built from source, or downloaded."""
+    given = os.environ.get("PERSEUS_SOURCE", "")
+    if given.endswith(".whl"):
+        return _given_wheel(Path(given), target, wheels, say)
     source, found_by = perseus_source()
     if source is None:
         say(f"perseus wheel: {found_by}; downloading perseus=={__version__}")
@@ -139,6 +143,17 @@ def own_wheel(target: Target, wheels: Path, say: Say) -> Path:
     if target.is_host and built[0].name.endswith("-none-any.whl"):
         say("perseus wheel: the compiled core could not be built here; pkg/ has the pure build")
     return built[0]
+
+
+def _given_wheel(wheel: Path, target: Target, wheels: Path, say: Say) -> Path:
+    # A wheel name ends in -<python>-<abi>-<platform>.whl.
+    platform_tag = wheel.name.removesuffix(".whl").rsplit("-", 1)[-1]
+    if not wheel.name.startswith("perseus-") or not wheel.is_file():
+        raise DeployError(f"PERSEUS_SOURCE={wheel} is not a perseus wheel")
+    if platform_tag != "any" and not any(tag in target.platforms for tag in platform_tag.split(".")):
+        raise DeployError(f"PERSEUS_SOURCE={wheel.name} is for {platform_tag}, not {target.name}")
+    say(f"perseus wheel: {wheel.name} from PERSEUS_SOURCE, as it is")
+    return Path(shutil.copy(wheel, wheels))
 
 
 def _build_wheel(source: Path, wheels: Path, compiled: bool) -> None:
