@@ -73,6 +73,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Deployed:
     (project / ".git").mkdir()
     (project / ".git" / "config").write_text("[remote] url = private")
     (project / ".env").write_text("SECRET_KEY=do-not-ship\n")
+    (project / "static" / ".well-known").mkdir()
+    (project / "static" / ".well-known" / "security.txt").write_text("Contact: mailto:security@example.org\n")
     (project / "pyproject.toml").write_text(textwrap.dedent("""
         [project]
         name = "basic-site"
@@ -159,6 +161,7 @@ def test_pkg_server_answers_every_page_static_file_and_alias(
     client = server.get("/.perseus/client.js")
     assert client.status_code == 200
     assert client.content == resources.files("perseus.client").joinpath("client.js").read_bytes()
+    assert server.get("/.perseus/static/.well-known/security.txt").text.startswith("Contact:")
     missing = server.get("/post/unknown")
     assert missing.status_code == 404
     assert missing.content == (GOLDEN_EXPORT / "404.html").read_bytes()
@@ -213,10 +216,12 @@ def test_pkg_holds_nothing_that_should_not_be_public(deployed: Deployed) -> None
     pkg = deployed.written
     assert {p.name for p in pkg.iterdir()} == PKG_TOP_LEVEL
     names = [p.relative_to(pkg).as_posix() for p in pkg.rglob("*")]
-    private = [n for n in names if any(p.startswith(".") or p == "__pycache__" for p in n.split("/"))]
+    private = [n for n in names
+               if any(p.startswith(".") and p != ".well-known" or p == "__pycache__" for p in n.split("/"))]
     assert not private
     assert sorted(n for n in names if n.startswith("app/")) == [
-        "app/app.py", "app/pyproject.toml", "app/static", "app/static/robots.txt", "app/static/style.css"]
+        "app/app.py", "app/pyproject.toml", "app/static", "app/static/.well-known",
+        "app/static/.well-known/security.txt", "app/static/robots.txt", "app/static/style.css"]
     assert (pkg / "dist" / "manifest.json").is_file() and not (pkg / "dist" / "exported").exists()
     wheels = {normalized(p.name.split("-")[0]) for p in (pkg / "wheels").iterdir()}
     assert {"click", "granian", "lmdb", "orjson", "perseus"} <= wheels

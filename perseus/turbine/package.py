@@ -29,6 +29,8 @@ REQUIREMENTS = "requirements.txt"
 # Never copied from the app: the build (copied separately), caches and build leftovers.
 APP_SKIP_TOP = {"dist", "build", "pkg"}
 APP_SKIP_ANYWHERE = {"__pycache__", "node_modules"}
+# Hidden names are left out (.git, .env, .venv), except these public ones.
+APP_KEEP_HIDDEN = {".well-known"}
 # The folders of the standalone layout, relative to pkg/ (read by `perseus serve`).
 APP_DIR, DIST_DIR, WHEELS_DIR = "app", "dist", "wheels"
 
@@ -38,14 +40,18 @@ def copy_app(project: Path, destination: Path, leave_out: list[Path], say: Say) 
     project = project.resolve()
     left_out = {p.resolve() for p in leave_out}
 
+    def private(here: Path, name: str) -> bool:
+        path = here / name
+        return ((name.startswith(".") and name not in APP_KEEP_HIDDEN) or name in APP_SKIP_ANYWHERE
+                or name.endswith((".pyc", ".egg-info")) or (here == project and name in APP_SKIP_TOP)
+                or path.resolve() in left_out or (path / "pyvenv.cfg").exists())
+
     def ignore(folder: str, names: list[str]) -> set[str]:
         here = Path(folder)
         skipped = set()
         for name in names:
             path = here / name
-            if (name.startswith(".") or name in APP_SKIP_ANYWHERE or name.endswith((".pyc", ".egg-info"))
-                    or (here == project and name in APP_SKIP_TOP) or path.resolve() in left_out
-                    or (path / "pyvenv.cfg").exists()):
+            if private(here, name):
                 skipped.add(name)
             elif path.is_symlink() and not path.resolve().is_relative_to(project):
                 # SECURITY: a link out of the project would copy files from elsewhere.
