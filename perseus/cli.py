@@ -215,7 +215,7 @@ def deploy(app_spec: str | None, dist: Path, target: str, output: Path, export_o
 
     try:
         deploy_project(Path.cwd(), app_spec, dist, output, target, export_only=export_only,
-                       build=build, say=lambda line: click.echo(f"perseus: {line}"))
+                       build=build, say=lambda line: click.echo(f"perseus deploy: {line}"))
     except PerseusError as error:
         _fail(error)
 
