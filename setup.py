@@ -15,8 +15,14 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 # Each kernel goes to exactly one translator.
-CYTHON_MODULES = ["perseus_core/_escape_c.pyx"]
-MYPYC_MODULES = ["perseus_core/routing.py", "perseus_core/locales.py"]
+CYTHON_MODULES = [
+    "perseus_core/_escape_c.pyx",
+    "perseus_core/_paths_c.pyx",
+    "perseus_core/_routing_c.pyx",
+    "perseus_core/_shell_c.pyx",
+]
+# Routing measured faster under Cython (one-pass byte matcher) than under mypyc.
+MYPYC_MODULES = ["perseus_core/locales.py"]
 
 # pip runs setup.py several times (egg_info, dist_info, bdist_wheel): translate
 # only when something will actually be compiled.
@@ -42,6 +48,10 @@ def _give_up(reason: str) -> list:
 def _extensions() -> list:
     if not _BUILD_COMMANDS.intersection(sys.argv[1:]):
         return []
+    # NOTE: setuptools copies whatever lies in build/ into the wheel, so a module
+    # that moved from one compiler to the other (or was removed) would ship its
+    # stale .so, which then shadows the new .py. Always build from a clean slate.
+    shutil.rmtree(os.path.join(os.path.dirname(os.path.abspath(__file__)), "build"), ignore_errors=True)
     if _flag("PERSEUS_NO_COMPILE"):
         return []
     if sys.implementation.name != "cpython":
@@ -59,7 +69,8 @@ def _extensions() -> list:
             quiet=True,
             compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},
         )
-        extensions += mypycify(MYPYC_MODULES, opt_level="3")
+        if MYPYC_MODULES:
+            extensions += mypycify(MYPYC_MODULES, opt_level="3")
     except (Exception, SystemExit) as exc:  # mypycify calls sys.exit() on a type error
         return _give_up(f"translation failed: {exc}")
     return extensions

@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-from . import extensions_disabled
-
-COMPILED = False
-if not extensions_disabled():
-    try:
-        from ._escape_c import escape_html, escape_script_json
-
-        COMPILED = True
-    except ImportError:  # the pure build: no compiler at install, or PERSEUS_NO_COMPILE
-        pass
-if not COMPILED:
-    from ._escape_py import escape_html, escape_script_json
+from . import use_compiled
+from ._escape_py import escape_html, escape_script_json  # replaced below by the compiled twin's
 
 __all__ = ["COMPILED", "escape_html", "escape_script_json"]
+COMPILED = use_compiled(globals(), "escape", __all__)

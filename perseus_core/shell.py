@@ -1,54 +1,15 @@
-"""Page assembly: the HTML shell split once, then joined with each page's parts."""
+"""Page assembly: the HTML shell split once, then joined with each page's parts.
+
+Selects the compiled ``Shell`` (``_shell_c``), or its pure twin when it is absent
+or disabled; the constants and ``ShellError`` live in the twin.
+"""
 
 from __future__ import annotations
 
-DEFAULT_DOCUMENT = (
-    "<!DOCTYPE html>\n"
-    '<html><head><meta charset="utf-8">'
-    '<meta name="viewport" content="width=device-width, initial-scale=1">'
-    '</head><body><div id="root"></div></body></html>\n'
-)
-ROOT_OPEN = '<div id="root">'
-HEAD_BOUNDARY = b'<meta itemprop="__perseus_head_boundary" content="">'
-HEAD_END = b'<meta itemprop="__perseus_head_end" content="">'
+from . import use_compiled
 
+# Shell is replaced below by the compiled twin's.
+from ._shell_py import DEFAULT_DOCUMENT, HEAD_BOUNDARY, HEAD_END, ROOT_OPEN, Shell, ShellError
 
-class ShellError(ValueError):
-    """A custom HTML shell without the markers pages are inserted at."""
-
-
-class Shell:
-    """An HTML document split at the points where a page's parts go.
-
-    The document needs ``<html``, ``</head>``, ``<div id="root">`` and ``</body>``,
-    in that order. ``scripts`` is HTML put before ``</body>`` after the state.
-    """
-
-    def __init__(self, document: str, scripts: str) -> None:
-        html_at = document.find("<html")
-        head_end = document.find("</head>")
-        root_at = document.find(ROOT_OPEN)
-        body_end = document.rfind("</body>")
-        for marker, at in (("<html", html_at), ("</head>", head_end),
-                           (ROOT_OPEN, root_at), ("</body>", body_end)):
-            if at < 0:
-                raise ShellError(f"the HTML shell has no {marker}")
-        if not html_at < head_end < root_at < body_end:
-            raise ShellError('the HTML shell needs <html, </head>, <div id="root"> and </body> in that order')
-        root_end = root_at + len(ROOT_OPEN)
-        self.before_lang = document[: html_at + len("<html")].encode()
-        self.before_head = document[html_at + len("<html") : head_end].encode() + HEAD_BOUNDARY
-        self.before_content = HEAD_END + document[head_end:root_end].encode()
-        self.before_state = document[root_end:body_end].encode() + (
-            b'<script id="__perseus_state" type="application/json">'
-        )
-        self.after_state = b"</script>" + scripts.encode() + document[body_end:].encode()
-
-    def page(self, lang: str, head: str, content: str, escaped_state: bytes) -> bytes:
-        """The whole page: ``escaped_state`` must already be script-safe JSON."""
-        lang_attr = f' lang="{lang}"'.encode() if lang else b""
-        return b"".join((
-            self.before_lang, lang_attr, self.before_head, head.encode(),
-            self.before_content, content.encode(), self.before_state, escaped_state,
-            self.after_state,
-        ))
+__all__ = ["COMPILED", "DEFAULT_DOCUMENT", "HEAD_BOUNDARY", "HEAD_END", "ROOT_OPEN", "Shell", "ShellError"]
+COMPILED = use_compiled(globals(), "shell", ["Shell"])

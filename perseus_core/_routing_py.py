@@ -1,0 +1,100 @@
+"""Pure-Python twin of ``_routing_c``: route matching over the render configuration.
+
+A route key is a normalised path without its locale (``post/a``; ``""`` for the
+index). A request path resolves to the exact page first, else to the most specific
+incremental template whose root is a prefix of it (the key itself included, so
+``/post`` is the root page of incremental ``post``; ``""`` catches every path),
+else to nothing. With locales, the first segment must be one of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ._paths_py import normalize_path
+
+PAGE = 0
+"""Verdict: a page listed in the render configuration; the id is the page's."""
+INCREMENTAL = 1
+"""Verdict: no page, but an incremental template covers the path; the id is the template's."""
+NOT_FOUND = 2
+"""Verdict: nothing serves this path (id -1)."""
+NO_LOCALE = 3
+"""Verdict (i18n only): the first segment is not a locale; redirect to a negotiated one."""
+
+
+def check_routes(pages: Mapping[str, int], incremental: Mapping[str, int], locales: Sequence[str]) -> None:
+    """Refuse route keys that are not normalised (they could never match), negative
+    ids, and locales that are not a single path segment. Shared by both twins."""
+    for kind, routes in (("page", pages), ("incremental", incremental)):
+        for key, ident in routes.items():
+            if normalize_path(key) != key:
+                normal = normalize_path(key)
+                raise ValueError(f"{kind} route {key!r} is not a normalised path (try {normal!r})")
+            if ident < 0:
+                raise ValueError(f"{kind} route {key!r} has a negative id {ident}")
+    for locale in locales:
+        if not locale or "/" in locale or normalize_path(locale) != locale:
+            raise ValueError(f"locale {locale!r} cannot be a path segment")
+
+
+class Router:
+    """Matches request paths to page ids and incremental template ids.
+
+    Args:
+        pages: route key -> page id (>= 0).
+        incremental: route key of an incremental template's root -> template id (>= 0).
+        locales: the app's locales when i18n is on; ``resolve`` then reads the first
+            segment of a path as the locale. Empty: no i18n.
+    """
+
+    def __init__(self, pages: Mapping[str, int], incremental: Mapping[str, int],
+                 locales: Sequence[str] = ()) -> None:
+        check_routes(pages, incremental, locales)
+        self.pages = dict(pages)
+        self.incremental = dict(incremental)
+        self.locales = tuple(locales)
+        self._locale_ids = {locale: i for i, locale in enumerate(self.locales)}
+
+    def match(self, key: str) -> tuple[int, int]:
+        """Match a route key (normalised, no locale): ``(PAGE, page_id)``,
+        ``(INCREMENTAL, template_id)`` or ``(NOT_FOUND, -1)``."""
+        page = self.pages.get(key, -1)
+        if page >= 0:
+            return PAGE, page
+        return self._incremental(key)
+
+    def resolve(self, path: str) -> tuple[int, int, int]:
+        """Match a decoded request path: ``(verdict, id, locale_index)``.
+
+        The locale index is -1 without i18n, and the id is -1 for ``NOT_FOUND``
+        and ``NO_LOCALE``.
+
+        Raises:
+            BadPath: the path holds a control character or U+FFFD.
+        """
+        key = normalize_path(path)
+        locale = -1
+        if self.locales:
+            head, _, key = key.partition("/")
+            locale = self._locale_ids.get(head, -1)
+            if locale < 0:
+                return NO_LOCALE, -1, -1
+        page = self.pages.get(key, -1)
+        if page >= 0:
+            return PAGE, page, locale
+        kind, template = self._incremental(key)
+        return kind, template, locale
+
+    def _incremental(self, key: str) -> tuple[int, int]:
+        if self.incremental:
+            prefix = key
+            while True:
+                template = self.incremental.get(prefix, -1)
+                if template >= 0:
+                    return INCREMENTAL, template
+                if not prefix:
+                    break
+                cut = prefix.rfind("/")
+                prefix = prefix[:cut] if cut > 0 else ""
+        return NOT_FOUND, -1

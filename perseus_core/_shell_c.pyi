@@ -1,0 +1,8 @@
+class Shell:
+    before_lang: bytes
+    before_head: bytes
+    before_content: bytes
+    before_state: bytes
+    after_state: bytes
+    def __init__(self, document: str, scripts: str) -> None: ...
+    def page(self, lang: str, head: str, content: str, escaped_state: bytes) -> bytes: ...
