@@ -58,8 +58,6 @@ def deploy_project(
     if project.is_relative_to(output):
         raise DeployError(f"--output {output} would replace the project itself: pick another folder")
     _check_replaceable(output)
-    if not export_only:
-        require_pip()
     if export_only:
         summary = export_project(project, spec, dist, build, say)
         staging = _staging(output)
@@ -67,6 +65,7 @@ def deploy_project(
         replace_directory(staging, output)
         say(f"{output}: the static export, ready for any static host")
         return output
+    require_pip()
     if build is not None:
         build()
     resolved_spec = app_spec(spec, project)
