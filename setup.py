@@ -22,7 +22,7 @@ CYTHON_MODULES = [
     "perseus_core/_shell_c.pyx",
 ]
 # Routing measured faster under Cython (one-pass byte matcher) than under mypyc.
-MYPYC_MODULES = ["perseus_core/locales.py"]
+MYPYC_MODULES = ["perseus_core/locales.py", "perseus_core/plan.py", "perseus_core/durations.py"]
 
 # pip runs setup.py several times (egg_info, dist_info, bdist_wheel): translate
 # only when something will actually be compiled.

@@ -11,6 +11,7 @@ from .app import PerseusApp
 from .context import ErrorInfo, RenderContext, StateInfo
 from .errors import BuildError, ConfigurationError, NotFound, PerseusError, TranslationError
 from .i18n import Locales
+from .request import Request
 from .template import BuildPaths, Template
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "PerseusApp",
     "PerseusError",
     "RenderContext",
+    "Request",
     "StateInfo",
     "Template",
     "TranslationError",

@@ -27,6 +27,11 @@ class PerseusApp:
             plain built-in page. No exception text ever reaches one.
         global_state: ``global_state() -> state``, sync or async, run once at build
             time; views see it as ``ctx.global_state``.
+        request_global_state: ``request_global_state(request) -> state``, sync or
+            async, run for every page rendered per request (request state); views of
+            those pages see it as ``ctx.global_state``.
+        amalgamate_global_states: ``amalgamate_global_states(build, request) -> state``
+            merges both global states; without it the request one wins.
         static_dir: a directory served at ``/.perseus/static/``.
         static_aliases: ``{"/robots.txt": "static/robots.txt"}``, files served at
             their own URL; targets must lie inside the project.
@@ -47,6 +52,8 @@ class PerseusApp:
         *,
         error_views: Mapping[int, View] | None = None,
         global_state: Callable[[], Any] | None = None,
+        request_global_state: Callable[[Any], Any] | None = None,
+        amalgamate_global_states: Callable[[Any, Any], Any] | None = None,
         static_dir: str | os.PathLike[str] | None = None,
         static_aliases: Mapping[str, str | os.PathLike[str]] | None = None,
         shell: str | None = None,
@@ -61,6 +68,12 @@ class PerseusApp:
         if global_state is not None and not callable(global_state):
             raise ConfigurationError("global_state must be a function returning the state")
         self.global_state = global_state
+        for name, function in (("request_global_state", request_global_state),
+                               ("amalgamate_global_states", amalgamate_global_states)):
+            if function is not None and not callable(function):
+                raise ConfigurationError(f"{name} must be a function returning the state")
+        self.request_global_state = request_global_state
+        self.amalgamate_global_states = amalgamate_global_states
         self.static_dir = self._check_static_dir(static_dir)
         self.static_aliases = self._check_aliases(static_aliases or {})
         if locales is not None and not isinstance(locales, Locales):

@@ -99,6 +99,8 @@ def build(app_spec: str | None, dist: Path) -> None:
 @_app_option
 @_dist_option
 @click.option("--no-build", is_flag=True, help="Serve the existing dist/ without building.")
+@click.option("--watch", "-w", is_flag=True,
+              help="Rebuild on changes, serve the last good build, reload browsers (perseus[dev]).")
 @click.option("--host", default=lambda: os.environ.get("PERSEUS_HOST", DEFAULT_HOST),
               show_default="PERSEUS_HOST or 127.0.0.1")
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PERSEUS_PORT", DEFAULT_PORT)),
@@ -107,9 +109,22 @@ def build(app_spec: str | None, dist: Path) -> None:
               show_default="PERSEUS_WORKERS or 1")
 @click.option("--interface", type=click.Choice(["rsgi", "asgi"]), default="rsgi", hidden=True)
 def serve(
-    app_spec: str | None, dist: Path, no_build: bool, host: str, port: int, workers: int, interface: str
+    app_spec: str | None, dist: Path, no_build: bool, watch: bool, host: str, port: int, workers: int,
+    interface: str,
 ) -> None:
     """Build (unless --no-build), then serve the site on granian."""
+    if watch:
+        from .dev import run_dev
+        from .turbine.standalone import standalone_requested as standalone
+
+        if standalone():
+            raise click.UsageError("PERSEUS_STANDALONE serves a pkg/ as it was built; drop --watch")
+        if no_build:
+            raise click.UsageError("--watch builds on every change; drop --no-build")
+        try:
+            sys.exit(run_dev(app_spec, dist, host=host, port=port, workers=workers))
+        except PerseusError as error:
+            _fail(error)
     from granian import Granian
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
@@ -126,6 +141,7 @@ def serve(
         run_build(app_spec, dist)
     elif not (dist / "manifest.json").is_file():
         _fail(PerseusError(f"no build in {dist}: run `perseus build` or drop --no-build"))
+    _check_mutable_store(app_spec, project, dist)
     # Workers import perseus.server.entry after the fork and find the site here.
     os.environ["PERSEUS_PROJECT"] = str(project)
     try:
@@ -216,6 +232,17 @@ def deploy(app_spec: str | None, dist: Path, target: str, output: Path, export_o
     try:
         deploy_project(Path.cwd(), app_spec, dist, output, target, export_only=export_only,
                        build=build, say=lambda line: click.echo(f"perseus deploy: {line}"))
+    except PerseusError as error:
+        _fail(error)
+
+
+def _check_mutable_store(app_spec_value: str | None, project: Path, dist: Path) -> None:
+    # Fail here, before granian forks, rather than in every worker.
+    from .loader import app_spec, load_app
+    from .turbine.request_time import check_mutable_store
+
+    try:
+        check_mutable_store(load_app(app_spec(app_spec_value, project), project), dist.resolve())
     except PerseusError as error:
         _fail(error)
 

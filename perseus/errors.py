@@ -74,6 +74,14 @@ class DeployError(PerseusError):
     """``perseus deploy`` could not write ``pkg/``: an unsupported target, pip failing, ..."""
 
 
+class StoreError(PerseusError):
+    """The mutable store cannot be opened or written (read-only location, full disk...)."""
+
+
+class StoreNotFound(StoreError):
+    """A key the mutable store does not hold; the only error a missing key gives."""
+
+
 class AppNotFound(PerseusError):
     """The CLI could not import the app it was pointed at."""
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+
+from perseus_core.durations import DurationError, parse_duration
+from perseus_core.plan import REQUEST_STATE, REVALIDATE_AFTER, REVALIDATE_LOGIC
 
 from .errors import ConfigurationError
 
@@ -49,7 +53,19 @@ class Template:
             headers for the page's HTML; they override perseus's defaults by name.
         build_paths: ``build_paths() -> BuildPaths | list[str]``, sync or async.
         build_state: ``build_state(info) -> state``, sync or async, run at build time
-            once per path and locale.
+            once per path and locale (and again when a page is regenerated).
+        request_state: ``request_state(info, request) -> state``, sync or async, run on
+            every request; such pages are never stored (``Cache-Control: private, no-store``).
+        amalgamate_states: ``amalgamate_states(info, build, request) -> state`` merges
+            both states; without it the request state wins.
+        revalidate_after: a Perseus time string (``"5s"``, ``"1h30m"``, ``"1w"``; units
+            ``s m h d w M y``) or a ``timedelta``: pages are regenerated in the
+            background once this long has passed since they were generated.
+        should_revalidate: ``should_revalidate(info, request) -> bool``, sync or async;
+            asked (once ``revalidate_after`` has passed, if both are set) whether to
+            regenerate the page.
+        incremental: generate a path below the template that the build did not render
+            on its first request, store it, then serve it like a built page.
     """
 
     def __init__(
@@ -61,6 +77,11 @@ class Template:
         set_headers: HeadersFunction | None = None,
         build_paths: Callable[[], Any] | None = None,
         build_state: Callable[[Any], Any] | None = None,
+        request_state: Callable[[Any, Any], Any] | None = None,
+        amalgamate_states: Callable[[Any, Any, Any], Any] | None = None,
+        revalidate_after: str | timedelta | None = None,
+        should_revalidate: Callable[[Any, Any], Any] | None = None,
+        incremental: bool = False,
     ) -> None:
         if not isinstance(name, str) or not _NAME.match(name):
             raise ConfigurationError(
@@ -82,8 +103,19 @@ class Template:
             ("set_headers", set_headers),
             ("build_paths", build_paths),
             ("build_state", build_state),
+            ("request_state", request_state),
+            ("amalgamate_states", amalgamate_states),
+            ("should_revalidate", should_revalidate),
         ):
             _require_callable(name, field, value, required=False)
+        if amalgamate_states is not None and (build_state is None or request_state is None):
+            raise ConfigurationError(
+                f"template '{name}': amalgamate_states merges build and request state; it needs"
+                " both build_state and request_state",
+                template=name,
+            )
+        if not isinstance(incremental, bool):
+            raise ConfigurationError(f"template '{name}': incremental must be True or False", template=name)
         assert view is not None  # checked above; for mypy
         self.name = name
         self.view: View = view
@@ -91,6 +123,11 @@ class Template:
         self.set_headers = set_headers
         self.build_paths = build_paths
         self.build_state = build_state
+        self.request_state = request_state
+        self.amalgamate_states = amalgamate_states
+        self.revalidate_after = _interval(name, revalidate_after)
+        self.should_revalidate = should_revalidate
+        self.incremental = incremental
 
     @property
     def root(self) -> str:
@@ -100,6 +137,26 @@ class Template:
     @property
     def has_state(self) -> bool:
         return self.build_state is not None
+
+    @property
+    def revalidates(self) -> bool:
+        """Whether pages of this template are regenerated after they are built."""
+        return self.revalidate_after is not None or self.should_revalidate is not None
+
+    @property
+    def uses_mutable_store(self) -> bool:
+        """Whether serving this template writes the mutable store (revalidation, incremental)."""
+        return self.revalidates or self.incremental
+
+    @property
+    def strategy_flags(self) -> int:
+        """The template's request-time strategies, as ``perseus_core.plan`` flags."""
+        flags = REQUEST_STATE if self.request_state is not None else 0
+        if self.revalidate_after is not None:
+            flags |= REVALIDATE_AFTER
+        if self.should_revalidate is not None:
+            flags |= REVALIDATE_LOGIC
+        return flags
 
     def full_path(self, path: str) -> str:
         """The page path of ``path`` below this template: ``post`` + ``a`` -> ``post/a``."""
@@ -124,3 +181,28 @@ def _require_callable(template: str, field: str, value: object, *, required: boo
             f"template '{template}': {field} must be a function, got {type(value).__name__}",
             template=template,
         )
+
+
+def _interval(template: str, value: str | timedelta | None) -> float | None:
+    """``revalidate_after`` in seconds; a bad value is a ``ConfigurationError`` now, not later."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+        if seconds <= 0:
+            raise ConfigurationError(
+                f"template '{template}': revalidate_after must be positive, got {value}", template=template
+            )
+        return seconds
+    if isinstance(value, str):
+        try:
+            return float(parse_duration(value))
+        except DurationError as exc:
+            raise ConfigurationError(
+                f"template '{template}': invalid revalidate_after: {exc}", template=template
+            ) from None
+    raise ConfigurationError(
+        f"template '{template}': revalidate_after must be a time string such as '1h30m' or a timedelta,"
+        f" got {type(value).__name__}",
+        template=template,
+    )

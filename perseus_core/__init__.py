@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterable
 
 # Modules compiled by mypyc: the .py beside the .so is the fallback.
-MYPYC_MODULES: tuple[str, ...] = ("locales",)
+MYPYC_MODULES: tuple[str, ...] = ("locales", "plan", "durations")
 # Cython kernels: name -> its selector module (which has COMPILED).
 CYTHON_KERNELS = {"escape": "_escape", "paths": "paths", "routing": "routing", "shell": "shell"}
 

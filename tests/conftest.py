@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -50,17 +52,18 @@ class Server:
     """``perseus serve`` running in a subprocess, answering on ``url``."""
 
     def __init__(self, project: Path, *, workers: int = 1, env: dict[str, str] | None = None,
-                 interface: str = "rsgi", command: list[str] | None = None, port: int | None = None,
-                 cwd: Path | None = None) -> None:
-        """``command`` replaces ``perseus serve``; ``env`` then is the whole environment."""
+                 interface: str = "rsgi", wrapper: list[str] | None = None,
+                 command: list[str] | None = None, port: int | None = None, cwd: Path | None = None) -> None:
+        """``wrapper`` runs ``perseus serve`` inside another command (a mount namespace...);
+        ``command`` replaces ``perseus serve``, and ``env`` then is the whole environment."""
         self.project = project
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (cwd or project) / f"server-{self.port}.log"
         self._log_file = open(self.log, "w")
         if command is None:
-            command = [sys.executable, "-P", "-m", "perseus", "serve", "--no-build", "--port", str(self.port),
-                       "--workers", str(workers), "--interface", interface]
+            command = [*(wrapper or []), sys.executable, "-P", "-m", "perseus", "serve", "--no-build",
+                       "--port", str(self.port), "--workers", str(workers), "--interface", interface]
             env = {**os.environ, **(env or {})}
         self.process = subprocess.Popen(
             command, cwd=cwd or project, stdout=self._log_file, stderr=subprocess.STDOUT,
@@ -211,3 +214,12 @@ def browser_page(browser: Browser, **context_options: Any) -> Iterator[Page]:
     finally:
         context.close()
     assert errors == [], errors
+
+
+T = TypeVar("T")
+
+
+def run_in_thread(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(main())`` in a thread of its own: a browser test may hold this thread's loop."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(lambda: asyncio.run(main())).result()

@@ -142,13 +142,14 @@ REFUSED_APP = """
     def view(ctx, state):
         return "<p>hi</p>"
 
-    live = Template("live", view=view)
-    live.request_state = lambda info, request: {"now": 1}
-    feed = Template("feed", view=view)
-    feed.revalidate_after = "1h"
-    feed.incremental = True
-    app = PerseusApp(templates=[Template("index", view=view), live, feed])
-    app.request_global_state = lambda request: {"user": None}
+    app = PerseusApp(
+        templates=[
+            Template("index", view=view),
+            Template("live", view=view, request_state=lambda info, request: {"now": 1}),
+            Template("feed", view=view, build_state=lambda info: {}, revalidate_after="1h", incremental=True),
+        ],
+        request_global_state=lambda request: {"user": None},
+    )
 """
 
 
@@ -250,12 +251,11 @@ def test_client_navigation_works_on_the_export_under_a_base_path(
         assert documents == []
 
 
-def test_a_template_subclass_with_a_server_strategy_is_refused(tmp_path: Path) -> None:
-    class Live(Template):
-        should_revalidate = staticmethod(lambda info, request: True)
-
+def test_logic_revalidation_alone_is_refused_too(tmp_path: Path) -> None:
     from perseus.turbine.export import refuse_server_strategies
 
-    app = PerseusApp(templates=[Live("news", view=lambda ctx, state: "")], root=tmp_path)
+    news = Template("news", view=lambda ctx, state: "", build_state=lambda info: {},
+                    should_revalidate=lambda info, request: True)
+    app = PerseusApp(templates=[news], root=tmp_path)
     with pytest.raises(ExportError, match="template 'news' uses should_revalidate"):
         refuse_server_strategies(app)

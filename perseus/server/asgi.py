@@ -7,6 +7,7 @@ from typing import Any
 
 from perseus_core.routing import BadPath, decode_request_path
 
+from ..server.response import Response
 from ..turbine.serve import Engine
 
 Scope = dict[str, Any]
@@ -36,7 +37,8 @@ class ASGIApp:
             response = self.engine.bad_request(scope["method"], scope["path"])
         else:
             query = scope.get("query_string", b"").decode("latin-1")
-            response = self.engine.respond(scope["method"], path, headers, query)
+            answer = self.engine.respond(scope["method"], path, headers, query)
+            response = answer if isinstance(answer, Response) else await answer
         body = response.body
         if response.file is not None:
             with open(response.file, "rb") as file:
@@ -56,5 +58,7 @@ class ASGIApp:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.engine is not None:
+                    self.engine.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

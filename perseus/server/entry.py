@@ -12,6 +12,8 @@ from pathlib import Path
 from ..loader import app_spec, load_app
 from ..turbine.serve import Engine, open_engine
 from .asgi import ASGIApp
+from .dev_events import DevReloadRSGI
+from .dev_reload import dev_reload_enabled
 from .rsgi import RSGIApp
 
 
@@ -22,5 +24,6 @@ def engine_from_environment() -> Engine:
     return open_engine(app, dist)
 
 
-rsgi_app = RSGIApp(engine_from_environment)
+# Watch mode adds the browser-reload events stream; production never has it.
+rsgi_app = (DevReloadRSGI if dev_reload_enabled() else RSGIApp)(engine_from_environment)
 asgi_app = ASGIApp(engine_from_environment)

@@ -18,3 +18,13 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response {self.status} {len(self.body)} bytes{' file' if self.file else ''}>"
+
+
+def etag_matches(if_none_match: str | None, current: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``current`` (weak comparison)."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    weak = current.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == weak for tag in if_none_match.split(","))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..server.response import Response
 from ..turbine.serve import Engine
 
 
@@ -18,6 +19,10 @@ class RSGIApp:
     def __rsgi_init__(self, loop: Any) -> None:
         self.engine = self._open_engine()
 
+    def __rsgi_del__(self, loop: Any) -> None:
+        if self.engine is not None:
+            self.engine.close()
+
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
             return  # websockets are not part of the surface; granian closes them
@@ -25,6 +30,8 @@ class RSGIApp:
         if engine is None:  # a server that skipped __rsgi_init__
             engine = self.engine = self._open_engine()
         response = engine.respond(scope.method, scope.path, scope.headers, scope.query_string)
+        if not isinstance(response, Response):  # PERF: only pages running user code await
+            response = await response
         if response.file is not None:
             proto.response_file(response.status, response.headers, response.file)
         else:

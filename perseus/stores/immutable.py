@@ -7,6 +7,8 @@
                             error pages and translations per locale likewise
     dist/extra/<n>.json     helper state per template (never served)
     dist/global_state.json  build-time global state
+    dist/mutable/           the mutable store (LMDB), seeded by the build; PERSEUS_MUTABLE_DIR
+                            moves it elsewhere (e.g. when dist/ is read-only)
 
 A build writes a sibling temporary directory and swaps it in at the end, so a failed
 build leaves the previous ``dist/`` as it was.
@@ -30,6 +32,18 @@ from ..errors import DistError
 from ..turbine.render import RenderedPage, etag
 
 FORMAT = 1
+MUTABLE_DIR = "mutable"
+
+
+def mutable_location(dist: Path, building: Path | None = None) -> Path:
+    """Where the mutable store of ``dist`` lives: ``PERSEUS_MUTABLE_DIR`` or ``dist/mutable``.
+
+    ``building`` is the temporary directory of a build in progress, which becomes ``dist``.
+    """
+    configured = os.environ.get("PERSEUS_MUTABLE_DIR", "").strip()
+    if configured:
+        return Path(configured).resolve()
+    return (building if building is not None else dist) / MUTABLE_DIR
 
 
 @dataclass(frozen=True)
@@ -55,12 +69,26 @@ class StoredTranslations:
     content_type: str
 
 
+def new_build_id() -> str:
+    """A fresh build id: sortable by time, unique by its random tail."""
+    return time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(4)
+
+
+def read_build_id(dist: Path) -> str | None:
+    """The build id ``dist`` holds now; None while it is missing, damaged or being swapped."""
+    try:
+        value = orjson.loads((dist / "manifest.json").read_bytes()).get("build_id")
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 class DistWriter:
     """Writes a new ``dist/`` beside the old one; ``commit`` swaps it in."""
 
-    def __init__(self, dist: Path) -> None:
+    def __init__(self, dist: Path, build_id: str | None = None) -> None:
         self.dist = dist
-        self.build_id = time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(4)
+        self.build_id = build_id or new_build_id()
         dist.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = dist.parent / f".{dist.name}.building-{self.build_id}"
         self.tmp.mkdir()
@@ -68,6 +96,7 @@ class DistWriter:
         self._bodies = open(self.tmp / "pages.bin", "wb")
         self._offset = 0
         self._pages: list[dict[str, Any]] = []
+        self._deferred: list[dict[str, Any]] = []
         self._errors: dict[str, dict[str, Any]] = {}
         self._translations: dict[str, dict[str, Any]] = {}
 
@@ -86,6 +115,11 @@ class DistWriter:
     def add_page(self, path: str, locale: str, template: str, page: RenderedPage) -> None:
         self._pages.append({"path": path, "locale": locale, "template": template, **self._record(page)})
 
+    def add_deferred_page(self, path: str, locale: str, template: str, state: bytes) -> None:
+        """A page rendered per request (request state): only its build state is kept."""
+        self._deferred.append({"path": path, "locale": locale, "template": template,
+                               "state": orjson.loads(state)})
+
     def add_error_page(self, status: int, locale: str, page: RenderedPage) -> None:
         self._errors.setdefault(locale, {})[str(status)] = self._record(page)
 
@@ -102,8 +136,8 @@ class DistWriter:
 
     def commit(self, manifest: dict[str, Any]) -> None:
         self._bodies.close()
-        self.write_json("pages.json", {"pages": self._pages, "errors": self._errors,
-                                      "translations": self._translations})
+        self.write_json("pages.json", {"pages": self._pages, "deferred": self._deferred,
+                                       "errors": self._errors, "translations": self._translations})
         self.write_json("manifest.json", {"format": FORMAT, "build_id": self.build_id, **manifest})
         old = self.dist.parent / f".{self.dist.name}.old-{self.build_id}"
         if self.dist.exists():
@@ -130,6 +164,12 @@ class Dist:
         self.build_id: str = self.manifest["build_id"]
         index = orjson.loads((path / "pages.json").read_bytes())
         self.pages = [_stored(entry) for entry in index["pages"]]
+        # Pages rendered per request: (path, locale, template, build state).
+        self.deferred: list[tuple[str, str, str, Any]] = [
+            (entry["path"], entry["locale"], entry["template"], entry["state"])
+            for entry in index.get("deferred", [])
+        ]
+        self.built_at: float = float(self.manifest.get("built_at", 0.0))
         self.errors = {
             locale: {int(status): _stored({"path": "", "locale": locale, "template": "", **entry})
                      for status, entry in by_status.items()}
@@ -147,6 +187,11 @@ class Dist:
             # PERF: one shared, read-only map: workers share the page cache, and RSS
             # grows only with the pages actually served.
             self._bodies = mmap.mmap(bodies.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+
+    def extra(self, template: str) -> Any:
+        """The helper state ``build_paths`` returned for ``template`` (None without one)."""
+        path = self.path / "extra" / f"{quote(template, safe='')}.json"
+        return orjson.loads(path.read_bytes()) if path.exists() else None
 
     def body(self, span: tuple[int, int]) -> bytes:
         start, length = span

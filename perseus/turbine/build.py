@@ -18,9 +18,11 @@ from ..app import PerseusApp
 from ..context import StateInfo
 from ..errors import BuildError, NotFound, PageFailure, TranslationError
 from ..i18n.translators import Translator, load_translator
-from ..stores.immutable import DistWriter
+from ..server.dev_reload import dev_reload_enabled
+from ..stores.immutable import DistWriter, mutable_location, new_build_id
 from ..template import RESERVED_SEGMENT, BuildPaths, Template, is_reserved
 from .calls import call_user
+from .generate import BuiltPage, seed_mutable_store, version_of
 from .render import NO_LOCALE, PageRenderer, RenderedPage
 
 # Statuses the server can answer with an error page; each is prerendered per locale.
@@ -50,6 +52,12 @@ class _PageJob:
 
 def strategy_of(template: Template) -> str:
     """The one-word strategy shown in the route summary."""
+    if template.request_state is not None:
+        return "request state"
+    if template.revalidates:
+        return "revalidation"
+    if template.incremental:
+        return "incremental"
     if template.build_paths is not None:
         return "build paths"
     if template.build_state is not None:
@@ -80,8 +88,9 @@ async def build_site(
     On failure nothing is written: the previous ``dist`` stays as it was.
     """
     started = time.perf_counter()
+    build_id = new_build_id()  # known before rendering: watch mode puts it in every page
     locales = app.locales.all if app.locales is not None else [NO_LOCALE]
-    translators = _load_translators(app)
+    translators = load_translators(app)
     failures: list[PageFailure] = []
     with ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="perseus-build") as pool:
         global_state = None
@@ -92,7 +101,8 @@ async def build_site(
             except Exception as exc:
                 failure = PageFailure("(global state)", None, NO_LOCALE, "global_state", exc)
                 raise BuildError([failure]) from exc
-        renderer = PageRenderer(app, global_state, base_path, translators)
+        renderer = PageRenderer(app, global_state, base_path, translators,
+                                reload_build_id=build_id if dev_reload_enabled() else None)
         say(f"collecting paths of {len(app.templates)} template(s)")
         collected = await asyncio.gather(*(_collect_paths(t, pool, failures) for t in app.templates))
         jobs = [
@@ -109,15 +119,27 @@ async def build_site(
                   for status, message in ERROR_STATUSES.items() for locale in locales}
     if failures:
         raise BuildError(failures)
-    writer = DistWriter(dist)
+    writer = DistWriter(dist, build_id)
     try:
         summary = BuildSummary(writer.build_id, 0.0)
-        for job, page in zip(jobs, rendered, strict=True):
-            assert page is not None
+        built_at = time.time()
+        seeds = []
+        for job, built in zip(jobs, rendered, strict=True):
+            assert built is not None
             full = job.template.full_path(job.path)
-            writer.add_page(full, job.locale, job.template.name, page)
+            if built.page is not None:
+                writer.add_page(full, job.locale, job.template.name, built.page)
+            else:  # request state: only the build half is kept, the page is rendered per request
+                writer.add_deferred_page(full, job.locale, job.template.name, built.state)
+            if job.template.revalidates:
+                seeds.append(version_of(job.template, job.path, job.locale, writer.build_id,
+                                        built, built_at))
             url = "/" + full if job.locale == NO_LOCALE else f"/{job.locale}/{full}".rstrip("/")
             summary.routes.append((url, job.template.name, strategy_of(job.template)))
+        if any(template.uses_mutable_store for template in app.templates):
+            # The store lives in the new dist/ (swapped in whole by commit) unless
+            # PERSEUS_MUTABLE_DIR puts it elsewhere; records carry the build id.
+            seed_mutable_store(mutable_location(dist, writer.tmp), seeds)
         for (status, locale), error_page in errors.items():
             assert error_page is not None
             writer.add_error_page(status, locale, error_page)
@@ -136,7 +158,7 @@ async def build_site(
     return summary
 
 
-def _load_translators(app: PerseusApp) -> dict[str, Translator]:
+def load_translators(app: PerseusApp) -> dict[str, Translator]:
     """Every locale's translator; all missing or invalid files reported in one error."""
     if app.locales is None:
         return {}
@@ -201,7 +223,7 @@ def _check_conflicts(jobs: list[_PageJob], aliases: set[str], failures: list[Pag
 async def _render(
     job: _PageJob, renderer: PageRenderer, limit: asyncio.Semaphore,
     pool: ThreadPoolExecutor, failures: list[PageFailure],
-) -> RenderedPage | None:
+) -> BuiltPage | None:
     template = job.template
     stage = "build_state"
     try:
@@ -212,7 +234,10 @@ async def _render(
                     template.build_state, StateInfo(job.path, job.locale, job.extra), pool=pool
                 )
         stage = "render"
-        return renderer.render(template, job.path, job.locale, state)
+        if template.request_state is not None:
+            return BuiltPage(encode_state(state), None)
+        page = renderer.render(template, job.path, job.locale, state)
+        return BuiltPage(encode_state(state), page)
     except NotFound as exc:
         # A build path whose state says "not found" is a contradiction worth reporting.
         failures.append(PageFailure(template.name, job.path, job.locale, stage, exc))

@@ -18,6 +18,7 @@ from ..app import PerseusApp
 from ..context import ErrorInfo, RenderContext
 from ..i18n.locales import NO_LOCALE as NO_LOCALE  # re-exported: the engine imports it from here
 from ..i18n.translators import NoTranslator, Translator
+from ..server.dev_reload import reload_script
 from ..template import Template
 
 HTML_TYPE = "text/html; charset=utf-8"
@@ -26,6 +27,8 @@ JSON_TYPE = "application/json"
 # time (a cheap 304 through the ETag) so a deploy is never hidden behind a stale copy.
 BUILT_PAGE_CACHE = "public, max-age=0, must-revalidate"
 ERROR_CACHE = "no-store"
+# Marks "the build's global state" (None is a valid global state).
+_BUILD_GLOBAL: Any = object()
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # The server frames every response itself; a page setting these would corrupt it.
 _FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
@@ -60,13 +63,18 @@ def client_scripts(base_path: str, locale: str) -> str:
 
 
 class PageRenderer:
-    """Renders pages of one app with its shell, global state and base path."""
+    """Renders pages of one app with its shell, global state and base path.
+
+    ``reload_build_id`` (watch mode only) adds the script that reloads the page once the
+    server serves a build other than this one.
+    """
 
     def __init__(
         self, app: PerseusApp, global_state: Any, base_path: str = "",
-        translators: Mapping[str, Translator] | None = None,
+        translators: Mapping[str, Translator] | None = None, reload_build_id: str | None = None,
     ) -> None:
         self.app = app
+        self.reload_build_id = reload_build_id
         self.global_state = global_state
         self.base_path = base_path
         self.translators = translators or {}
@@ -76,7 +84,10 @@ class PageRenderer:
     def shell(self, locale: str) -> Shell:
         shell = self._shells.get(locale)
         if shell is None:
-            shell = Shell(self.app.shell_document, client_scripts(self.base_path, locale))
+            scripts = client_scripts(self.base_path, locale)
+            if self.reload_build_id is not None:
+                scripts += reload_script(self.base_path, self.reload_build_id)
+            shell = Shell(self.app.shell_document, scripts)
             self._shells[locale] = shell
         return shell
 
@@ -84,15 +95,32 @@ class PageRenderer:
         translator = self.translators.get(locale, self._no_translator)
         return RenderContext(locale, path, template, self.global_state, self.base_path, translator)
 
-    def render(self, template: Template, path: str, locale: str, state: Any) -> RenderedPage:
-        """Render ``template`` at sub-path ``path``; state functions have already run."""
-        ctx = self.context(template.name, template.full_path(path), locale)
+    def render(self, template: Template, path: str, locale: str, state: Any,
+               global_state: Any = _BUILD_GLOBAL) -> RenderedPage:
+        """Render ``template`` at sub-path ``path``; state functions have already run.
+
+        ``global_state`` replaces the build's for a page rendered per request.
+        """
+        return self._assemble(locale, *self.parts(template, path, locale, state, global_state))
+
+    def parts(self, template: Template, path: str, locale: str, state: Any,
+              global_state: Any = _BUILD_GLOBAL, ctx: RenderContext | None = None,
+              ) -> tuple[str, str, bytes, list[tuple[str, str]]]:
+        """A page's head, content, encoded state and headers, before assembly.
+
+        ``ctx``, when given, is the page's context (made by ``context``) and is used as is.
+        """
+        if ctx is None:
+            ctx = self.context(template.name, template.full_path(path), locale)
+        if global_state is not _BUILD_GLOBAL:
+            ctx = RenderContext(ctx.locale, ctx.path, ctx.template, global_state, ctx.base_path,
+                                ctx.translator)
         content = _text(template.view(ctx, state), "view")
         head = _text(template.head(ctx, state), "head") if template.head else ""
         headers = [("content-type", HTML_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
         if template.set_headers is not None:
             headers = merge_headers(headers, template.set_headers(ctx, state))
-        return self._assemble(locale, head, content, encode_state(state), headers)
+        return head, content, encode_state(state), headers
 
     def render_error(self, status: int, message: str, locale: str) -> RenderedPage:
         """Render the error page for ``status`` with the app's error view, or a plain one."""
@@ -111,13 +139,22 @@ class PageRenderer:
     def _assemble(
         self, locale: str, head: str, content: str, state_json: bytes, headers: list[tuple[str, str]]
     ) -> RenderedPage:
-        lang = "" if locale == NO_LOCALE else locale
-        html = self.shell(locale).page(lang, head, content, escape_script_json(state_json))
-        body = b"".join(
-            (b'{"state":', state_json, b',"head":', orjson.dumps(head),
-             b',"content":', orjson.dumps(content), b"}")
-        )
+        html = self.html(locale, head, content, state_json)
+        body = page_json(head, content, state_json)
         return RenderedPage(html, body, etag(html), etag(body), headers)
+
+    def html(self, locale: str, head: str, content: str, state_json: bytes) -> bytes:
+        """The whole HTML document of a page."""
+        lang = "" if locale == NO_LOCALE else locale
+        return self.shell(locale).page(lang, head, content, escape_script_json(state_json))
+
+
+def page_json(head: str, content: str, state_json: bytes) -> bytes:
+    """The JSON endpoint's body for a page: ``{"state": ..., "head": ..., "content": ...}``."""
+    return b"".join(
+        (b'{"state":', state_json, b',"head":', orjson.dumps(head),
+         b',"content":', orjson.dumps(content), b"}")
+    )
 
 
 def merge_headers(

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from importlib import resources
 from pathlib import Path
 
 import orjson
 
 from perseus_core.locales import match_locale, negotiate, redirect_path
-from perseus_core.routing import PAGE, BadPath, Router, normalize_path
+from perseus_core.routing import INCREMENTAL, PAGE, BadPath, Router, normalize_path
 
 from ..app import PerseusApp
-from ..server.response import Headers, Response
+from ..server.response import Headers, Response, etag_matches
 from ..server.static import STATIC_CACHE, StaticDirectory, StaticFile, open_regular
 from ..stores.immutable import Dist
 from .build import ERROR_STATUSES
 from .render import BUILT_PAGE_CACHE, ERROR_CACHE, JSON_TYPE, NO_LOCALE, etag
+from .request_time import RequestTime
 
 READ_METHODS = ("GET", "HEAD")
 PAGE_DATA_PREFIX = "/.perseus/page/"
@@ -50,24 +51,27 @@ class _Served:
         self.not_modified_headers = [h for h in self.headers if h[0] in ("cache-control", "etag")]
 
 
-def _matches(if_none_match: str | None, current: str) -> bool:
-    if not if_none_match:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    weak = current.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == weak for tag in if_none_match.split(","))
+_matches = etag_matches
 
 
 class _LocaleSite:
-    """One locale's pages: a router over their paths, their bodies and its error pages."""
+    """One locale's pages: a router over their paths, their bodies and its error pages.
 
-    __slots__ = ("paths", "router", "html", "json", "errors")
+    Prerendered pages get the low ids and revalidating ones (answered by ``RequestTime``)
+    the ids after ``prerendered``; ``paths`` lists the prerendered ones.
+    """
 
-    def __init__(self, dist: Dist, locale: str) -> None:
+    __slots__ = ("locale", "paths", "router", "html", "json", "errors", "prerendered", "revalidating")
+
+    def __init__(self, dist: Dist, locale: str, revalidating: set[str]) -> None:
+        self.locale = locale
         pages = [page for page in dist.pages if page.locale == locale]
-        self.paths = [page.path for page in pages]
-        self.router = Router({page.path: i for i, page in enumerate(pages)}, {})
+        # PERF: one comparison tells a prerendered page from one answered at request time.
+        pages.sort(key=lambda page: page.template in revalidating)
+        self.prerendered = sum(page.template not in revalidating for page in pages)
+        self.revalidating = pages[self.prerendered:]
+        self.paths = [page.path for page in pages[: self.prerendered]]
+        self.router = Router({path: i for i, path in enumerate(self.paths)}, {})
         self.html = [_Served(p.html, p.html_etag, p.headers) for p in pages]
         json_headers = [("content-type", JSON_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
         self.json = [_Served(p.json, p.json_etag, json_headers) for p in pages]
@@ -75,6 +79,12 @@ class _LocaleSite:
             status: _Served(page.html, page.html_etag, page.headers)
             for status, page in dist.errors[locale].items()
         }
+
+    def route(self, request_time_paths: list[str], incremental_roots: dict[str, int]) -> None:
+        """Route prerendered pages, then every page ``RequestTime`` answers, by its id there."""
+        routes = {path: i for i, path in enumerate(self.paths)}
+        routes.update({path: self.prerendered + i for i, path in enumerate(request_time_paths)})
+        self.router = Router(routes, incremental_roots)
 
 
 class Engine:
@@ -87,8 +97,12 @@ class Engine:
         self.default_locale: str = dist.render_conf.get("default_locale", NO_LOCALE)
         self.i18n = self.default_locale != NO_LOCALE
         self.base_path: str = dist.render_conf.get("base_path", "")
-        self.sites = {locale: _LocaleSite(dist, locale) for locale in self.locales}
+        revalidating = {t.name for t in app.templates if t.revalidates}
+        self.sites = {locale: _LocaleSite(dist, locale, revalidating) for locale in self.locales}
         self.default_site = self.sites[self.default_locale]
+        self.request_time = RequestTime(self, app, dist)
+        for locale, site in self.sites.items():
+            site.route(self.request_time.paths[locale], self.request_time.incremental_roots)
         translation_headers = [("cache-control", BUILT_PAGE_CACHE), ("x-content-type-options", "nosniff")]
         self.translations = {
             locale: _Served(t.body, t.etag, [("content-type", t.content_type), *translation_headers])
@@ -122,10 +136,13 @@ class Engine:
                 exact[f"{PAGE_DATA_PREFIX}{locale}/{path}.json"] = site.json[i]
         return exact
 
-    def respond(self, method: str, path: str, headers: Mapping[str, str], query: str = "") -> Response:
+    def respond(self, method: str, path: str, headers: Mapping[str, str],
+                query: str = "") -> Response | Awaitable[Response]:
         """Answer one request. ``path`` is decoded once; ``headers`` has lower-case names.
 
-        ``query`` is the raw query string; only a locale redirect passes it on.
+        ``query`` is the raw query string. Pages that run user code (request state,
+        incremental generation) are answered with an awaitable; everything else, stale
+        revalidating pages included, at once.
         """
         # PERF: most requests GET a built page by its exact URL: skip normalising and routing.
         served = self.exact.get(path)
@@ -138,7 +155,7 @@ class Engine:
             # characters are refused on every route, before any lookup or redirect.
             return self.bad_request(method, path)
         if path.startswith("/.perseus/"):
-            return self._internal(method, path, headers)
+            return self._internal(method, path, headers, query)
         alias = self.aliases.get(path)
         if alias is not None:
             return self._file(method, open_regular(alias, self.app.root), headers)
@@ -154,7 +171,11 @@ class Engine:
             key = normalize_path(path)  # a part of a path already checked: cannot raise
         kind, page = site.router.match(key)
         if kind == PAGE:
-            return self._send(method, site.html[page], headers)
+            if page < site.prerendered:
+                return self._send(method, site.html[page], headers)
+            return self.request_time.page(method, site.locale, page - site.prerendered, headers, query, False)
+        if kind == INCREMENTAL:
+            return self.request_time.unbuilt(method, site.locale, page, key, headers, query, False)
         return self.error(404, method, site)
 
     def _locale_redirect(self, first: str, rest: str, query: str, headers: Mapping[str, str]) -> Response:
@@ -167,6 +188,10 @@ class Engine:
             path = first + "/" + rest
         location = redirect_path(self.base_path, locale, path, query)
         return Response(LOCALE_REDIRECT, [("location", location), *LOCALE_REDIRECT_HEADERS])
+
+    def close(self) -> None:
+        """Release what serving holds: user-code threads, the mutable store."""
+        self.request_time.close()
 
     def _send(self, method: str, served: _Served, headers: Mapping[str, str], status: int = 200) -> Response:
         if status == 200 and _matches(headers.get("if-none-match"), served.etag):
@@ -210,12 +235,13 @@ class Engine:
         headers = [("content-type", JSON_TYPE), ("cache-control", ERROR_CACHE)]
         return Response(status, headers + [ALLOW] if status == 405 else headers, body)
 
-    def _internal(self, method: str, path: str, headers: Mapping[str, str]) -> Response:
+    def _internal(self, method: str, path: str, headers: Mapping[str, str],
+                  query: str) -> Response | Awaitable[Response]:
         json_route = path.startswith(PAGE_DATA_PREFIX)
         if method not in READ_METHODS:
             return self.json_error(405, method) if json_route else self.error(405, method)
         if json_route:
-            return self._page_data(method, path[len(PAGE_DATA_PREFIX):], headers)
+            return self._page_data(method, path[len(PAGE_DATA_PREFIX):], headers, query)
         if path.startswith(STATIC_PREFIX) and self.static is not None:
             return self._file(method, self.static.find(path[len(STATIC_PREFIX):]), headers)
         if path.startswith(TRANSLATIONS_PREFIX):
@@ -232,7 +258,8 @@ class Engine:
             return Response(200, served_headers, body if method == "GET" else b"")
         return self.error(404, method)
 
-    def _page_data(self, method: str, tail: str, headers: Mapping[str, str]) -> Response:
+    def _page_data(self, method: str, tail: str, headers: Mapping[str, str],
+                   query: str) -> Response | Awaitable[Response]:
         locale, _, rest = tail.partition("/")
         site = self.sites.get(locale)
         if site is None:
@@ -245,7 +272,11 @@ class Engine:
             return self.json_error(400, method)
         kind, page = site.router.match(key)
         if kind == PAGE:
-            return self._send(method, site.json[page], headers)
+            if page < site.prerendered:
+                return self._send(method, site.json[page], headers)
+            return self.request_time.page(method, site.locale, page - site.prerendered, headers, query, True)
+        if kind == INCREMENTAL:
+            return self.request_time.unbuilt(method, site.locale, page, key, headers, query, True)
         return self.json_error(404, method)
 
     def _file(self, method: str, found: StaticFile | None, headers: Mapping[str, str]) -> Response:

@@ -12,10 +12,9 @@ from pathlib import Path
 
 from ..app import PerseusApp
 from ..errors import PerseusError
+from ..stores.immutable import mutable_location
 from .package import APP_DIR, DIST_DIR
 from .strategies import server_strategies
-
-MUTABLE_DIR = "mutable"
 
 
 def standalone_requested() -> bool:
@@ -51,17 +50,8 @@ def storage_report(app: PerseusApp, dist: Path) -> list[str]:
     if not mutable:
         lines.append("no template revalidates or generates pages: runs from a read-only filesystem")
         return lines
-    configured = os.environ.get("PERSEUS_MUTABLE_DIR", "").strip()
-    store = Path(configured).resolve() if configured else dist / MUTABLE_DIR
     users = ", ".join(sorted({f"'{use.template}'" for use in mutable}))
-    existing = store
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent  # the store is created on first write
-    if os.access(existing, os.W_OK):
-        lines.append(f"mutable store: {store} (written when templates {users} regenerate pages)")
-    else:
-        lines.append(
-            f"warning: the mutable store {store} is not writable, and templates {users} write to it:"
-            " set PERSEUS_MUTABLE_DIR to a writable directory, or give the app another MutableStore"
-        )
+    # NOTE: whether it can be written is checked next, by `perseus serve`, which stops if not.
+    lines.append(f"mutable store: {mutable_location(dist)} (written when templates {users} regenerate"
+                 " pages; PERSEUS_MUTABLE_DIR moves it)")
     return lines

@@ -1,0 +1,161 @@
+"""Every request-time strategy: request state, amalgamation, revalidation (time and logic), incremental.
+
+``data/`` stands in for a CMS: ``news.stale`` marks the news page as changed,
+``flaky.fail`` makes the flaky page's data source fail, ``slow.hang`` makes
+the slow page's hang, and every generation is
+appended to ``data/generations.log`` (or ``STRATEGIES_LOG``) (one line per call, from any worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import time
+from html import escape
+from pathlib import Path
+
+from perseus import BuildPaths, NotFound, PerseusApp, Template
+
+DATA = Path(__file__).resolve().parent / "data"
+GENERATIONS_LOG = Path(os.environ.get("STRATEGIES_LOG") or DATA / "generations.log")
+CLOCK_INTERVAL = os.environ.get("STRATEGIES_CLOCK_INTERVAL", "10s")
+GENERATION_DELAY = float(os.environ.get("STRATEGIES_GENERATION_DELAY", "0"))
+_counter = itertools.count(1)
+
+
+def generation(template: str, path: str) -> str:
+    """A new generation id, logged so that generations can be counted across workers."""
+    gen = f"{os.getpid()}-{next(_counter)}-{time.monotonic_ns()}"
+    with open(GENERATIONS_LOG, "a") as log:
+        log.write(f"{template} {path or '-'} {gen}\n")
+    return gen
+
+
+def consume(flag: Path) -> None:
+    """Remove a CMS flag once acted on (checked first: the data directory may be read-only)."""
+    if flag.exists():
+        flag.unlink(missing_ok=True)
+
+
+def versioned_view(ctx, state) -> str:
+    return f'<h1>{escape(state["title"])}</h1><p id="gen">{state["gen"]}</p>'
+
+
+def versioned_head(ctx, state) -> str:
+    return f'<title>{escape(state["title"])}</title><meta name="gen" content="{state["gen"]}">'
+
+
+# Request state: rendered for every request, never stored.
+async def greet_state(info, request):
+    return {
+        "name": request.query.get("name", "stranger"),
+        "flavour": request.cookies.get("flavour"),
+        "agent": request.headers.get("User-Agent"),
+    }
+
+
+def greet_view(ctx, state) -> str:
+    visitor = (ctx.global_state or {}).get("visitor") or "anonymous"
+    return (f'<h1>Hello, {escape(state["name"])}!</h1><p id="flavour">{escape(str(state["flavour"]))}</p>'
+            f'<p id="visitor">{escape(visitor)}</p>')
+
+
+# Amalgamation: build state and request state merged per request (sync, so run in the pool).
+def merged_build(info):
+    return {"built": "at build time", "shared": "from the build"}
+
+
+def merged_request(info, request):
+    return {"asked": request.query.get("q", ""), "shared": "from the request"}
+
+
+def merged_amalgamate(info, build, request):
+    return {**build, **request, "merged": True}
+
+
+def merged_view(ctx, state) -> str:
+    return f'<p id="merged">{escape(state["built"])} + {escape(state["asked"])} ({state["shared"]})</p>'
+
+
+# Revalidation by time.
+async def clock_state(info):
+    return {"title": "Clock", "gen": generation("clock", info.path), "at": time.time()}
+
+
+# Revalidation by logic: regenerate when the CMS marks the news as changed.
+def news_changed(info, request) -> bool:
+    return (DATA / "news.stale").exists()
+
+
+def news_state(info):
+    consume(DATA / "news.stale")
+    return {"title": "News", "gen": generation("news", info.path)}
+
+
+# Revalidation whose data source can fail: the last good version keeps being served.
+def flaky_state(info):
+    if (DATA / "flaky.fail").exists():
+        raise ConnectionError("the news API is down")
+    return {"title": "Flaky", "gen": generation("flaky", info.path)}
+
+
+# Revalidation whose data source can hang: the generation timeout abandons it.
+async def slow_state(info):
+    if (DATA / "slow.hang").exists():
+        await asyncio.sleep(3600)
+    return {"title": "Slow", "gen": generation("slow", info.path)}
+
+
+# Incremental generation: 'a' is built, any other post is generated on its first request;
+# '<post>.stale' asks for it to be regenerated, '<post>.deleted' says it no longer exists.
+def post_changed(info, request) -> bool:
+    return (DATA / f"{info.path}.stale").exists()
+
+
+def post_paths():
+    return BuildPaths(["a"], extra={"source": "the posts API"})
+
+
+async def post_state(info):
+    if GENERATION_DELAY:
+        await asyncio.sleep(GENERATION_DELAY)
+    if info.path.startswith("missing") or (DATA / f"{info.path}.deleted").exists():
+        raise NotFound()
+    if info.path == "boom":
+        raise RuntimeError("the posts API returned garbage")
+    consume(DATA / f"{info.path}.stale")
+    return {"title": f"Post {info.path}", "gen": generation("post", info.path),
+            "source": info.extra["source"]}
+
+
+def request_global_state(request):
+    return {"visitor": request.headers.get("x-visitor")}
+
+
+def amalgamate_global_states(build, request):
+    return {**build, **request}
+
+
+app = PerseusApp(
+    templates=[
+        Template("index", view=lambda ctx, state: "<h1>Strategies</h1>"),
+        Template("greet", view=greet_view, request_state=greet_state,
+                 head=lambda ctx, state: f"<title>Hello {escape(state['name'])}</title>"),
+        Template("merged", view=merged_view, build_state=merged_build, request_state=merged_request,
+                 amalgamate_states=merged_amalgamate),
+        Template("clock", view=versioned_view, head=versioned_head, build_state=clock_state,
+                 revalidate_after=CLOCK_INTERVAL),
+        Template("news", view=versioned_view, head=versioned_head, build_state=news_state,
+                 should_revalidate=news_changed),
+        Template("flaky", view=versioned_view, head=versioned_head, build_state=flaky_state,
+                 revalidate_after="1s"),
+        Template("slow", view=versioned_view, head=versioned_head, build_state=slow_state,
+                 revalidate_after="1s"),
+        Template("post", view=versioned_view, head=versioned_head, build_paths=post_paths,
+                 build_state=post_state, incremental=True, should_revalidate=post_changed),
+    ],
+    global_state=lambda: {"site": "Strategies"},
+    request_global_state=request_global_state,
+    amalgamate_global_states=amalgamate_global_states,
+)

@@ -1,0 +1,51 @@
+"""The ``/.perseus/dev/events`` stream of ``perseus serve --watch`` (see ``dev_reload``)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ..stores.immutable import read_build_id
+from .dev_reload import EVENTS_PATH, RECONNECT_MS
+from .rsgi import RSGIApp
+
+# How often an open stream checks whether dist/ was rebuilt under it.
+POLL_SECONDS = 0.25
+KEEPALIVE_SECONDS = 15.0
+EVENT_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-store"),
+                 ("x-content-type-options", "nosniff")]
+
+
+class DevReloadRSGI(RSGIApp):
+    """The RSGI app plus the events stream; used only in watch mode."""
+
+    async def __rsgi__(self, scope: Any, proto: Any) -> None:
+        if scope.proto == "http" and scope.method == "GET" and scope.path == EVENTS_PATH:
+            await self._events(proto)
+        else:
+            await super().__rsgi__(scope, proto)
+
+    async def _events(self, proto: Any) -> None:
+        engine = self.engine
+        if engine is None:
+            engine = self.engine = self._open_engine()
+        served = engine.dist.build_id
+        stream = proto.response_stream(200, EVENT_HEADERS)
+        disconnected = asyncio.ensure_future(proto.client_disconnect())
+        try:
+            await stream.send_str(f"retry: {RECONNECT_MS}\ndata: {served}\n\n")
+            idle = 0.0
+            # NOTE: the stream ends as soon as dist/ holds another build: the server is
+            # about to be replaced, and granian's graceful stop waits for open streams.
+            while read_build_id(engine.dist.path) == served:
+                done, _ = await asyncio.wait([disconnected], timeout=POLL_SECONDS)
+                if done:
+                    return
+                idle += POLL_SECONDS
+                if idle >= KEEPALIVE_SECONDS:
+                    await stream.send_str(": keep-alive\n\n")
+                    idle = 0.0
+        except RuntimeError:
+            return  # granian's RSGIProtocolClosed: the browser went away mid-send
+        finally:
+            disconnected.cancel()

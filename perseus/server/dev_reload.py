@@ -1,0 +1,38 @@
+"""Browser reload for ``perseus serve --watch``: the script pages get and the stream it listens to.
+
+Only in watch mode (``PERSEUS_DEV_RELOAD`` set by the dev server for its build and server
+processes) does a page carry a small script that opens ``/.perseus/dev/events``, a
+Server-Sent Events stream announcing the build id the server serves, and reloads the page
+when that id differs from the one the page was built with. A rebuild replaces the server
+process: the stream drops, ``EventSource`` reconnects by itself, and the new server
+announces the new build. A production build never has the script, and a production server
+answers the events path with 404 like any unknown ``/.perseus/`` path.
+"""
+
+from __future__ import annotations
+
+import os
+
+import orjson
+
+from perseus_core._escape import escape_script_json
+
+DEV_RELOAD_ENV = "PERSEUS_DEV_RELOAD"
+EVENTS_PATH = "/.perseus/dev/events"
+# How soon a browser reconnects after the stream drops (the server is being replaced).
+RECONNECT_MS = 300
+
+
+def dev_reload_enabled() -> bool:
+    """Whether this process builds or serves for ``perseus serve --watch``."""
+    return bool(os.environ.get(DEV_RELOAD_ENV))
+
+
+def reload_script(base_path: str, build_id: str) -> str:
+    """The inline script that reloads the page once the server serves another build."""
+    config = escape_script_json(orjson.dumps({"build": build_id, "events": base_path + EVENTS_PATH})).decode()
+    return (
+        "<script>(()=>{const c=" + config + ";const s=new EventSource(c.events);"
+        "s.onmessage=(e)=>{if(e.data!==c.build){s.close();location.reload();}};})();</script>"
+    )
+

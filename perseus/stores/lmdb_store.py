@@ -1,0 +1,266 @@
+"""The default ``MutableStore``: one LMDB environment per process, opened after the fork.
+
+Every operation is a short transaction that copies its value out: no transaction is
+held across user code or an ``await`` (so readers never pin old pages, and the map can
+be resized). Two named databases: ``pages`` (the values) and ``leases``.
+
+Durability: commits do not wait for the disk (an fsync costs ~8 ms here, which would
+stall the event loop and cap generation at ~120 pages/s); a background thread flushes
+within ``FLUSH_SECONDS`` of a write, and ``close`` flushes. A killed process loses
+nothing (the data is in the OS page cache); an OS crash may lose the last flush window
+of pages, which are regenerated. Without ``writemap`` LMDB keeps every transaction
+atomic and consistent either way.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import lmdb
+
+from ..errors import StoreError, StoreNotFound
+from .mutable import Lease, lease_blocks
+
+T = TypeVar("T")
+
+# PERF: a large map up front (sparse on disk) makes runtime resizes rare.
+DEFAULT_MAP_SIZE = 1 << 30
+MAX_MAP_SIZE = 1 << 40
+# NOTE: reader slots are fixed by the first process to open; each worker uses a
+# handful (the loop thread), so this leaves room for many workers and tools.
+MAX_READERS = 1024
+_ATTEMPTS = 8
+FLUSH_SECONDS = 0.05
+
+# One environment per real path per process (LMDB forbids opening one twice).
+_OPEN: dict[tuple[str, int], LMDBStore] = {}
+
+
+def open_lmdb(path: str | os.PathLike[str], *, readonly: bool = False,
+              map_size: int = DEFAULT_MAP_SIZE) -> LMDBStore:
+    """The LMDB store at ``path`` for this process, opening it if needed.
+
+    Raises:
+        StoreError: the location cannot be created or opened (read-only, permissions).
+    """
+    real = os.path.realpath(path)
+    store = _OPEN.get((real, os.getpid()))
+    if store is None or store.closed:
+        store = LMDBStore(real, readonly=readonly, map_size=map_size)
+        _OPEN[(real, os.getpid())] = store
+    return store
+
+
+class LMDBStore:
+    """A ``MutableStore`` on an LMDB environment; use ``open_lmdb`` rather than this directly."""
+
+    def __init__(self, path: str, *, readonly: bool = False, map_size: int = DEFAULT_MAP_SIZE) -> None:
+        self.path = path
+        self.readonly = readonly
+        self.pid = os.getpid()
+        self.closed = False
+        # Held while the map is resized or flushed: the two must not overlap.
+        self._map_lock = threading.Lock()
+        self._dirty = threading.Event()
+        try:
+            if not readonly:
+                os.makedirs(path, exist_ok=True)
+            self.env = lmdb.open(path, map_size=map_size, max_dbs=2, max_readers=MAX_READERS,
+                                 readonly=readonly, create=not readonly, sync=False, metasync=False)
+            # Clear reader slots left by processes that died (kill -9) holding one.
+            self.env.reader_check()
+            self._pages = self._open_db(b"pages")
+            self._leases = self._open_db(b"leases")
+        except (OSError, lmdb.Error) as exc:
+            raise StoreError(
+                f"cannot open the LMDB store in {path}: {exc} (it holds only regenerable pages:"
+                " if it is damaged, delete it)"
+            ) from None
+        self._flusher: threading.Thread | None = None
+        if not readonly:
+            self._flusher = threading.Thread(target=self._flush_loop, name="perseus-lmdb-flush",
+                                             daemon=True)
+            self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        while True:
+            self._dirty.wait()
+            if self.closed:
+                return
+            time.sleep(FLUSH_SECONDS)  # NOTE: one fsync covers every commit of the window
+            self._dirty.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every committed transaction to disk now."""
+        with self._map_lock:
+            if not self.closed and not self.readonly:
+                self.env.sync(True)
+
+    def _open_db(self, name: bytes) -> lmdb._Database | None:
+        if not self.readonly:
+            return self.env.open_db(name)
+        try:
+            return self.env.open_db(name, create=False)
+        except lmdb.NotFoundError:
+            return None  # nothing was ever written: an empty store
+
+    def _checked(self, operation: Callable[[], T]) -> T:
+        # SECURITY: an environment inherited through fork is unsafe to use; each
+        # process opens its own (open_lmdb keys the registry by pid).
+        if os.getpid() != self.pid:
+            raise StoreError(f"the LMDB store in {self.path} was opened by process {self.pid}; reopen it")
+        for _ in range(_ATTEMPTS):
+            try:
+                return operation()
+            except lmdb.MapResizedError:
+                with self._map_lock:
+                    self.env.set_mapsize(0)  # another process grew the map: adopt its size
+            except lmdb.MapFullError:
+                self._grow()
+            except lmdb.ReadonlyError as exc:
+                raise StoreError(f"the LMDB store in {self.path} is read-only: {exc}") from None
+            except lmdb.Error as exc:
+                raise StoreError(f"LMDB store {self.path}: {exc}") from None
+        raise StoreError(f"LMDB store {self.path}: the map could not be grown to fit")
+
+    def _grow(self) -> None:
+        # NOTE: set_mapsize is legal only with no transaction open in this process
+        # (true: every operation is a closed transaction) and must not race another
+        # process resizing (py-lmdb #269), hence the file lock.
+        with open(os.path.join(self.path, "resize.lock"), "a") as lock, self._map_lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            before = self.env.info()["map_size"]
+            self.env.set_mapsize(0)
+            if self.env.info()["map_size"] == before:
+                if before * 2 > MAX_MAP_SIZE:
+                    raise StoreError(f"LMDB store {self.path} is full at {before} bytes")
+                self.env.set_mapsize(before * 2)
+
+    def read(self, key: bytes) -> bytes:
+        value: bytes | None = None
+        if os.getpid() == self.pid and self._pages is not None:
+            # PERF: the path every stored page takes; failures go the slow way.
+            try:
+                with self.env.begin(db=self._pages) as txn:
+                    value = txn.get(key)
+            except lmdb.Error:
+                value = self._checked(lambda: self._get(key))
+        else:
+            value = self._checked(lambda: self._get(key))
+        if value is None:
+            raise StoreNotFound(key.hex())
+        return value
+
+    def _get(self, key: bytes) -> bytes | None:
+        if self._pages is None:
+            return None
+        with self.env.begin(db=self._pages) as txn:
+            value: bytes | None = txn.get(key)
+            return value
+
+    def write(self, key: bytes, value: bytes) -> None:
+        def put() -> None:
+            with self.env.begin(write=True, db=self._pages) as txn:
+                txn.put(key, value)
+
+        self._checked(put)
+        self._dirty.set()
+
+    def delete(self, key: bytes) -> None:
+        def remove() -> None:
+            with self.env.begin(write=True, db=self._pages) as txn:
+                txn.delete(key)
+
+        self._checked(remove)
+        self._dirty.set()
+
+    def items(self) -> Iterator[tuple[bytes, bytes]]:
+        def copy_all() -> list[tuple[bytes, bytes]]:
+            if self._pages is None:
+                return []
+            with self.env.begin(db=self._pages) as txn:
+                return [(bytes(k), bytes(v)) for k, v in txn.cursor()]
+
+        return iter(self._checked(copy_all))
+
+    def count(self) -> int:
+        def entries() -> int:
+            if self._pages is None:
+                return 0
+            with self.env.begin(db=self._pages) as txn:
+                return int(txn.stat(self._pages)["entries"])
+
+        return self._checked(entries)
+
+    def acquire_lease(self, name: bytes, owner: str, ttl: float, now: float) -> Lease:
+        def take() -> Lease:
+            with self.env.begin(write=True, db=self._leases) as txn:
+                current = txn.get(name)
+                if current is not None:
+                    holder, expires_at = _decode_lease(current)
+                    if lease_blocks(holder, expires_at, owner, now):
+                        txn.abort()
+                        return Lease(False, expires_at)
+                txn.put(name, _encode_lease(owner, now + ttl))
+                return Lease(True, now + ttl)
+
+        return self._checked(take)
+
+    def hold_lease(self, name: bytes, owner: str, until: float) -> None:
+        def extend() -> None:
+            with self.env.begin(write=True, db=self._leases) as txn:
+                current = txn.get(name)
+                if current is None or _decode_lease(current)[0] == owner:
+                    txn.put(name, _encode_lease(owner, until))
+
+        self._checked(extend)
+
+    def release_lease(self, name: bytes, owner: str) -> None:
+        def release() -> None:
+            with self.env.begin(write=True, db=self._leases) as txn:
+                current = txn.get(name)
+                if current is not None and _decode_lease(current)[0] == owner:
+                    txn.delete(name)
+
+        self._checked(release)
+
+    def close(self) -> None:
+        if not self.closed and os.getpid() == self.pid:
+            self.flush()
+            with self._map_lock:
+                self.closed = True
+                self._dirty.set()  # wakes the flusher, which sees closed and ends
+                self.env.close()
+        self.closed = True
+        _OPEN.pop((self.path, self.pid), None)
+
+
+def _encode_lease(owner: str, expires_at: float) -> bytes:
+    return f"{owner}|{expires_at!r}".encode()
+
+
+def _decode_lease(value: bytes) -> tuple[str, float]:
+    owner, _, expires = bytes(value).decode("utf-8", "replace").rpartition("|")
+    try:
+        return owner, float(expires)
+    except ValueError:
+        return "", 0.0  # a damaged lease is an expired one
+
+
+def location_is_writable(path: Path) -> bool:
+    """Whether an LMDB store could be created and written at ``path`` (checked without LMDB)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".perseus-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError:
+        return False
+    return True

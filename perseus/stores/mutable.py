@@ -1,0 +1,85 @@
+"""The ``MutableStore`` protocol: what revalidation and incremental generation need of a store.
+
+A store maps short byte keys to byte values and keeps leases. Implementations: LMDB
+(``perseus.stores.lmdb_store``, the default) and memory (``perseus.stores.memory``); the
+conformance suite in ``tests/test_mutable_store.py`` runs against each.
+
+Keys are at most ``MAX_KEY_BYTES`` long (callers hash long names, see ``records``); a
+missing key is ``StoreNotFound`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import NamedTuple, Protocol
+
+MAX_KEY_BYTES = 64
+
+
+class Lease(NamedTuple):
+    """The answer to ``acquire_lease``: whether we hold it now, and until when it is held."""
+
+    acquired: bool
+    expires_at: float
+
+
+class MutableStore(Protocol):
+    """A small key-value store with single-flight leases."""
+
+    def read(self, key: bytes) -> bytes:
+        """The value at ``key``; ``StoreNotFound`` when there is none."""
+
+    def write(self, key: bytes, value: bytes) -> None:
+        """Store ``value`` at ``key`` atomically: readers see the old or the new value, whole."""
+
+    def delete(self, key: bytes) -> None:
+        """Remove ``key``; removing a missing key is not an error."""
+
+    def items(self) -> Iterator[tuple[bytes, bytes]]:
+        """Every key and value (for maintenance and checks, not for serving)."""
+
+    def count(self) -> int:
+        """How many values the store holds (leases are not counted)."""
+
+    def acquire_lease(self, name: bytes, owner: str, ttl: float, now: float) -> Lease:
+        """Take the lease ``name`` for ``ttl`` seconds unless a live holder has it.
+
+        A lease whose expiry has passed, or whose holder process is gone, is taken over.
+        """
+
+    def hold_lease(self, name: bytes, owner: str, until: float) -> None:
+        """Keep holding a lease ``owner`` holds until ``until`` (a backoff after a failure)."""
+
+    def release_lease(self, name: bytes, owner: str) -> None:
+        """Give up a lease ``owner`` holds; a lease held by someone else is left alone."""
+
+    def close(self) -> None:
+        """Release the store's resources."""
+
+
+def lease_owner() -> str:
+    """A lease owner name unique to this process: ``<pid>:<random>``."""
+    return f"{os.getpid()}:{os.urandom(6).hex()}"
+
+
+def holder_is_alive(owner: str) -> bool:
+    """Whether the process named in a lease owner still exists (on this machine)."""
+    pid_text = owner.partition(":")[0]
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+def lease_blocks(holder: str, expires_at: float, owner: str, now: float) -> bool:
+    """Whether an existing lease keeps ``owner`` from taking it."""
+    return holder != owner and expires_at > now and holder_is_alive(holder)

@@ -1,0 +1,166 @@
+"""Page versions in the mutable store: how keys are spelled and records are framed.
+
+Key: ``blake2b("page" NUL locale NUL path)``, 20 bytes, so any path fits LMDB's
+511-byte key limit; the path and locale are kept in the record and compared on read.
+
+Record (one value, written in one transaction, so head, body and state always come
+from the same version)::
+
+    b"PSR" | format (1 byte) | blake2b-16 checksum of what follows
+    | meta length (4 bytes, big-endian) | meta (JSON) | html | json | state
+
+A record with another format, a bad checksum, another build id or another path is
+treated as missing: it is regenerated rather than served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from perseus_core.plan import RecordMeta
+
+from ..errors import StoreNotFound
+from .mutable import MutableStore
+
+# The same validators and lifetime as built pages: browsers revalidate with the ETag.
+STORED_PAGE_CACHE = "public, max-age=0, must-revalidate"
+MAGIC = b"PSR"
+FORMAT = 1
+_HEADER = len(MAGIC) + 1 + 16
+# Decoded versions kept per process; beyond this the oldest are dropped (and decoded
+# again if asked for), so memory does not grow with the number of generated pages.
+MAX_DECODED = 2048
+_LENGTH = struct.Struct(">I")
+log = logging.getLogger("perseus.store")
+
+
+def page_key(locale: str, path: str) -> bytes:
+    """The store key of the page at ``path`` (no locale, no slashes around) in ``locale``."""
+    return hashlib.blake2b(f"page\0{locale}\0{path}".encode(), digest_size=20).digest()
+
+
+@dataclass(frozen=True)
+class PageVersion:
+    """One generated version of a page: everything its responses need.
+
+    ``html`` and ``json`` are empty for a template with request state, whose pages
+    are rendered per request from ``state``.
+    """
+
+    path: str
+    locale: str
+    template: str
+    build_id: str
+    generation: str
+    generated_at: float
+    due_at: float
+    html: bytes
+    json: bytes
+    state: bytes
+    html_etag: str
+    json_etag: str
+    headers: list[tuple[str, str]]
+    # PERF: what every request for this version needs, computed once.
+    meta: RecordMeta = field(init=False, compare=False, repr=False)
+    html_headers: list[tuple[str, str]] = field(init=False, compare=False, repr=False)
+    json_headers: list[tuple[str, str]] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "meta", RecordMeta(self.generated_at, self.due_at))
+        object.__setattr__(self, "html_headers", self.headers + [("etag", self.html_etag)])
+        json_headers = [("content-type", "application/json"), ("cache-control", STORED_PAGE_CACHE),
+                        ("etag", self.json_etag)]
+        object.__setattr__(self, "json_headers", json_headers)
+
+
+def encode_record(version: PageVersion) -> bytes:
+    """Frame ``version`` as one store value."""
+    meta = orjson.dumps({
+        "path": version.path, "locale": version.locale, "template": version.template,
+        "build": version.build_id, "gen": version.generation, "at": version.generated_at,
+        "due": version.due_at, "etags": [version.html_etag, version.json_etag],
+        "headers": version.headers, "lengths": [len(version.html), len(version.json), len(version.state)],
+    })
+    body = b"".join((_LENGTH.pack(len(meta)), meta, version.html, version.json, version.state))
+    return MAGIC + bytes([FORMAT]) + hashlib.blake2b(body, digest_size=16).digest() + body
+
+
+def decode_record(value: bytes) -> PageVersion | None:
+    """The version framed in ``value``, or None when it is damaged or of another format."""
+    if len(value) < _HEADER + _LENGTH.size or value[:3] != MAGIC or value[3] != FORMAT:
+        return None
+    body = value[_HEADER:]
+    if hashlib.blake2b(body, digest_size=16).digest() != value[4:_HEADER]:
+        return None
+    try:
+        (meta_length,) = _LENGTH.unpack_from(body)
+        start = _LENGTH.size + meta_length
+        meta: dict[str, Any] = orjson.loads(body[_LENGTH.size:start])
+        html_length, json_length, state_length = meta["lengths"]
+        parts = body[start:start + html_length], body[start + html_length:start + html_length + json_length]
+        state = body[start + html_length + json_length:]
+        if len(state) != state_length:
+            return None
+        return PageVersion(
+            meta["path"], meta["locale"], meta["template"], meta["build"], meta["gen"],
+            float(meta["at"]), float(meta["due"]), parts[0], parts[1], state,
+            meta["etags"][0], meta["etags"][1], [(str(k), str(v)) for k, v in meta["headers"]],
+        )
+    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+        return None
+
+
+class PageRecords:
+    """Page versions of one build in a ``MutableStore``, decoded once per version.
+
+    PERF: a read copies the value out of the store and compares its checksum with the
+    version decoded last time; only a new version is verified and decoded.
+    """
+
+    def __init__(self, store: MutableStore, build_id: str) -> None:
+        self.store = store
+        self.build_id = build_id
+        self._decoded: dict[bytes, tuple[bytes, PageVersion]] = {}
+
+    def get(self, locale: str, path: str, key: bytes | None = None) -> PageVersion | None:
+        """The current version of a page, or None if none is stored for this build.
+
+        ``key`` is ``page_key(locale, path)`` when the caller has it already.
+        """
+        if key is None:
+            key = page_key(locale, path)
+        try:
+            value = self.store.read(key)
+        except StoreNotFound:
+            self._decoded.pop(key, None)
+            return None
+        checksum = value[4:_HEADER]
+        cached = self._decoded.get(key)
+        if cached is not None and cached[0] == checksum:
+            return cached[1]
+        version = decode_record(value)
+        if version is None or version.path != path or version.locale != locale:
+            log.warning("ignoring a damaged record for page '/%s' (%s)", path, locale)
+            return None
+        if version.build_id != self.build_id:
+            return None  # written for another build: regenerated, never served
+        if len(self._decoded) >= MAX_DECODED:
+            self._decoded.pop(next(iter(self._decoded)))
+        self._decoded[key] = (checksum, version)
+        return version
+
+    def delete(self, locale: str, path: str) -> None:
+        """Remove the page's stored version, if any."""
+        key = page_key(locale, path)
+        self.store.delete(key)
+        self._decoded.pop(key, None)
+
+    def put(self, version: PageVersion) -> None:
+        """Store ``version`` as its page's current version (one atomic write)."""
+        self.store.write(page_key(version.locale, version.path), encode_record(version))

@@ -1,0 +1,82 @@
+"""Generating a page version: build state, then the prerendered page, framed for the mutable store.
+
+Shared by the build (which seeds the store), revalidation and incremental generation.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .._state import encode_state
+from ..context import StateInfo
+from ..errors import StoreError
+from ..stores.lmdb_store import open_lmdb
+from ..stores.records import PageRecords, PageVersion
+from ..template import Template
+from .calls import call_user
+from .render import PageRenderer, RenderedPage
+
+log = logging.getLogger("perseus.generate")
+_generations = itertools.count(1)
+
+
+class BuiltPage(NamedTuple):
+    """A page's encoded state and, unless it is rendered per request, its rendered bodies."""
+
+    state: bytes
+    page: RenderedPage | None
+
+
+def version_of(template: Template, path: str, locale: str, build_id: str, built: BuiltPage,
+               now: float) -> PageVersion:
+    """The store record of ``built``, due ``revalidate_after`` from ``now``."""
+    due_at = now + template.revalidate_after if template.revalidate_after is not None else 0.0
+    page = built.page
+    generation = f"{os.getpid()}-{next(_generations)}-{time.monotonic_ns()}"
+    return PageVersion(
+        template.full_path(path), locale, template.name, build_id, generation, now, due_at,
+        page.html if page else b"", page.json if page else b"", built.state,
+        page.html_etag if page else "", page.json_etag if page else "",
+        page.headers if page else [],
+    )
+
+
+async def generate_version(template: Template, path: str, locale: str, extra: Any,
+                           renderer: PageRenderer, pool: ThreadPoolExecutor, build_id: str) -> PageVersion:
+    """Run ``template``'s build state for ``path`` and render it, as a new version.
+
+    Raises whatever the state function or view raises (``NotFound`` included).
+    """
+    state = None
+    if template.build_state is not None:
+        state = await call_user(template.build_state, StateInfo(path, locale, extra), pool=pool)
+    page = None if template.request_state is not None else renderer.render(template, path, locale, state)
+    return version_of(template, path, locale, build_id, BuiltPage(encode_state(state), page), time.time())
+
+
+def seed_mutable_store(location: Path, versions: Sequence[PageVersion]) -> None:
+    """Write the build's revalidating pages into the store at ``location``, then close it.
+
+    NOTE: the build runs in the process that later starts granian: the environment
+    must be closed before the workers fork (each opens its own).
+    """
+    try:
+        store = open_lmdb(location)
+    except StoreError as exc:
+        raise StoreError(
+            f"{exc}; revalidating and incremental pages need a writable mutable store:"
+            " set PERSEUS_MUTABLE_DIR to a writable directory"
+        ) from None
+    try:
+        records = PageRecords(store, "")
+        for version in versions:
+            records.put(version)
+    finally:
+        store.close()

@@ -1,0 +1,81 @@
+"""The serve plan: what to do for one page request (compiled by mypyc).
+
+Sans-IO: the engine passes what routing found, the template's strategies, the
+stored record's metadata and ``now``; ``plan`` answers with a source to serve from
+plus two modifier bits. The engine then acts; nothing here reads a store or a clock.
+
+    source                 REVALIDATE bit                  PER_REQUEST bit
+    NOT_FOUND  404         regenerate in the background    run request state, render
+    BUILT      dist/       (serve what there is at once)   (never stored)
+    STORED     mutable store
+    GENERATE   nothing stored yet: generate once, then serve
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# What routing found.
+BUILT_PAGE: Final = 0  # a path the build rendered
+UNBUILT_PAGE: Final = 1  # a path below an incremental template that the build did not render
+NO_PAGE: Final = 2
+
+# Strategy flags of a template.
+REQUEST_STATE: Final = 1
+REVALIDATE_AFTER: Final = 2
+REVALIDATE_LOGIC: Final = 4
+
+# Plan: one source ...
+SOURCE: Final = 7
+NOT_FOUND: Final = 0
+BUILT: Final = 1
+STORED: Final = 2
+GENERATE: Final = 3
+# ... plus modifier bits.
+REVALIDATE: Final = 8
+PER_REQUEST: Final = 16
+
+# NOTE: a record written in the future (by more than this) means the clock went
+# back; the page is treated as due so it is never stuck fresh for a whole interval.
+CLOCK_SKEW: Final = 1.0
+
+
+class RecordMeta:
+    """What ``plan`` needs of a page version: when it was generated and when it is due.
+
+    ``stored`` is False for the build's own copy of a revalidating page whose mutable
+    record is missing (never written, corrupt, or from another build).
+    """
+
+    __slots__ = ("generated_at", "due_at", "stored")
+
+    def __init__(self, generated_at: float, due_at: float, stored: bool = True) -> None:
+        self.generated_at = generated_at
+        self.due_at = due_at
+        self.stored = stored
+
+
+def is_due(flags: int, record: RecordMeta, now: float) -> bool:
+    """Whether a revalidating page should be regenerated (logic, if any, decides later)."""
+    if flags & REVALIDATE_AFTER:
+        # With both kinds, the logic runs only once the interval has passed.
+        return now >= record.due_at or now + CLOCK_SKEW < record.generated_at
+    return (flags & REVALIDATE_LOGIC) != 0
+
+
+def plan(route: int, flags: int, record: RecordMeta | None, now: float) -> int:
+    """Decide how to answer a request for a page; see the module docstring for the bits."""
+    if route == NO_PAGE:
+        return NOT_FOUND
+    per_request = PER_REQUEST if flags & REQUEST_STATE else 0
+    revalidates = flags & (REVALIDATE_AFTER | REVALIDATE_LOGIC)
+    if route == BUILT_PAGE and not revalidates:
+        return BUILT | per_request
+    if record is None:
+        # An unbuilt page with nothing stored is generated; a built revalidating page
+        # always has at least the build's copy (the engine passes it as a record).
+        return (GENERATE if route == UNBUILT_PAGE else BUILT | REVALIDATE) | per_request
+    source = STORED if record.stored else BUILT
+    if revalidates and is_due(flags, record, now):
+        return source | REVALIDATE | per_request
+    return source | per_request

@@ -1,0 +1,179 @@
+"""One conformance suite for every ``MutableStore``, plus page-record framing and LMDB's failure modes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from perseus.errors import StoreError, StoreNotFound
+from perseus.stores import records as records_module
+from perseus.stores.lmdb_store import LMDBStore, open_lmdb
+from perseus.stores.memory import MemoryStore
+from perseus.stores.mutable import MutableStore
+from perseus.stores.records import PageRecords, PageVersion, encode_record, page_key
+
+NOW = 1_000_000.0
+
+
+@pytest.fixture(params=["lmdb", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MutableStore]:
+    opened: MutableStore = open_lmdb(tmp_path / "mutable") if request.param == "lmdb" else MemoryStore()
+    yield opened
+    opened.close()
+
+
+def version(path: str, body: str = "hello", build: str = "b1", generation: str = "g1") -> PageVersion:
+    html = f"<html>{body}</html>".encode()
+    return PageVersion(path, "xx-XX", "post", build, generation, NOW, NOW + 60, html,
+                       b'{"state":1}', b'{"n":1}', '"h"', '"j"', [("content-type", "text/html")])
+
+
+def test_a_missing_key_is_store_not_found(store: MutableStore) -> None:
+    with pytest.raises(StoreNotFound):
+        store.read(b"nothing")
+    store.delete(b"nothing")  # not an error
+    assert store.count() == 0
+
+
+def test_write_read_overwrite_delete(store: MutableStore) -> None:
+    store.write(b"k", b"one")
+    assert store.read(b"k") == b"one"
+    store.write(b"k", b"two")
+    assert store.read(b"k") == b"two"
+    store.write(b"other", b"x" * 100_000)
+    assert store.count() == 2
+    assert dict(store.items()) == {b"k": b"two", b"other": b"x" * 100_000}
+    store.delete(b"k")
+    with pytest.raises(StoreNotFound):
+        store.read(b"k")
+    assert store.count() == 1
+
+
+def test_a_lease_is_held_by_one_owner_until_released_or_expired(store: MutableStore) -> None:
+    first = store.acquire_lease(b"page", "1:a", 10, NOW)
+    assert first.acquired and first.expires_at == NOW + 10
+    me = f"{os.getpid()}:b"
+    taken = store.acquire_lease(b"page", me, 10, NOW + 1)
+    # pid 1 exists on every Linux machine: the lease is live until it expires.
+    assert not taken.acquired and taken.expires_at == NOW + 10
+    assert store.acquire_lease(b"page", me, 10, NOW + 11).acquired  # expired: taken over
+    store.release_lease(b"page", "1:a")  # not the holder: nothing happens
+    assert not store.acquire_lease(b"page", "1:a", 10, NOW + 12).acquired
+    store.release_lease(b"page", me)
+    assert store.acquire_lease(b"page", "1:a", 10, NOW + 12).acquired
+    assert store.count() == 0  # leases are not values
+
+
+def test_a_lease_held_for_a_backoff_blocks_others(store: MutableStore) -> None:
+    me = f"{os.getpid()}:x"
+    assert store.acquire_lease(b"page", me, 5, NOW).acquired
+    store.hold_lease(b"page", me, NOW + 30)
+    held = store.acquire_lease(b"page", f"{os.getpid()}:y", 5, NOW + 10)
+    assert not held.acquired and held.expires_at == NOW + 30
+
+
+def test_a_dead_holders_lease_is_taken_over(store: MutableStore) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    assert store.acquire_lease(b"page", f"{dead.stdout.strip()}:gone", 3600, NOW).acquired
+    assert store.acquire_lease(b"page", f"{os.getpid()}:me", 10, NOW + 1).acquired
+
+
+def test_page_records_round_trip_whole_versions(store: MutableStore) -> None:
+    records = PageRecords(store, "b1")
+    assert records.get("xx-XX", "post/a") is None
+    records.put(version("post/a"))
+    got = records.get("xx-XX", "post/a")
+    assert got == version("post/a")
+    records.put(version("post/a", body="second", generation="g2"))
+    again = records.get("xx-XX", "post/a")
+    assert again is not None and again.generation == "g2" and b"second" in again.html
+
+
+def test_page_records_keep_a_bounded_number_of_decoded_versions(
+    store: MutableStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(records_module, "MAX_DECODED", 16)
+    records = PageRecords(store, "b1")
+    for i in range(40):
+        records.put(version(f"post/{i}"))
+        assert records.get("xx-XX", f"post/{i}") is not None
+    assert len(records._decoded) <= 16
+    first = records.get("xx-XX", "post/0")  # dropped from memory, still in the store
+    assert first is not None and first.path == "post/0"
+
+
+@pytest.mark.parametrize("path", ["p" * 600, "/".join(["deep"] * 800), "日本語/ünïcødé/" * 50])
+def test_long_and_multibyte_paths_fit_hashed_keys(store: MutableStore, path: str) -> None:
+    records = PageRecords(store, "b1")
+    records.put(version(path))
+    got = records.get("xx-XX", path)
+    assert got is not None and got.path == path
+    assert len(page_key("xx-XX", path)) <= 64
+
+
+def test_damaged_foreign_and_misplaced_records_read_as_missing(store: MutableStore) -> None:
+    records = PageRecords(store, "b1")
+    key = page_key("xx-XX", "post/a")
+    good = encode_record(version("post/a"))
+    flipped = bytearray(good)
+    flipped[-3] ^= 0xFF
+    for damaged in (bytes(flipped), good[:-1], b"", b"PSR\x09" + good[4:], b"garbage" * 10):
+        store.write(key, damaged)
+        assert records.get("xx-XX", "post/a") is None
+    store.write(key, encode_record(version("post/a", build="old-build")))
+    assert records.get("xx-XX", "post/a") is None
+    store.write(key, encode_record(version("post/b")))  # a record under another page's key
+    assert records.get("xx-XX", "post/a") is None
+
+
+def test_lmdb_grows_its_map_instead_of_failing(tmp_path: Path) -> None:
+    store = LMDBStore(str(tmp_path / "tiny"), map_size=64 * 1024)
+    try:
+        for i in range(200):
+            store.write(f"key{i}".encode(), os.urandom(4096))
+        assert store.count() == 200
+        assert len(store.read(b"key0")) == 4096
+    finally:
+        store.close()
+
+
+def test_lmdb_opens_one_environment_per_path_and_process(tmp_path: Path) -> None:
+    first = open_lmdb(tmp_path / "m")
+    (tmp_path / "link").symlink_to(tmp_path / "m")
+    assert open_lmdb(tmp_path / "link") is first
+    first.close()
+
+
+def test_lmdb_refuses_an_environment_inherited_through_fork(tmp_path: Path) -> None:
+    store = open_lmdb(tmp_path / "m")
+    store.write(b"k", b"v")
+    pid = os.fork()
+    if pid == 0:  # the child must not use the parent's environment
+        try:
+            store.read(b"k")
+            code = 1
+        except StoreError:
+            code = 0
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    store.close()
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_lmdb_read_only_store_reads_and_refuses_writes(tmp_path: Path) -> None:
+    writable = open_lmdb(tmp_path / "m")
+    writable.write(b"k", b"v")
+    writable.close()
+    readonly = LMDBStore(str(tmp_path / "m"), readonly=True)
+    try:
+        assert readonly.read(b"k") == b"v"
+        with pytest.raises(StoreError, match="read-only"):
+            readonly.write(b"k", b"w")
+    finally:
+        readonly.close()

@@ -1,0 +1,124 @@
+"""The sans-IO kernels of request-time serving: Perseus time strings and the serve plan."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from perseus import ConfigurationError, Template
+from perseus_core.durations import DurationError, parse_duration
+from perseus_core.plan import (
+    BUILT,
+    BUILT_PAGE,
+    GENERATE,
+    NO_PAGE,
+    NOT_FOUND,
+    PER_REQUEST,
+    REQUEST_STATE,
+    REVALIDATE,
+    REVALIDATE_AFTER,
+    REVALIDATE_LOGIC,
+    STORED,
+    UNBUILT_PAGE,
+    RecordMeta,
+    plan,
+)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("5s", 5), ("1m", 60), ("1h30m", 5400), ("1d", 86400), ("1w5s", 604805),
+    ("2M", 60 * 86400), ("1y", 365 * 86400), ("10s10s", 20), ("007s", 7),
+])
+def test_time_strings_sum_their_parts(text: str, seconds: int) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "10", "h", "5x", "1h30", "0s", "0h0m", "-5s", "5 s", "1.5h",
+                                  "9999999999999s"])
+def test_invalid_time_strings_are_refused(text: str) -> None:
+    with pytest.raises(DurationError):
+        parse_duration(text)
+
+
+@given(st.text(max_size=20))
+def test_parse_duration_only_ever_raises_duration_error(text: str) -> None:
+    try:
+        assert parse_duration(text) > 0
+    except DurationError:
+        pass
+
+
+@given(st.lists(st.tuples(st.integers(1, 10**6), st.sampled_from("smhdwMy")), min_size=1, max_size=5))
+def test_parse_duration_adds_up(parts: list[tuple[int, str]]) -> None:
+    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2592000, "y": 31536000}
+    text = "".join(f"{amount}{u}" for amount, u in parts)
+    assert parse_duration(text) == sum(amount * unit[u] for amount, u in parts)
+
+
+def test_template_refuses_a_bad_interval_when_constructed() -> None:
+    with pytest.raises(ConfigurationError, match="'clock'.*revalidate_after.*unit") as caught:
+        Template("clock", view=lambda c, s: "", revalidate_after="5q")
+    assert caught.value.template == "clock"
+    with pytest.raises(ConfigurationError, match="positive"):
+        Template("clock", view=lambda c, s: "", revalidate_after=timedelta(0))
+    with pytest.raises(ConfigurationError, match="time string"):
+        Template("clock", view=lambda c, s: "", revalidate_after=5)  # type: ignore[arg-type]
+    assert Template("clock", view=lambda c, s: "", revalidate_after="1h30m").revalidate_after == 5400
+    two_minutes = Template("clock", view=lambda c, s: "", revalidate_after=timedelta(minutes=2))
+    assert two_minutes.revalidate_after == 120
+
+
+def test_amalgamation_needs_both_states() -> None:
+    with pytest.raises(ConfigurationError, match="needs both build_state and request_state"):
+        Template("m", view=lambda c, s: "", request_state=lambda i, r: 1,
+                 amalgamate_states=lambda i, b, r: 1)
+
+
+NOW = 1000.0
+FRESH = RecordMeta(generated_at=990.0, due_at=1010.0)
+DUE = RecordMeta(generated_at=900.0, due_at=950.0)
+FROM_THE_FUTURE = RecordMeta(generated_at=NOW + 86400, due_at=NOW + 86400 + 60)  # the clock went back
+BUILT_COPY_DUE = RecordMeta(generated_at=900.0, due_at=950.0, stored=False)
+TIME, LOGIC, REQ = REVALIDATE_AFTER, REVALIDATE_LOGIC, REQUEST_STATE
+BOTH = TIME | LOGIC
+
+
+@pytest.mark.parametrize(("route", "flags", "record", "expected"), [
+    (NO_PAGE, 0, None, NOT_FOUND),
+    (NO_PAGE, REQ | TIME, FRESH, NOT_FOUND),
+    (BUILT_PAGE, 0, None, BUILT),
+    (BUILT_PAGE, REQ, None, BUILT | PER_REQUEST),
+    (BUILT_PAGE, TIME, FRESH, STORED),
+    (BUILT_PAGE, TIME, DUE, STORED | REVALIDATE),
+    (BUILT_PAGE, TIME, FROM_THE_FUTURE, STORED | REVALIDATE),
+    (BUILT_PAGE, TIME, BUILT_COPY_DUE, BUILT | REVALIDATE),
+    (BUILT_PAGE, TIME, None, BUILT | REVALIDATE),
+    (BUILT_PAGE, LOGIC, FRESH, STORED | REVALIDATE),  # logic alone is asked on every request
+    (BUILT_PAGE, BOTH, FRESH, STORED),  # with both, the logic waits for the interval
+    (BUILT_PAGE, BOTH, DUE, STORED | REVALIDATE),
+    (BUILT_PAGE, TIME | REQ, DUE, STORED | REVALIDATE | PER_REQUEST),
+    (BUILT_PAGE, TIME | REQ, FRESH, STORED | PER_REQUEST),
+    (UNBUILT_PAGE, 0, None, GENERATE),
+    (UNBUILT_PAGE, REQ, None, GENERATE | PER_REQUEST),
+    (UNBUILT_PAGE, 0, FRESH, STORED),
+    (UNBUILT_PAGE, TIME, DUE, STORED | REVALIDATE),
+    (UNBUILT_PAGE, TIME, FRESH, STORED),
+])
+def test_plan_matrix(route: int, flags: int, record: RecordMeta | None, expected: int) -> None:
+    assert plan(route, flags, record, NOW) == expected
+
+
+@given(st.sampled_from([BUILT_PAGE, UNBUILT_PAGE, NO_PAGE]), st.integers(0, 7),
+       st.one_of(st.none(), st.builds(RecordMeta, st.floats(0, 1e10), st.floats(0, 1e10), st.booleans())),
+       st.floats(0, 1e10))
+def test_plan_never_raises_and_never_generates_a_built_page(
+    route: int, flags: int, record: RecordMeta | None, now: float
+) -> None:
+    decision = plan(route, flags, record, now)
+    if route == BUILT_PAGE:
+        assert decision & 7 != GENERATE
+    if route == NO_PAGE:
+        assert decision == NOT_FOUND

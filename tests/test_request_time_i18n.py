@@ -1,0 +1,69 @@
+"""Request-time strategies on an i18n site: every locale renders and generates its own pages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import Server, perseus
+
+APP = '''
+from html import escape
+from perseus import Locales, NotFound, PerseusApp, Template
+
+def greet_state(info, request):
+    return {"name": request.query.get("name", "?"), "locale": info.locale, "path": request.path}
+
+def post_state(info):
+    if info.path.startswith("missing"):
+        raise NotFound()
+    return {"slug": info.path, "locale": info.locale}
+
+app = PerseusApp(
+    templates=[
+        Template("greet", view=lambda ctx, s: f"<h1>{escape(ctx.t('hello', name=s['name']))}</h1>",
+                 request_state=greet_state),
+        Template("post", view=lambda ctx, s: f"<h1>{escape(ctx.t('post', slug=s['slug']))}</h1>",
+                 build_paths=lambda: ["a"], build_state=post_state, incremental=True),
+    ],
+    locales=Locales("en-US", ["fr-FR"]),
+)
+'''
+TRANSLATIONS = {
+    "en-US": {"hello": "Hello { $name }", "post": "Post { $slug }"},
+    "fr-FR": {"hello": "Bonjour { $name }", "post": "Article { $slug }"},
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    project = tmp_path_factory.mktemp("i18n-strategies")
+    (project / "app.py").write_text(APP)
+    (project / "translations").mkdir()
+    for locale, messages in TRANSLATIONS.items():
+        (project / "translations" / f"{locale}.json").write_text(json.dumps(messages))
+    perseus("build", cwd=project)
+    server = Server(project)
+    yield server
+    server.close()
+
+
+def test_request_state_renders_in_the_requested_locale(server: Server) -> None:
+    french = server.get("/fr-FR/greet?name=Zoé")
+    assert french.status_code == 200 and '<html lang="fr-FR"' in french.text
+    assert "Bonjour" in french.text and "Zoé" in french.text
+    assert server.get("/.perseus/page/en-US/greet.json?name=Al").json()["state"] == {
+        "name": "Al", "locale": "en-US", "path": "/en-US/greet"}
+
+
+def test_incremental_pages_are_generated_per_locale(server: Server) -> None:
+    english = server.get("/en-US/post/new")
+    french = server.get("/fr-FR/post/new")
+    assert english.status_code == french.status_code == 200
+    assert "Post new" in english.text and "Article new" in french.text
+    assert server.get("/.perseus/page/fr-FR/post/new.json").json()["state"] == {
+        "slug": "new", "locale": "fr-FR"}
+    missing = server.get("/fr-FR/post/missing-1")
+    assert missing.status_code == 404 and '<html lang="fr-FR"' in missing.text
