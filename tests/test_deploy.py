@@ -435,3 +435,10 @@ def test_standalone_names_the_mutable_store_of_regenerating_templates(tmp_path: 
     store = tmp_path / "dist" / "mutable"
     assert any(line.startswith(f"mutable store: {store} (written when templates 'feed' regenerate pages")
                for line in lines), lines
+
+
+def test_standalone_serve_refuses_watch(tmp_path: Path) -> None:
+    result = perseus("serve", "--watch", cwd=tmp_path, env={"PERSEUS_STANDALONE": "true"}, check=False,
+                     timeout=30)
+    assert result.returncode != 0
+    assert "PERSEUS_STANDALONE serves a pkg/ as it was built; drop --watch" in result.stderr
