@@ -384,14 +384,18 @@ def test_standalone_serve_outside_a_pkg_is_refused(tmp_path: Path) -> None:
     assert "is not a pkg/ written by `perseus deploy`" in result.stderr
 
 
-def test_a_read_only_pkg_serves_unchanged(deployed: Deployed) -> None:
+def read_only_server(pkg: Path) -> list[str]:
+    """``pkg/server`` in a private mount namespace where pkg/ is read-only (for it alone)."""
     if not can_unshare("-m"):
         pytest.skip("needs `unshare -m` to mount pkg/ read-only")
-    pkg = shlex.quote(str(deployed.pkg))
-    # A private mount namespace: pkg/ is read-only for the server alone.
-    script = f"mount --bind {pkg} {pkg} && mount -o remount,bind,ro {pkg} && exec {pkg}/server"
+    quoted = shlex.quote(str(pkg))
+    script = f"mount --bind {quoted} {quoted} && mount -o remount,bind,ro {quoted} && exec {quoted}/server"
+    return ["unshare", "-m", "sh", "-c", script]
+
+
+def test_a_read_only_pkg_serves_unchanged(deployed: Deployed) -> None:
     port = free_port()
-    server = Server(deployed.pkg, command=["unshare", "-m", "sh", "-c", script], port=port,
+    server = Server(deployed.pkg, command=read_only_server(deployed.pkg), port=port,
                     env=target_environment(PERSEUS_PORT=str(port)), cwd=deployed.elsewhere)
     try:
         assert server.get("/post/first").status_code == 200
@@ -399,6 +403,29 @@ def test_a_read_only_pkg_serves_unchanged(deployed: Deployed) -> None:
         assert "runs from a read-only filesystem" in server.log.read_text()
     finally:
         server.close()
+
+
+def test_a_read_only_pkg_with_revalidation_needs_a_writable_mutable_store(
+    strategies_pkg: StrategiesPkg, tmp_path: Path
+) -> None:
+    pkg = strategies_pkg.pkg
+    env = target_environment(PERSEUS_PORT="1", STRATEGIES_LOG=str(tmp_path / "log"))
+    refused = subprocess.run(read_only_server(pkg), env=env, cwd=tmp_path, capture_output=True, text=True,
+                             timeout=60)
+    assert refused.returncode != 0
+    assert "not writable" in refused.stderr and "PERSEUS_MUTABLE_DIR" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    port = free_port()
+    store = tmp_path / "writable-store"
+    env = target_environment(PERSEUS_PORT=str(port), PERSEUS_MUTABLE_DIR=str(store),
+                             STRATEGIES_LOG=str(tmp_path / "log"))
+    server = Server(pkg, command=read_only_server(pkg), port=port, env=env, cwd=tmp_path)
+    try:
+        assert "<h1>Post elsewhere</h1>" in server.get("/post/elsewhere").text
+        assert f"mutable store: {store} (written when templates" in server.log.read_text()
+    finally:
+        server.close()
+    assert (store / "data.mdb").exists()
 
 
 def test_a_pkg_moved_after_its_install_is_installed_again(deployed: Deployed, tmp_path: Path) -> None:
