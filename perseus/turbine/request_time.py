@@ -35,6 +35,7 @@ from ..app import PerseusApp
 from ..context import StateInfo
 from ..errors import ConfigurationError, status_for
 from ..request import Request
+from ..server.dev_reload import dev_reload_enabled
 from ..server.response import Response, etag_matches
 from ..stores.immutable import Dist, mutable_location
 from ..stores.lmdb_store import location_is_writable, open_lmdb
@@ -109,7 +110,10 @@ class RequestTime:
         self.app = app
         self.dist = dist
         self.pool = ThreadPoolExecutor(USER_THREADS, thread_name_prefix="perseus-user")
-        self.renderer = PageRenderer(app, dist.global_state, engine.base_path, load_translators(app))
+        # In watch mode, pages rendered here carry the reload script like built ones.
+        reload_id = dist.build_id if dev_reload_enabled() else None
+        self.renderer = PageRenderer(app, dist.global_state, engine.base_path, load_translators(app),
+                                     reload_build_id=reload_id)
         self.extras = {t.name: dist.extra(t.name) for t in app.templates if t.uses_mutable_store
                        or t.request_state is not None or t.should_revalidate is not None}
         # Per locale: the built pages answered here, by id (see the engine's _LocaleSite).
