@@ -26,6 +26,7 @@ import shutil
 import struct
 import time
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -251,6 +252,10 @@ class PageIndex:
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    def __iter__(self) -> Iterator[StoredPage]:
+        """Every page, unpacked one at a time (for tools such as export, not for serving)."""
+        return map(self.page, range(len(self.paths)))
 
     def page(self, i: int) -> StoredPage:
         (html, html_len, json, json_len, html_gz, html_gz_len, json_gz, json_gz_len, headers,
