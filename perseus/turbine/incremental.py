@@ -71,12 +71,18 @@ class IncrementalGenerator:
                 try:
                     return await self._generate_and_store(page)
                 finally:
-                    self.store.release_lease(page.key, self.owner)
+                    self._release(page)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"waited too long for another worker to generate '/{page.full}'")
             # Another worker is generating this page: wait for its record.
             await asyncio.sleep(pause)
             pause = min(pause * 2, MAX_POLL_SECONDS)
+
+    def _release(self, page: PageRef) -> None:
+        try:
+            self.store.release_lease(page.key, self.owner)
+        except StoreError as exc:  # the lease expires on its own
+            log.error("could not release the generation lease of '/%s': %s", page.full, exc)
 
     async def _generate_and_store(self, page: PageRef) -> PageVersion:
         existing = self.records.get(page.locale, page.full)  # finished while we took the lease
