@@ -17,6 +17,20 @@ from .mutable import MutableStore
 _REDIS_SCHEMES = ("redis://", "rediss://")
 
 
+def redis_timeout() -> float:
+    """Seconds a Redis call may take: ``PERSEUS_REDIS_TIMEOUT`` or the store's default."""
+    from .redis_store import DEFAULT_TIMEOUT
+
+    value = os.environ.get("PERSEUS_REDIS_TIMEOUT", "").strip()
+    try:
+        timeout = float(value) if value else DEFAULT_TIMEOUT
+    except ValueError:
+        timeout = -1.0
+    if not 0 < timeout < float("inf"):
+        raise ConfigurationError(f"PERSEUS_REDIS_TIMEOUT must be a positive number of seconds, got {value!r}")
+    return timeout
+
+
 def store_url() -> str | None:
     """The Redis URL ``PERSEUS_STORE`` names, or None for LMDB.
 
@@ -44,7 +58,7 @@ def check_store_reachable() -> None:
         return
     from .redis_store import RedisStore
 
-    remote = RedisStore(url)
+    remote = RedisStore(url, timeout=redis_timeout())
     try:
         remote.ping()
     finally:
@@ -60,7 +74,7 @@ def open_mutable_store(location: Path) -> MutableStore:
     from .redis_store import RedisStore
     from .tiered import TieredStore
 
-    remote = RedisStore(url)
+    remote = RedisStore(url, timeout=redis_timeout())
     try:
         remote.ping()
     except Exception:

@@ -264,13 +264,18 @@ class LMDBStore:
         """Store ``value`` and turn away fills of older versions still in flight."""
         self._invalidating(lambda txn: txn.put(key, value, db=self._pages))
 
-    def invalidate(self, keys: list[bytes] | None) -> None:
-        """Drop ``keys`` (every value when None) and turn away fills in flight."""
+    def invalidate(self, keys: list[bytes] | None, keep: Callable[[bytes], bool] | None = None) -> None:
+        """Drop ``keys`` (every value when None) and turn away fills in flight.
+
+        A value for which ``keep`` is true stays (it is already the announced version).
+        """
         def drop(txn: lmdb.Transaction) -> None:
-            if keys is None:
+            if keys is None and self._pages is not None:
                 txn.drop(self._pages, delete=False)
             for key in keys or ():
-                txn.delete(key, db=self._pages)
+                current = txn.get(key, db=self._pages) if keep is not None else None
+                if current is None or not keep(bytes(current)):  # type: ignore[misc]
+                    txn.delete(key, db=self._pages)
 
         self._invalidating(drop)
 

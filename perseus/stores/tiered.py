@@ -1,10 +1,11 @@
 """Redis shared by every machine, with this machine's LMDB in front: a hit costs no network trip.
 
 Reads look in the local LMDB first and copy a miss from Redis into it. Writes go to
-Redis (which publishes the key on ``perseus:invalidate``, tagged with this machine's
-cache id) and then to the local LMDB. Each worker runs one subscriber thread that drops
-the local copy of every key another machine announces; workers of this machine share
-the LMDB, so they skip their own machine's announcements.
+Redis (which publishes the key and a digest of its value on ``perseus:invalidate``,
+tagged with this machine's cache id) and then to the local LMDB. Each worker runs one
+subscriber thread that drops the local copy of every key another machine announces
+(unless the copy is the announced version); workers of this machine share the LMDB, so
+they skip their own machine's announcements.
 
 A subscriber that (re)connects cannot know what it missed while it was away, so it
 drops the whole local cache. While Redis is away, pages already cached locally keep
@@ -14,6 +15,7 @@ Leases live in Redis only: single-flight across all machines.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -28,6 +30,10 @@ log = logging.getLogger("perseus.store")
 LISTEN_SECONDS = 0.2
 MAX_RECONNECT_PAUSE = 2.0
 _ID_BYTES = 16
+_DIGEST_BYTES = 16
+_GONE = bytes(_DIGEST_BYTES)  # the digest announced for a deleted key: matches no value
+# A fill crossing an invalidation is dropped; the read copies the new version instead.
+FILL_ATTEMPTS = 3
 
 
 class TieredStore:
@@ -50,16 +56,19 @@ class TieredStore:
             return self.local.read(key)
         except StoreNotFound:
             pass
-        epoch = self.local.cache_epoch()  # NOTE: read before Redis, see LMDBStore.fill
-        value = self.remote.read(key)
-        try:
-            self.local.fill(key, value, epoch)
-        except StoreError as exc:
-            log.warning("could not cache a page locally: %s", exc)
+        for _ in range(FILL_ATTEMPTS):
+            epoch = self.local.cache_epoch()  # NOTE: read before Redis, see LMDBStore.fill
+            value = self.remote.read(key)
+            try:
+                if self.local.fill(key, value, epoch):
+                    break
+            except StoreError as exc:
+                log.warning("could not cache a page locally: %s", exc)
+                break
         return value
 
     def write(self, key: bytes, value: bytes) -> None:
-        self.remote.write(key, value, announce=self.cache_id)
+        self.remote.write(key, value, announce=self.cache_id + _digest(value))
         try:
             self.local.replace(key, value)
         except StoreError as exc:
@@ -67,7 +76,7 @@ class TieredStore:
             self.local.invalidate([key])
 
     def delete(self, key: bytes) -> None:
-        self.remote.delete(key, announce=self.cache_id)
+        self.remote.delete(key, announce=self.cache_id + _GONE)
         self.local.invalidate([key])
 
     def items(self) -> Iterator[tuple[bytes, bytes]]:
@@ -98,7 +107,7 @@ class TieredStore:
         pause = 0.05
         away = False
         while not self._stop.is_set():
-            pubsub = self.remote.client.pubsub()
+            pubsub = self.remote.client.pubsub()  # type: ignore[no-untyped-call]
             try:
                 pubsub.subscribe(INVALIDATIONS)
                 while not self._stop.is_set():
@@ -129,6 +138,13 @@ class TieredStore:
                     pass
 
     def _invalidated(self, announcement: bytes) -> None:
-        origin, key = announcement[:_ID_BYTES], announcement[_ID_BYTES:]
+        origin, digest = announcement[:_ID_BYTES], announcement[_ID_BYTES:_ID_BYTES + _DIGEST_BYTES]
+        key = announcement[_ID_BYTES + _DIGEST_BYTES:]
         if origin != self.cache_id and key:  # this machine's own writes are already local
-            self.local.invalidate([key])
+            # A copy filled from Redis just before the announcement arrived may be the
+            # announced version already: it stays.
+            self.local.invalidate([key], keep=lambda value: _digest(value) == digest)
+
+
+def _digest(value: bytes) -> bytes:
+    return hashlib.blake2b(value, digest_size=_DIGEST_BYTES).digest()

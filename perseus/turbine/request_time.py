@@ -37,8 +37,8 @@ from ..errors import ConfigurationError, StoreError, status_for
 from ..request import Request
 from ..server.dev_reload import dev_reload_enabled
 from ..server.response import Response, etag_matches
-from ..stores.immutable import Dist, mutable_location
 from ..stores.configured import check_store_reachable, open_mutable_store
+from ..stores.immutable import Dist, mutable_location
 from ..stores.lmdb_store import location_is_writable
 from ..stores.records import PageRecords, PageVersion
 from .build import load_translators
