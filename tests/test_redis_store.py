@@ -141,3 +141,21 @@ def test_store_configuration(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     monkeypatch.setenv("PERSEUS_REDIS_TIMEOUT", "soon")
     with pytest.raises(ConfigurationError, match="PERSEUS_REDIS_TIMEOUT"):
         open_mutable_store(tmp_path / "m")
+
+
+def test_a_lease_held_on_another_machine_blocks_until_it_expires(redis_server: RedisServer) -> None:
+    redis_server.flush()
+    here, there = RedisStore(redis_server.url), RedisStore(redis_server.url)
+    there.machine = "another-host/boot"  # its pids mean nothing here
+    try:
+        now = time.time()
+        # A pid that does not exist on this machine: on another machine it may well be alive.
+        assert there.acquire_lease(b"page", "999999999:far", 10, now).acquired
+        blocked = here.acquire_lease(b"page", "1:me", 10, now + 1)
+        assert not blocked.acquired and blocked.expires_at == now + 10
+        assert here.acquire_lease(b"page", "1:me", 10, now + 11).acquired  # expired: taken over
+        there.release_lease(b"page", "999999999:far")  # no longer the holder: nothing happens
+        assert not there.acquire_lease(b"page", "999999999:far", 10, now + 12).acquired
+    finally:
+        here.close()
+        there.close()

@@ -82,4 +82,7 @@ def open_mutable_store(location: Path) -> MutableStore:
         raise
     tiered = TieredStore(local, remote)
     tiered.start()
+    # NOTE: once subscribed, the local cache has been cleared of what this machine may
+    # have missed; waiting (bounded) keeps the first requests from serving such a copy.
+    tiered.subscribed.wait(remote.timeout)
     return tiered

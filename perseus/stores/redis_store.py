@@ -93,6 +93,7 @@ class RedisStore:
     def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.url = url
         self.safe_url = redacted(url)
+        self.timeout = timeout
         self.machine = machine_id()
         self.pid = os.getpid()
         try:
