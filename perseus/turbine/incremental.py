@@ -15,7 +15,7 @@ import time
 from ..errors import StoreError
 from ..stores.mutable import MutableStore, lease_owner
 from ..stores.records import PageRecords, PageVersion
-from .revalidate import LEASE_MARGIN, Generate, PageRef
+from .revalidate import LEASE_MARGIN, Generate, PageRef, release_lease
 
 log = logging.getLogger("perseus.incremental")
 # How often a worker waiting on another worker's generation looks for its record.
@@ -71,18 +71,12 @@ class IncrementalGenerator:
                 try:
                     return await self._generate_and_store(page)
                 finally:
-                    self._release(page)
+                    release_lease(self.store, page, self.owner)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"waited too long for another worker to generate '/{page.full}'")
             # Another worker is generating this page: wait for its record.
             await asyncio.sleep(pause)
             pause = min(pause * 2, MAX_POLL_SECONDS)
-
-    def _release(self, page: PageRef) -> None:
-        try:
-            self.store.release_lease(page.key, self.owner)
-        except StoreError as exc:  # the lease expires on its own
-            log.error("could not release the generation lease of '/%s': %s", page.full, exc)
 
     async def _generate_and_store(self, page: PageRef) -> PageVersion:
         existing = self.records.get(page.locale, page.full)  # finished while we took the lease
