@@ -11,7 +11,8 @@ Pairs:
 - a revalidating page served from the LMDB store vs a prerendered page;
 - incremental generation, every request a new path (wrk Lua script) vs a prerendered page;
 - a request-state page whose view returns a constant vs a raw granian RSGI app calling
-  the same view (async state on the loop; sync state through the thread pool);
+  the same view (async state on the loop; sync state through the thread pool, or inline
+  with ``blocking=False``);
 - a request-state page rendering a Jinja2 template vs a raw RSGI app rendering it.
 
 Needs ``wrk``, ``taskset``, perseus installed, jinja2 importable.
@@ -89,6 +90,7 @@ app = PerseusApp(templates=[
              build_state=page_state, incremental=True),
     Template("const", view=constant_view, request_state=const_async),
     Template("constsync", view=constant_view, request_state=const_sync),
+    Template("constinline", view=constant_view, request_state=const_sync, blocking=False),
     Template("jinja", view=jinja_view, request_state=jinja_state),
 ])
 '''
@@ -197,6 +199,8 @@ def main() -> None:
          (raw, bare + "/const")),
         ("request state, constant view (sync state, thread pool) / raw RSGI",
          (perseus, site + "/constsync"), (raw, bare + "/const")),
+        ("request state, constant view (sync state, blocking=False: inline) / raw RSGI",
+         (perseus, site + "/constinline"), (raw, bare + "/const")),
         ("request state, Jinja2 template / raw RSGI + Jinja2", (perseus, site + "/jinja"),
          (raw, bare + "/jinja")),
     ]

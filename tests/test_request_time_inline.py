@@ -55,7 +55,8 @@ def test_non_blocking_state_sees_the_request_and_runs_off_the_pool(server: Serve
     response = server.get("/who?name=Ann", headers={"User-Agent": "probe", "Cookie": "flavour=mint"})
     assert response.status_code == 200
     assert response.headers["cache-control"] == "private, no-store"
-    state = server.get("/.perseus/page/xx-XX/who.json?name=Bo", headers={"User-Agent": "probe"}).json()["state"]
+    endpoint = server.get("/.perseus/page/xx-XX/who.json?name=Bo", headers={"User-Agent": "probe"})
+    state = endpoint.json()["state"]
     assert state["name"] == "Bo" and state["agent"] == "probe" and state["flavour"] is None
     assert "('name', 'Ann')" in response.text and "('flavour', 'mint')" in response.text
     assert not state["thread"].startswith("perseus-user")  # on the loop, not in the thread pool
