@@ -97,12 +97,13 @@ def check_mutable_store(app: PerseusApp, dist_path: os.PathLike[str] | str) -> N
 class DynamicPage:
     """A built path answered at request time: its page ref, strategies and built copy."""
 
-    __slots__ = ("ref", "flags", "built_meta", "html", "json", "build_state")
+    __slots__ = ("ref", "flags", "revalidates", "built_meta", "html", "json", "build_state")
 
     def __init__(self, ref: PageRef, built_meta: RecordMeta | None, html: Any, json: Any,
                  build_state: Any) -> None:
         self.ref = ref
         self.flags = ref.template.strategy_flags
+        self.revalidates = ref.template.revalidates
         self.built_meta = built_meta
         self.html = html  # the engine's served copy (revalidating pages), else None
         self.json = json
@@ -171,7 +172,10 @@ class RequestTime:
         page = self.pages[locale][page_id]
         meta = page.built_meta
         version = None
-        if self.records is not None and page.ref.template.revalidates:
+        if not page.revalidates:  # PERF: request state only: no store read, no clock
+            return self._act(plan(BUILT_PAGE, page.flags, meta, 0.0), method, page.ref, page, None, meta,
+                             headers, query, as_json)
+        if self.records is not None:
             try:
                 version = self.records.get(page.ref.locale, page.ref.full, page.ref.key)
             except StoreError as error:  # the store is away: the built copy is the last good one

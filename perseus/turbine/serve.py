@@ -170,6 +170,8 @@ class Engine:
         # served: only canonical URLs (at most two per page), which the full route answers
         # with the same page, so a hit can skip normalising and routing.
         self.exact: dict[str, _Served] = {}
+        # The same for pages answered at request time: (locale, their id in RequestTime).
+        self.exact_dynamic: dict[str, tuple[str, int]] = {}
         self.body_budget = BODY_CACHE_BYTES
 
     def respond(self, method: str, path: str, headers: Mapping[str, str],
@@ -184,6 +186,9 @@ class Engine:
         served = self.exact.get(path)
         if served is not None and method == "GET":
             return self._send(method, served, headers)
+        dynamic = self.exact_dynamic.get(path)
+        if dynamic is not None and method == "GET":
+            return self.request_time.page(method, dynamic[0], dynamic[1], headers, query, False)
         url = path
         try:
             key = normalize_path(path)
@@ -213,7 +218,10 @@ class Engine:
                 if url == site.url(key):
                     self.exact[url] = served
                 return self._send(method, served, headers)
-            return self.request_time.page(method, site.locale, page - site.prerendered, headers, query, False)
+            page -= site.prerendered
+            if url == site.url(key):
+                self.exact_dynamic[url] = (site.locale, page)
+            return self.request_time.page(method, site.locale, page, headers, query, False)
         if kind == INCREMENTAL:
             return self.request_time.unbuilt(method, site.locale, page, key, headers, query, False)
         return self.error(404, method, site)
