@@ -15,6 +15,7 @@ atomic and consistent either way.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import time
@@ -29,6 +30,7 @@ from ..errors import ConfigurationError, StoreError, StoreNotFound
 from .mutable import Lease, lease_blocks
 
 T = TypeVar("T")
+log = logging.getLogger("perseus.store")
 
 # PERF: a large map up front (sparse on disk) makes runtime resizes rare;
 # PERSEUS_LMDB_MAP_SIZE sets another (bytes, or with a K, M or G suffix).
@@ -184,6 +186,8 @@ class LMDBStore:
                 if before * 2 > MAX_MAP_SIZE:
                     raise StoreError(f"LMDB store {self.path} is full at {before} bytes")
                 self.env.set_mapsize(before * 2)
+                log.warning("the LMDB map of %s was full: grown to %d bytes (a larger"
+                            " PERSEUS_LMDB_MAP_SIZE avoids resizes)", self.path, before * 2)
 
     def read(self, key: bytes) -> bytes:
         value: bytes | None = None
