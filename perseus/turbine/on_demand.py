@@ -102,10 +102,14 @@ class _Site:
                 best, longest = candidate, len(root)
         return best, False
 
-    def why_not(self, name: str) -> str | None:
-        """Why the pages of template ``name`` cannot be revalidated (None: they can)."""
+    def why_not(self, name: str, built: bool = False) -> str | None:
+        """Why pages of template ``name`` (``built`` ones only, if set) cannot be revalidated.
+
+        None: they can. The built pages of an incremental template that does not
+        revalidate are prerendered like any other.
+        """
         settings = self.templates[name]
-        if settings["revalidates"] or settings["incremental"]:
+        if settings["revalidates"] or (settings["incremental"] and not built):
             return None
         if settings["strategy"] == "request state":
             return f"rendered on every request (template '{name}'): always fresh, nothing to revalidate"
@@ -178,11 +182,11 @@ def _classify(site: _Site, url: str, report: RevalidationReport) -> tuple[str, s
     except ValueError as exc:
         report.skipped.append((url, str(exc)))
         return None
-    name, _ = site.template_of(path)
+    name, built = site.template_of(path)
     if name is None:
         report.skipped.append((url, "no page of this site has this path"))
         return None
-    reason = site.why_not(name)
+    reason = site.why_not(name, built)
     if reason is not None:
         report.skipped.append((url, reason))
         return None
