@@ -75,9 +75,11 @@ def test_revalidate_names_pages_with_their_locale(server: Server) -> None:
                      check=False)
     assert result.returncode == 1
     assert "marked /fr-FR/post/kept\n" in result.stdout
-    assert "/post/kept: pages of this site are named with their locale, e.g. /en-US/post/kept" in result.stderr
+    assert "/post/kept: pages of this site are named with their locale, e.g. /en-US/post/kept" \
+        in result.stderr
     assert "/en-US/post/a: prerendered by the build (template 'post'" in result.stderr
     everything = perseus("revalidate", "--template", "post", cwd=server.project)
-    assert "marked /en-US/post/kept\n" in everything.stdout and "marked /fr-FR/post/kept\n" in everything.stdout
+    assert "marked /en-US/post/kept\n" in everything.stdout
+    assert "marked /fr-FR/post/kept\n" in everything.stdout
     french = server.get("/fr-FR/post/kept")  # served stale, regenerated in the background
     assert french.status_code == 200 and "Article kept" in french.text
