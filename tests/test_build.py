@@ -149,7 +149,8 @@ def test_dist_layout(built: tuple[Path, str]) -> None:
     conf = load(dist / "render_conf.json")
     assert conf["locales"] == ["xx-XX"]
     assert conf["pages"]["listing/two"] == "listing" and conf["pages"][""] == "index"
-    assert conf["templates"]["async"] == {"root": "async", "strategy": "build paths"}
+    assert conf["templates"]["async"] == {"root": "async", "strategy": "build paths", "revalidates": False,
+                                          "incremental": False}
     assert conf["templates"]["broken"]["strategy"] == "build state"
     assert conf["templates"]["about"]["strategy"] == "static"
     assert load(dist / "extra" / "listing.json") == {"source": "catalogue"}
