@@ -185,7 +185,10 @@ def new(name: str) -> None:
 @click.option("--ignore-missing", is_flag=True, help="Exit 0 even if some pages cannot be revalidated.")
 def revalidate(dist: Path, paths: tuple[str, ...], template: str | None, all_pages: bool,
                ignore_missing: bool) -> None:
-    """Mark pages due (e.g. /news, /en-US/news): a running server regenerates them on their next request."""
+    """Mark pages due: a running server regenerates them on their next request.
+
+    PATH is a URL path such as /news (/en-US/news on a site with locales).
+    """
     from .turbine.on_demand import revalidate as mark_due
 
     if not (paths or template or all_pages):
