@@ -14,8 +14,9 @@ nox.options.sessions = ["lint", "tests", "tests-pure"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
+# pip: `perseus deploy` runs `python -m pip` (uv-made venvs have none).
 TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "httpx>=0.27", "pytest-timeout>=2.3", "playwright>=1.45",
-             "watchfiles>=0.21"]
+             "watchfiles>=0.21", "pip"]
 
 
 @nox.session(python=PYTHON)

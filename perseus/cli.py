@@ -1,4 +1,4 @@
-"""The ``perseus`` command: build, serve, revalidate, clean."""
+"""The ``perseus`` command: build, serve, export, deploy, revalidate, clean."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -53,7 +53,7 @@ def _dist_option(function: F) -> F:
                         show_default=True, help="Where the build is written.")(function)
 
 
-def _fail(error: BaseException) -> None:
+def _fail(error: BaseException) -> NoReturn:
     click.secho(f"error: {error}", fg="red", err=True)
     sys.exit(1)
 
@@ -62,11 +62,12 @@ def run_build(app_spec_value: str | None, dist: Path) -> None:
     """Load the app and build it into ``dist``, printing progress and the route summary."""
     from .loader import app_spec, load_app
     from .turbine.build import build_site
+    from .turbine.export import base_path_from_environment
 
     project = Path.cwd()
     try:
         app = load_app(app_spec(app_spec_value, project), project)
-        base_path = os.environ.get("PERSEUS_BASE_PATH", "").rstrip("/")
+        base_path = base_path_from_environment()
         summary = asyncio.run(build_site(app, dist.resolve(), base_path=base_path,
                                          say=lambda line: click.echo(f"  {line}")))
     except BuildError as error:
@@ -114,7 +115,10 @@ def serve(
     """Build (unless --no-build), then serve the site on granian."""
     if watch:
         from .dev import run_dev
+        from .turbine.standalone import standalone_requested as standalone
 
+        if standalone():
+            raise click.UsageError("PERSEUS_STANDALONE serves a pkg/ as it was built; drop --watch")
         if no_build:
             raise click.UsageError("--watch builds on every change; drop --no-build")
         try:
@@ -126,13 +130,17 @@ def serve(
     from granian.http import HTTP1Settings
 
     from .loader import app_spec as resolve_spec
+    from .turbine.standalone import standalone_requested
 
+    project = Path.cwd()
+    if standalone_requested():
+        project, dist = _standalone_paths()
+        no_build = True
     if not no_build:
         click.echo("perseus: building")
         run_build(app_spec, dist)
     elif not (dist / "manifest.json").is_file():
         _fail(PerseusError(f"no build in {dist}: run `perseus build` or drop --no-build"))
-    project = Path.cwd()
     _check_mutable_store(app_spec, project, dist)
     # Workers import perseus.server.entry after the fork and find the site here.
     os.environ["PERSEUS_PROJECT"] = str(project)
@@ -151,6 +159,81 @@ def serve(
         # SECURITY: slow clients are dropped once their headers take this long.
         http1_settings=HTTP1Settings(header_read_timeout=10_000),
     ).serve()
+
+
+def _standalone_paths() -> tuple[Path, Path]:
+    """PERSEUS_STANDALONE: the app and site of the pkg/, and what is written where."""
+    from .loader import app_spec, load_app
+    from .turbine.standalone import pkg_layout, storage_report
+
+    try:
+        layout = pkg_layout()
+        app = load_app(app_spec(None, layout.app), layout.app)
+    except PerseusError as error:
+        _fail(error)
+    click.echo(f"perseus: standalone from {layout.root} (no build)")
+    for line in storage_report(app, layout.dist):
+        click.echo(f"  {line}")
+    return layout.app, layout.dist
+
+
+@main.command()
+@_app_option
+@_dist_option
+@click.option("--no-build", is_flag=True, help="Export the existing dist/ without building.")
+@click.option("--serve", "preview", is_flag=True,
+              help="Then preview the export on 127.0.0.1 with Python's http.server.")
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PERSEUS_PORT", DEFAULT_PORT)),
+              show_default="PERSEUS_PORT or 8080", help="The preview's port.")
+def export(app_spec: str | None, dist: Path, no_build: bool, preview: bool, port: int) -> None:
+    """Write the site as static files into dist/exported/ (PERSEUS_BASE_PATH for a sub-path)."""
+    from .deploy import export_project
+
+    build = None if no_build else lambda: run_build(app_spec, dist)
+    try:
+        summary = export_project(Path.cwd(), app_spec, dist, build, say=click.echo)
+    except PerseusError as error:
+        _fail(error)
+    if preview:
+        from .turbine.export import base_path_from_environment
+        from .turbine.preview import preview_server
+
+        server = preview_server(summary.output, base_path_from_environment(), DEFAULT_HOST, port)
+        click.echo(f"perseus: previewing {summary.output} with Python's http.server on "
+                   f"http://{DEFAULT_HOST}:{port}{base_path_from_environment()}/ (Ctrl-C stops)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+
+
+@main.command()
+@_app_option
+@_dist_option
+@click.option("--target", default="linux-x86_64", show_default=True,
+              help="Platform of the server: linux-x86_64 or linux-aarch64.")
+@click.option("--output", type=click.Path(path_type=Path), default=Path("pkg"), show_default=True)
+@click.option("--export", "export_only", is_flag=True, help="Write the static export alone into the output.")
+def deploy(app_spec: str | None, dist: Path, target: str, output: Path, export_only: bool) -> None:
+    """Build, then write a self-contained pkg/ that runs with only Python (pkg/server)."""
+    from .deploy import deploy_project
+
+    def build() -> None:
+        click.echo("perseus: building")
+        try:
+            run_build(app_spec, dist)
+        except SystemExit:
+            click.secho(f"deploy stopped: the build failed (above); {output} was not written",
+                        fg="red", err=True)
+            raise
+
+    try:
+        deploy_project(Path.cwd(), app_spec, dist, output, target, export_only=export_only,
+                       build=build, say=lambda line: click.echo(f"perseus deploy: {line}"))
+    except PerseusError as error:
+        _fail(error)
 
 
 def _check_mutable_store(app_spec_value: str | None, project: Path, dist: Path) -> None:
@@ -190,10 +273,13 @@ def revalidate(dist: Path, paths: tuple[str, ...], template: str | None, all_pag
     PATH is a URL path such as /news (/en-US/news on a site with locales).
     """
     from .turbine.on_demand import revalidate as mark_due
+    from .turbine.standalone import pkg_layout, standalone_requested
 
     if not (paths or template or all_pages):
         raise click.UsageError("name the pages: PATH..., --template NAME or --all")
     try:
+        if standalone_requested():  # the site of the pkg/ that pkg/server serves
+            dist = pkg_layout().dist
         report = mark_due(dist, paths, template=template, all_pages=all_pages, ignore_missing=True)
     except PerseusError as error:
         _fail(error)

@@ -66,6 +66,14 @@ class DistError(PerseusError):
     """``dist/`` is missing, from another version, or damaged; run ``perseus build``."""
 
 
+class ExportError(PerseusError):
+    """The site cannot be exported to static files (a strategy needs a server, or a path clash)."""
+
+
+class DeployError(PerseusError):
+    """``perseus deploy`` could not write ``pkg/``: an unsupported target, pip failing, ..."""
+
+
 class StoreError(PerseusError):
     """The mutable store cannot be opened or written (read-only location, full disk...)."""
 

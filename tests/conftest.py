@@ -21,6 +21,13 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
+# The committed export of examples/basic (tests/test_export.py says how to regenerate it).
+GOLDEN_EXPORT = REPO / "tests" / "golden" / "export-basic"
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` by relative POSIX path, with its bytes."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def free_port() -> int:
@@ -45,18 +52,22 @@ class Server:
     """``perseus serve`` running in a subprocess, answering on ``url``."""
 
     def __init__(self, project: Path, *, workers: int = 1, env: dict[str, str] | None = None,
-                 interface: str = "rsgi", wrapper: list[str] | None = None) -> None:
+                 interface: str = "rsgi", wrapper: list[str] | None = None,
+                 command: list[str] | None = None, port: int | None = None, cwd: Path | None = None) -> None:
+        """``wrapper`` runs ``perseus serve`` inside another command (a mount namespace...);
+        ``command`` replaces ``perseus serve``, and ``env`` then is the whole environment."""
         self.project = project
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = project / f"server-{self.port}.log"
+        self.log = (cwd or project) / f"server-{self.port}.log"
         self._log_file = open(self.log, "w")
+        if command is None:
+            command = [*(wrapper or []), sys.executable, "-P", "-m", "perseus", "serve", "--no-build",
+                       "--port", str(self.port), "--workers", str(workers), "--interface", interface]
+            env = {**os.environ, **(env or {})}
         self.process = subprocess.Popen(
-            [*(wrapper or []), sys.executable, "-P", "-m", "perseus", "serve", "--no-build",
-             "--port", str(self.port),
-             "--workers", str(workers), "--interface", interface],
-            cwd=project, stdout=self._log_file, stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})}, start_new_session=True,
+            command, cwd=cwd or project, stdout=self._log_file, stderr=subprocess.STDOUT,
+            env=env, start_new_session=True,
         )
         self.client = httpx.Client(base_url=self.url, timeout=10)
         try:

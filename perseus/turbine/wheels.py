@@ -1,0 +1,218 @@
+"""Wheels for ``pkg/wheels``: deploy targets, perseus's own wheel, the dependencies for a target.
+
+pip is run as ``python -m pip``. Building here may use this machine's pip configuration
+and cache (it is only the offline install on the target that must not).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .. import __version__
+from ..errors import DeployError
+
+Say = Callable[[str], None]
+# NOTE: pip matches --platform exactly and never falls back to older manylinux tags
+# (granian publishes aarch64 wheels as manylinux_2_28 only): list every tag a target
+# with glibc >= 2.28 accepts.
+OLDEST_GLIBC, NEWEST_GLIBC = 17, 28
+# What is left out of the copy of perseus's source that its wheel is built from.
+SOURCE_SKIP = {"build", "dist", "pkg", "__pycache__"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A platform ``pkg/`` can be written for."""
+
+    name: str
+    machine: str
+
+    @property
+    def platforms(self) -> list[str]:
+        """Every wheel platform tag the target accepts, best first (for ``pip --platform``)."""
+        tags = [f"manylinux_2_{minor}_{self.machine}" for minor in range(NEWEST_GLIBC, OLDEST_GLIBC - 1, -1)]
+        return [*tags, f"manylinux2014_{self.machine}", f"linux_{self.machine}"]
+
+    @property
+    def is_host(self) -> bool:
+        """Whether this machine can compile perseus's core for the target."""
+        return platform.system() == "Linux" and platform.machine() == self.machine
+
+
+TARGETS = {target.name: target for target in (Target("linux-x86_64", "x86_64"),
+                                              Target("linux-aarch64", "aarch64"))}
+
+
+def resolve_target(name: str) -> Target:
+    """The target called ``name``, or a ``DeployError`` listing the supported ones."""
+    target = TARGETS.get(name)
+    if target is None:
+        raise DeployError(
+            f"unknown deploy target '{name}': supported targets are {', '.join(TARGETS)}"
+            " (granian, lmdb and orjson publish wheels for these; other platforms can run"
+            " `perseus serve` from a normal install)"
+        )
+    return target
+
+
+def python_version() -> str:
+    """The ``X.Y`` CPython version the wheels are for: this interpreter's."""
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def run_pip(args: list[str], what: str, env: dict[str, str] | None = None) -> None:
+    """Run ``python -m pip ARGS``; a failure raises ``DeployError`` with pip's last lines."""
+    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise DeployError(f"{what} failed:\n  $ {shlex.join(command)}\n{tail}")
+
+
+def require_pip() -> None:
+    """Raise ``DeployError`` unless ``python -m pip`` works here."""
+    result = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True)
+    if result.returncode != 0:
+        raise DeployError(f"perseus deploy needs pip in {sys.prefix}: run `{sys.executable} -m ensurepip`")
+
+
+def perseus_source() -> tuple[Path | None, str]:
+    """Where to build perseus's wheel from, and how that was found.
+
+    ``PERSEUS_SOURCE`` first (a source tree; a built wheel is taken by ``own_wheel`` as
+    it is), then the local directory this perseus was installed from
+    (pip records it in ``direct_url.json``); ``None`` means: download it instead.
+    """
+    explicit = os.environ.get("PERSEUS_SOURCE")
+    if explicit:
+        if not _is_perseus_source(Path(explicit)):
+            raise DeployError(f"PERSEUS_SOURCE={explicit} is not perseus's source"
+                              " (no pyproject.toml naming it)")
+        return Path(explicit).resolve(), "PERSEUS_SOURCE"
+    try:
+        direct = json.loads(metadata.distribution("perseus").read_text("direct_url.json") or "null")
+    except (metadata.PackageNotFoundError, ValueError):
+        direct = None
+    if isinstance(direct, dict) and str(direct.get("url", "")).startswith("file://"):
+        path = Path(unquote(urlsplit(direct["url"]).path))
+        if _is_perseus_source(path):
+            return path, "the directory perseus was installed from"
+    return None, "no local source found (set PERSEUS_SOURCE to build from one)"
+
+
+def _is_perseus_source(path: Path) -> bool:
+    try:
+        project = tomllib.loads((path / "pyproject.toml").read_text()).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return bool(project.get("name") == "perseus")
+
+
+def own_wheel(target: Target, wheels: Path, say: Say) -> Path:
+    """Put perseus's wheel for ``target`` into ``wheels``: given, built from source, or downloaded."""
+    given = os.environ.get("PERSEUS_SOURCE", "")
+    if given.endswith(".whl"):
+        return _given_wheel(Path(given), target, wheels, say)
+    source, found_by = perseus_source()
+    if source is None:
+        say(f"perseus wheel: {found_by}; downloading perseus=={__version__}")
+        run_pip(["download", "--no-deps", "--only-binary=:all:", *_target_args(target), "-d", str(wheels),
+                 f"perseus=={__version__}"], "downloading perseus")
+    else:
+        compiled = target.is_host
+        kind = "compiled core" if compiled else "pure build (this machine cannot compile for the target)"
+        say(f"perseus wheel: building from {found_by} ({kind})")
+        _build_wheel(source, wheels, compiled)
+    built = sorted(wheels.glob("perseus-*.whl"))
+    if not built:
+        raise DeployError(f"no perseus wheel was produced in {wheels}")
+    if target.is_host and built[0].name.endswith("-none-any.whl"):
+        say("perseus wheel: the compiled core could not be built here; pkg/ has the pure build")
+    return built[0]
+
+
+def _given_wheel(wheel: Path, target: Target, wheels: Path, say: Say) -> Path:
+    # A wheel name ends in -<python>-<abi>-<platform>.whl.
+    platform_tag = wheel.name.removesuffix(".whl").rsplit("-", 1)[-1]
+    if not wheel.name.startswith("perseus-") or not wheel.is_file():
+        raise DeployError(f"PERSEUS_SOURCE={wheel} is not a perseus wheel")
+    if platform_tag != "any" and not any(tag in target.platforms for tag in platform_tag.split(".")):
+        raise DeployError(f"PERSEUS_SOURCE={wheel.name} is for {platform_tag}, not {target.name}")
+    say(f"perseus wheel: {wheel.name} from PERSEUS_SOURCE, as it is")
+    return Path(shutil.copy(wheel, wheels))
+
+
+def _build_wheel(source: Path, wheels: Path, compiled: bool) -> None:
+    with tempfile.TemporaryDirectory(prefix="perseus-wheel-") as scratch:
+        # NOTE: built from a clean copy, so a stale build/ of the source tree cannot
+        # slip old modules into the wheel.
+        tree = Path(scratch) / "perseus"
+        shutil.copytree(source, tree, ignore=_ignore_in_source)
+        env = {**os.environ, **_reproducible_compiler_flags(tree)}
+        if not compiled:
+            env["PERSEUS_NO_COMPILE"] = "1"
+        run_pip(["wheel", "--no-deps", "-w", str(wheels), str(tree)], "building perseus's wheel", env=env)
+
+
+def _ignore_in_source(folder: str, names: list[str]) -> set[str]:
+    return {n for n in names if n.startswith(".") or n in SOURCE_SKIP or n.endswith(".egg-info")}
+
+
+def _reproducible_compiler_flags(tree: Path) -> dict[str, str]:
+    # SECURITY: keep this machine's paths out of the compiled modules: no debug info,
+    # __FILE__ strings remapped, and no rpath pointing into this machine's Python.
+    remaps = {tree: "perseus", Path(sys.base_prefix): "python", Path(sys.prefix): "venv",
+              Path(tempfile.gettempdir()): "tmp"}
+    flags = ["-g0", *(f"-ffile-prefix-map={old}={new}" for old, new in remaps.items())]
+    env = {"CFLAGS": " ".join([os.environ.get("CFLAGS", ""), *flags]).strip()}
+    ldshared = sysconfig.get_config_var("LDSHARED")
+    if isinstance(ldshared, str) and "-rpath" in ldshared:
+        env["LDSHARED"] = " ".join(arg for arg in ldshared.split() if "-rpath" not in arg)
+    return env
+
+
+def _target_args(target: Target) -> list[str]:
+    version = python_version()
+    args = [arg for tag in target.platforms for arg in ("--platform", tag)]
+    abi = "cp" + version.replace(".", "")
+    return [*args, "--python-version", version, "--implementation", "cp", "--abi", abi]
+
+
+def download_dependencies(own: Path, requirements: list[str], target: Target, wheels: Path, say: Say) -> None:
+    """Download, as wheels for ``target``, everything ``own`` and ``requirements`` need."""
+    say(f"dependencies: downloading wheels for {target.name}, CPython {python_version()}")
+    run_pip(["download", "--only-binary=:all:", *_target_args(target), "-d", str(wheels), str(own),
+             *requirements], f"downloading the dependencies for {target.name}")
+
+
+def app_requirements(project: Path) -> list[str]:
+    """The app's own ``[project] dependencies`` from its pyproject.toml, perseus left out."""
+    try:
+        config = tomllib.loads((project / "pyproject.toml").read_text())
+    except FileNotFoundError:
+        return []
+    except tomllib.TOMLDecodeError as error:
+        raise DeployError(f"{project / 'pyproject.toml'} is not valid TOML: {error}") from None
+    wanted = config.get("project", {}).get("dependencies", [])
+    return [req for req in wanted if _requirement_name(req) != "perseus"]
+
+
+def _requirement_name(requirement: str) -> str:
+    name = requirement.strip()
+    for stop in "<>=!~;[ @(":
+        name = name.split(stop, 1)[0]
+    return name.strip().lower().replace("_", "-")
