@@ -121,6 +121,7 @@ def test_should_revalidate_raising_keeps_the_last_good_version(server: Server, s
         for _ in range(20):
             response = server.get("/news")
             assert response.status_code == 200 and response.content == last_good.content
+            assert "CMS status" not in response.text and "Traceback" not in response.text
             time.sleep(0.1)
         checks = len(generations(site, "news-check"))
         # 20 requests over 2 s, backoff 0.3 s doubling: a handful of attempts, not one per request.
@@ -132,3 +133,10 @@ def test_should_revalidate_raising_keeps_the_last_good_version(server: Server, s
         flag.unlink()
     (site / "data" / "news.stale").touch()
     wait_for_new_version(server, "/news", version_of(last_good))  # recovers after the backoff
+
+
+def test_no_build_is_a_clear_error(tmp_path: Path) -> None:
+    result = perseus_cli("revalidate", "--dist", "nowhere", "/news", cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    assert "no build in nowhere: run `perseus build` first" in result.stderr
+    assert "Traceback" not in result.stderr
