@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -137,10 +138,10 @@ def serve(
         project, dist = _standalone_paths()
         no_build = True
     if not no_build:
-        click.echo("perseus: building")
-        run_build(app_spec, dist)
+        _build_in_subprocess(app_spec, dist)
     elif not (dist / "manifest.json").is_file():
         _fail(PerseusError(f"no build in {dist}: run `perseus build` or drop --no-build"))
+    _check_dist(dist)
     _check_mutable_store(app_spec, project, dist)
     # Workers import perseus.server.entry after the fork and find the site here.
     os.environ["PERSEUS_PROJECT"] = str(project)
@@ -159,6 +160,26 @@ def serve(
         # SECURITY: slow clients are dropped once their headers take this long.
         http1_settings=HTTP1Settings(header_read_timeout=10_000),
     ).serve()
+
+
+def _build_in_subprocess(app_spec_value: str | None, dist: Path) -> None:
+    # PERF: a build holds every rendered page; done here, the server's main process (and
+    # the workers it forks) would keep that memory: 10,000 pages, ~100 MiB more RSS.
+    command = [sys.executable, *(["-P"] if sys.flags.safe_path else []), "-m", "perseus", "build",
+               "--dist", str(dist), *(["--app", app_spec_value] if app_spec_value else [])]
+    done = subprocess.run(command, check=False)
+    if done.returncode != 0:
+        sys.exit(done.returncode)
+
+
+def _check_dist(dist: Path) -> None:
+    # A build of another format is refused here with "rebuild", not in every worker.
+    from .stores.immutable import read_manifest
+
+    try:
+        read_manifest(dist.resolve())
+    except PerseusError as error:
+        _fail(error)
 
 
 def _standalone_paths() -> tuple[Path, Path]:

@@ -11,6 +11,7 @@ import pytest
 
 from perseus import BuildPaths, PerseusApp, Template
 from perseus.errors import ConfigurationError
+from perseus.stores.immutable import Dist
 from perseus.turbine.build import MAX_CONCURRENT_STATES, SYNC_THREADS
 from tests.conftest import perseus
 
@@ -155,16 +156,17 @@ def test_dist_layout(built: tuple[Path, str]) -> None:
     assert conf["templates"]["about"]["strategy"] == "static"
     assert load(dist / "extra" / "listing.json") == {"source": "catalogue"}
     assert load(dist / "global_state.json") == {"name": "the site"}
-    bodies = (dist / "pages.bin").read_bytes()
-    records = {record["path"]: record for record in load(dist / "pages.json")["pages"]}
+    index = Dist(dist).pages
+    records = {index.paths[i]: index.page(i) for i in range(len(index))}
     assert set(records) == set(conf["pages"])
+    bodies = (dist / "pages.bin").read_bytes()
     home = records[""]
-    start, length = home["html"]
+    start, length = home.html
     assert bodies[start:start + length].startswith(b"<!DOCTYPE html>")
     assert b"<h1>the site</h1>" in bodies[start:start + length]
-    start, length = records["async/p3"]["json"]
+    start, length = records["async/p3"].json
     assert orjson.loads(bodies[start:start + length])["state"] == {"path": "p3", "kind": "async"}
-    assert home["html_etag"] != home["json_etag"]
+    assert home.html_etag != home.json_etag
     # The route summary lists the pages with their template and strategy.
     assert "/listing/one" in stdout and "build paths" in stdout
     assert not list(project.glob(".dist*"))

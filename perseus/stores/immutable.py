@@ -2,9 +2,12 @@
 
     dist/manifest.json      format, build id, perseus version, page count
     dist/render_conf.json   every page path -> template, per locale; template strategies
-    dist/pages.bin          page bodies (HTML and JSON), one record after another
-    dist/pages.json         the index: per page, where its bodies lie, ETags, headers;
-                            error pages and translations per locale likewise
+    dist/pages.bin          page bodies (HTML, JSON and their gzip copies), one after another
+    dist/pages.idx          the page index, packed (see ``PageIndex``): per page, where its
+                            bodies lie, its ETag digests, locale, template and header set
+    dist/pages.paths        every page's path, UTF-8, one per line, in index order
+    dist/index.json         what is not per page: locales, templates, distinct header sets,
+                            error pages and translations per locale, pages rendered per request
     dist/extra/<n>.json     helper state per template (never served)
     dist/global_state.json  build-time global state
     dist/mutable/           the mutable store (LMDB), seeded by the build; PERSEUS_MUTABLE_DIR
@@ -20,7 +23,10 @@ import mmap
 import os
 import secrets
 import shutil
+import struct
 import time
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,10 +35,21 @@ from urllib.parse import quote
 import orjson
 
 from ..errors import DistError
-from ..turbine.render import RenderedPage, etag
+from ..turbine.render import RenderedPage, etag, gzip_copy
 
-FORMAT = 1
+# NOTE: bump whenever the layout changes: a server refuses a dist/ of another format
+# with "rebuild", rather than misreading it.
+FORMAT = 2
 MUTABLE_DIR = "mutable"
+Span = tuple[int, int]
+Headers = list[tuple[str, str]]
+# PERF: the page index is packed so that 10,000 pages load as a few flat buffers, not as
+# 10,000 dicts (pages.json was 5 MB and peaked at 75 MB while parsed): one record per page
+# = spans (offset, length) of its HTML, JSON and their gzip copies (length 0: none), its
+# header set, then the ETag digests of its HTML and JSON.
+_RECORD = struct.Struct("<QIQIQIQII12s12s")
+_COUNT = struct.Struct("<I")
+_ETAG_DIGEST = 12
 
 
 def mutable_location(dist: Path, building: Path | None = None) -> Path:
@@ -46,25 +63,31 @@ def mutable_location(dist: Path, building: Path | None = None) -> Path:
     return (building if building is not None else dist) / MUTABLE_DIR
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredPage:
-    """One prerendered page as served: body spans in ``pages.bin`` plus headers."""
+    """One prerendered page as served: body spans in ``pages.bin`` plus headers.
+
+    ``html_gz`` and ``json_gz`` are the spans of the gzip copies, None where compressing
+    did not pay. ``headers`` is shared between pages: never change it.
+    """
 
     path: str
     locale: str
     template: str
-    html: tuple[int, int]
-    json: tuple[int, int]
+    html: Span
+    json: Span
     html_etag: str
     json_etag: str
-    headers: list[tuple[str, str]]
+    headers: Headers
+    html_gz: Span | None = None
+    json_gz: Span | None = None
 
 
 @dataclass(frozen=True)
 class StoredTranslations:
     """A locale's translations as served at ``/.perseus/translations/<locale>``."""
 
-    body: tuple[int, int]
+    body: Span
     etag: str
     content_type: str
 
@@ -83,6 +106,34 @@ def read_build_id(dist: Path) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def read_manifest(dist: Path) -> dict[str, Any]:
+    """The manifest of the build in ``dist``, checked to be one this perseus can serve.
+
+    Raises:
+        DistError: no build, a damaged one, or one written in another format.
+    """
+    try:
+        manifest = orjson.loads((dist / "manifest.json").read_bytes())
+    except FileNotFoundError:
+        raise DistError(f"no build in {dist}: run `perseus build` first") from None
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise DistError(f"the build in {dist} is damaged ({exc}): run `perseus build` again") from None
+    found = manifest.get("format") if isinstance(manifest, dict) else None
+    if found != FORMAT:
+        raise DistError(
+            f"{dist} was built by another version of perseus (dist format {found!r}, this one"
+            f" reads format {FORMAT}): run `perseus build` to rebuild it"
+        )
+    assert isinstance(manifest, dict)
+    return manifest
+
+
+def _digest(tag: str) -> bytes:
+    digest = bytes.fromhex(tag.strip('"'))
+    assert len(digest) == _ETAG_DIGEST, "etag() changed its digest size: bump FORMAT"
+    return digest
+
+
 class DistWriter:
     """Writes a new ``dist/`` beside the old one; ``commit`` swaps it in."""
 
@@ -95,25 +146,39 @@ class DistWriter:
         (self.tmp / "extra").mkdir()
         self._bodies = open(self.tmp / "pages.bin", "wb")
         self._offset = 0
-        self._pages: list[dict[str, Any]] = []
+        self._records = bytearray()
+        self._paths: list[str] = []
+        self._page_locales = array("H")
+        self._page_templates = array("H")
+        self._locales: dict[str, int] = {}
+        self._templates: dict[str, int] = {}
+        # NOTE: most pages share identical headers: each distinct list is stored once.
+        self._header_sets: dict[tuple[tuple[str, str], ...], int] = {}
         self._deferred: list[dict[str, Any]] = []
         self._errors: dict[str, dict[str, Any]] = {}
         self._translations: dict[str, dict[str, Any]] = {}
 
-    def _append(self, body: bytes) -> list[int]:
+    def _append(self, body: bytes | None) -> list[int]:
+        if not body:
+            return [0, 0]
         span = [self._offset, len(body)]
         self._bodies.write(body)
         self._offset += len(body)
         return span
 
-    def _record(self, page: RenderedPage) -> dict[str, Any]:
-        return {
-            "html": self._append(page.html), "json": self._append(page.json),
-            "html_etag": page.html_etag, "json_etag": page.json_etag, "headers": page.headers,
-        }
+    def _id(self, table: dict[Any, int], key: Any) -> int:
+        return table.setdefault(key, len(table))
 
     def add_page(self, path: str, locale: str, template: str, page: RenderedPage) -> None:
-        self._pages.append({"path": path, "locale": locale, "template": template, **self._record(page)})
+        """A prerendered page, with gzip copies of its bodies where they pay."""
+        spans = [self._append(body) for body in (page.html, page.json, gzip_copy(page.html),
+                                                 gzip_copy(page.json))]
+        headers = self._id(self._header_sets, tuple((name, value) for name, value in page.headers))
+        self._records += _RECORD.pack(*(n for span in spans for n in span), headers,
+                                      _digest(page.html_etag), _digest(page.json_etag))
+        self._paths.append(path)
+        self._page_locales.append(self._id(self._locales, locale))
+        self._page_templates.append(self._id(self._templates, template))
 
     def add_deferred_page(self, path: str, locale: str, template: str, state: bytes) -> None:
         """A page rendered per request (request state): only its build state is kept."""
@@ -121,7 +186,11 @@ class DistWriter:
                                "state": orjson.loads(state)})
 
     def add_error_page(self, status: int, locale: str, page: RenderedPage) -> None:
-        self._errors.setdefault(locale, {})[str(status)] = self._record(page)
+        """An error page; never compressed (small, and not worth a Vary on every error)."""
+        self._errors.setdefault(locale, {})[str(status)] = {
+            "html": self._append(page.html), "json": self._append(page.json),
+            "html_etag": page.html_etag, "json_etag": page.json_etag, "headers": page.headers,
+        }
 
     def add_translations(self, locale: str, content_type: str, source: bytes) -> None:
         self._translations[locale] = {
@@ -136,8 +205,17 @@ class DistWriter:
 
     def commit(self, manifest: dict[str, Any]) -> None:
         self._bodies.close()
-        self.write_json("pages.json", {"pages": self._pages, "deferred": self._deferred,
-                                       "errors": self._errors, "translations": self._translations})
+        count = len(self._paths)
+        (self.tmp / "pages.idx").write_bytes(b"".join((
+            _COUNT.pack(count), self._page_locales.tobytes(), self._page_templates.tobytes(),
+            self._records,
+        )))
+        (self.tmp / "pages.paths").write_bytes("\n".join(self._paths).encode())
+        self.write_json("index.json", {
+            "locales": list(self._locales), "templates": list(self._templates),
+            "header_sets": [list(headers) for headers in self._header_sets],
+            "deferred": self._deferred, "errors": self._errors, "translations": self._translations,
+        })
         self.write_json("manifest.json", {"format": FORMAT, "build_id": self.build_id, **manifest})
         old = self.dist.parent / f".{self.dist.name}.old-{self.build_id}"
         if self.dist.exists():
@@ -150,36 +228,73 @@ class DistWriter:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+class PageIndex:
+    """The prerendered pages of a build, read from their packed index.
+
+    ``paths``, ``locale_ids`` and ``template_ids`` are per page (ids into ``locales`` and
+    ``templates``); ``page(i)`` unpacks one page's record when it is first needed.
+    """
+
+    def __init__(self, raw: bytes, paths: bytes, index: dict[str, Any]) -> None:
+        (count,) = _COUNT.unpack_from(raw)
+        start = _COUNT.size
+        self.locale_ids = array("H", raw[start : start + 2 * count])
+        self.template_ids = array("H", raw[start + 2 * count : start + 4 * count])
+        self._records = raw[start + 4 * count :]
+        if len(self._records) != count * _RECORD.size:
+            raise DistError("the page index is damaged: run `perseus build` again")
+        self.paths = paths.decode().split("\n") if count else []
+        self.locales: list[str] = index["locales"]
+        self.templates: list[str] = index["templates"]
+        self.header_sets: list[Headers] = [
+            [(name, value) for name, value in headers] for headers in index["header_sets"]
+        ]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __iter__(self) -> Iterator[StoredPage]:
+        """Every page, unpacked one at a time (for tools such as export, not for serving)."""
+        return map(self.page, range(len(self.paths)))
+
+    def page(self, i: int) -> StoredPage:
+        (html, html_len, json, json_len, html_gz, html_gz_len, json_gz, json_gz_len, headers,
+         html_tag, json_tag) = _RECORD.unpack_from(self._records, i * _RECORD.size)
+        return StoredPage(
+            self.paths[i], self.locales[self.locale_ids[i]], self.templates[self.template_ids[i]],
+            (html, html_len), (json, json_len), f'"{html_tag.hex()}"', f'"{json_tag.hex()}"',
+            self.header_sets[headers], (html_gz, html_gz_len) if html_gz_len else None,
+            (json_gz, json_gz_len) if json_gz_len else None,
+        )
+
+
 class Dist:
     """A built ``dist/`` opened for serving: the index in memory, bodies memory-mapped."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            self.manifest = orjson.loads((path / "manifest.json").read_bytes())
-        except FileNotFoundError:
-            raise DistError(f"no build in {path}: run `perseus build` first") from None
-        if self.manifest.get("format") != FORMAT:
-            raise DistError(f"{path} was built by another version of perseus: run `perseus build`")
+        self.manifest = read_manifest(path)
         self.build_id: str = self.manifest["build_id"]
-        index = orjson.loads((path / "pages.json").read_bytes())
-        self.pages = [_stored(entry) for entry in index["pages"]]
+        index = orjson.loads((path / "index.json").read_bytes())
+        self.pages = PageIndex((path / "pages.idx").read_bytes(), (path / "pages.paths").read_bytes(),
+                               index)
         # Pages rendered per request: (path, locale, template, build state).
         self.deferred: list[tuple[str, str, str, Any]] = [
             (entry["path"], entry["locale"], entry["template"], entry["state"])
-            for entry in index.get("deferred", [])
+            for entry in index["deferred"]
         ]
         self.built_at: float = float(self.manifest.get("built_at", 0.0))
         self.errors = {
-            locale: {int(status): _stored({"path": "", "locale": locale, "template": "", **entry})
-                     for status, entry in by_status.items()}
+            locale: {int(status): _error_page(locale, entry) for status, entry in by_status.items()}
             for locale, by_status in index["errors"].items()
         }
         self.translations = {
             locale: StoredTranslations(tuple(entry["body"]), entry["etag"], entry["content_type"])
-            for locale, entry in index.get("translations", {}).items()
+            for locale, entry in index["translations"].items()
         }
         self.render_conf = orjson.loads((path / "render_conf.json").read_bytes())
+        # PERF: its list of every page (for tools) is what the index holds, packed.
+        self.render_conf.pop("pages", None)
         global_path = path / "global_state.json"
         self.global_state = orjson.loads(global_path.read_bytes()) if global_path.exists() else None
         with open(path / "pages.bin", "rb") as bodies:
@@ -193,14 +308,13 @@ class Dist:
         path = self.path / "extra" / f"{quote(template, safe='')}.json"
         return orjson.loads(path.read_bytes()) if path.exists() else None
 
-    def body(self, span: tuple[int, int]) -> bytes:
+    def body(self, span: Span) -> bytes:
         start, length = span
         return self._bodies[start : start + length]
 
 
-def _stored(entry: dict[str, Any]) -> StoredPage:
+def _error_page(locale: str, entry: dict[str, Any]) -> StoredPage:
     return StoredPage(
-        entry["path"], entry["locale"], entry["template"], tuple(entry["html"]),
-        tuple(entry["json"]), entry["html_etag"], entry["json_etag"],
-        [(name, value) for name, value in entry["headers"]],
+        "", locale, "", tuple(entry["html"]), tuple(entry["json"]), entry["html_etag"],
+        entry["json_etag"], [(name, value) for name, value in entry["headers"]],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
 from collections.abc import Mapping
@@ -31,6 +32,10 @@ ERROR_CACHE = "no-store"
 _BUILD_GLOBAL: Any = object()
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # The server frames every response itself; a page setting these would corrupt it.
+# Bodies get a gzip copy from this size on, when it is at least GZIP_MIN_SAVING smaller:
+# below ~1 KB a response fits a packet or two anyway, and every copy costs a Vary.
+GZIP_MIN_BODY = 1024
+GZIP_MIN_SAVING = 0.10
 _FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
                     "te", "trailer"}
 
@@ -49,6 +54,20 @@ class RenderedPage:
 def etag(body: bytes) -> str:
     """A strong ETag: a hash of the exact bytes served."""
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def gzip_copy(body: bytes) -> bytes | None:
+    """A gzip copy of ``body`` (level 9, reproducible), or None where it does not pay."""
+    if len(body) < GZIP_MIN_BODY:
+        return None
+    # NOTE: mtime=0: the same body always gives the same bytes (and the same build output).
+    packed = gzip.compress(body, compresslevel=9, mtime=0)
+    return packed if len(packed) <= len(body) * (1 - GZIP_MIN_SAVING) else None
+
+
+def gzip_etag(identity_etag: str) -> str:
+    """The ETag of a body's gzip copy: distinct from the identity body's, derived from it."""
+    return identity_etag[:-1] + '-gz"'
 
 
 def client_scripts(base_path: str, locale: str) -> str:

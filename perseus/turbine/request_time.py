@@ -131,13 +131,13 @@ class RequestTime:
         self.pages: dict[str, list[DynamicPage]] = {}
         for locale, site in engine.sites.items():
             pages = self.pages[locale] = []
-            for offset, stored in enumerate(site.revalidating):
-                template = app.template(stored.template)
-                ref = self._ref(template, stored.path, locale)
+            for offset, (path, name) in enumerate(site.revalidating):
+                template = app.template(name)
+                ref = self._ref(template, path, locale)
                 due = dist.built_at + template.revalidate_after if template.revalidate_after else 0.0
                 page_id = site.prerendered + offset
-                pages.append(DynamicPage(ref, RecordMeta(dist.built_at, due, False), site.html[page_id],
-                                         site.json[page_id], None))
+                pages.append(DynamicPage(ref, RecordMeta(dist.built_at, due, False), site.html_at(page_id),
+                                         site.json_at(page_id), None))
         for path, locale, name, state in dist.deferred:
             meta = RecordMeta(dist.built_at, 0.0, False)
             ref = self._ref(app.template(name), path, locale)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Awaitable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -12,11 +13,12 @@ from perseus_core.locales import match_locale, negotiate, redirect_path
 from perseus_core.routing import INCREMENTAL, PAGE, BadPath, Router, normalize_path
 
 from ..app import PerseusApp
+from ..server.encoding import accepts_gzip
 from ..server.response import Headers, Response, etag_matches
 from ..server.static import STATIC_CACHE, StaticDirectory, StaticFile, open_regular
-from ..stores.immutable import Dist
+from ..stores.immutable import Dist, Span
 from .build import ERROR_STATUSES
-from .render import BUILT_PAGE_CACHE, ERROR_CACHE, JSON_TYPE, NO_LOCALE, etag
+from .render import BUILT_PAGE_CACHE, ERROR_CACHE, JSON_TYPE, NO_LOCALE, etag, gzip_copy, gzip_etag
 from .request_time import RequestTime
 
 READ_METHODS = ("GET", "HEAD")
@@ -34,21 +36,43 @@ BODY_CACHE_BYTES = 2 * 1024 * 1024
 LOCALE_REDIRECT = 307
 # The answer varies with the visitor's languages: no shared cache may keep it.
 LOCALE_REDIRECT_HEADERS = [("vary", "accept-language"), ("cache-control", "private, no-store")]
+JSON_HEADERS = [("content-type", JSON_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
+CLIENT_HEADERS = [("content-type", "text/javascript; charset=utf-8"), ("cache-control", BUILT_PAGE_CACHE)]
+# Every answer of a body that has a gzip copy says so, the identity one included, or a
+# shared cache could hand the gzip copy to a client that never asked for it.
+VARY_ENCODING = ("vary", "accept-encoding")
+GZIP_ENCODING = ("content-encoding", "gzip")
+_NOT_MODIFIED_HEADERS = ("cache-control", "etag", "vary")
 
 
 class _Served:
-    """One body ready to answer with: where it lies, its ETag and complete headers."""
+    """One body ready to answer with: where it lies, its ETag and complete headers.
 
-    __slots__ = ("span", "etag", "headers", "not_modified_headers", "body", "ok")
+    ``gz`` is its gzip copy, sent instead to clients that accept it; ``span`` is None
+    for a body held in memory from the start (``body``).
+    """
 
-    def __init__(self, span: tuple[int, int], etag: str, headers: Headers) -> None:
+    __slots__ = ("span", "etag", "headers", "not_modified_headers", "body", "ok", "gz")
+
+    def __init__(self, span: Span | None, etag: str, headers: Headers, body: bytes | None = None) -> None:
         self.span = span
-        self.body: bytes | None = None  # kept by Engine._body within its budget
+        self.body = body  # else kept by Engine._body within its budget
         self.ok: Response | None = None  # the whole 200 answer, once the body is kept
+        self.gz: _Served | None = None
         self.etag = etag
         self.headers = headers + [("etag", etag)]
         # NOTE: the same tuples as self.headers: 20,000 pages would otherwise hold 40,000 more.
-        self.not_modified_headers = [h for h in self.headers if h[0] in ("cache-control", "etag")]
+        self.not_modified_headers = [h for h in self.headers if h[0] in _NOT_MODIFIED_HEADERS]
+
+
+def _served(span: Span | None, tag: str, headers: Headers, gz_span: Span | None = None,
+            body: bytes | None = None, gz_body: bytes | None = None) -> _Served:
+    """A body, with its gzip copy (at ``gz_span`` or in ``gz_body``) when it has one."""
+    if gz_span is None and gz_body is None:
+        return _Served(span, tag, headers, body)
+    served = _Served(span, tag, headers + [VARY_ENCODING], body)
+    served.gz = _Served(gz_span, gzip_etag(tag), headers + [VARY_ENCODING, GZIP_ENCODING], gz_body)
+    return served
 
 
 _matches = etag_matches
@@ -58,27 +82,57 @@ class _LocaleSite:
     """One locale's pages: a router over their paths, their bodies and its error pages.
 
     Prerendered pages get the low ids and revalidating ones (answered by ``RequestTime``)
-    the ids after ``prerendered``; ``paths`` lists the prerendered ones.
+    the ids after ``prerendered``; ``paths`` lists the prerendered ones, ``revalidating``
+    the others as (path, template).
     """
 
-    __slots__ = ("locale", "paths", "router", "html", "json", "errors", "prerendered", "revalidating")
+    __slots__ = ("locale", "prefix", "paths", "router", "html", "json", "errors", "prerendered",
+                 "revalidating", "_pages", "_ids")
 
-    def __init__(self, dist: Dist, locale: str, revalidating: set[str]) -> None:
+    def __init__(self, dist: Dist, locale: str, revalidating: set[str], i18n: bool) -> None:
         self.locale = locale
-        pages = [page for page in dist.pages if page.locale == locale]
+        self.prefix = "/" + locale if i18n else ""
+        index = self._pages = dist.pages
+        locale_id = index.locales.index(locale) if locale in index.locales else -1
+        later = {i for i, name in enumerate(index.templates) if name in revalidating}
+        templates = index.template_ids
+        mine = [i for i, page_locale in enumerate(index.locale_ids) if page_locale == locale_id]
         # PERF: one comparison tells a prerendered page from one answered at request time.
-        pages.sort(key=lambda page: page.template in revalidating)
-        self.prerendered = sum(page.template not in revalidating for page in pages)
-        self.revalidating = pages[self.prerendered:]
-        self.paths = [page.path for page in pages[: self.prerendered]]
-        self.router = Router({path: i for i, path in enumerate(self.paths)}, {})
-        self.html = [_Served(p.html, p.html_etag, p.headers) for p in pages]
-        json_headers = [("content-type", JSON_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
-        self.json = [_Served(p.json, p.json_etag, json_headers) for p in pages]
+        prerendered = [i for i in mine if templates[i] not in later]
+        others = [i for i in mine if templates[i] in later]
+        self.prerendered = len(prerendered)
+        self._ids = array("I", prerendered + others)
+        self.paths = [index.paths[i] for i in prerendered]
+        self.revalidating = [(index.paths[i], index.templates[templates[i]]) for i in others]
+        self.router = Router({}, {})  # set by route()
+        # PERF: a page's answers are made when it is first asked for (see html_at): a site
+        # of many pages starts fast, and holds objects only for the pages it serves.
+        self.html: list[_Served | None] = [None] * len(self._ids)
+        self.json: list[_Served | None] = [None] * len(self._ids)
         self.errors = {
             status: _Served(page.html, page.html_etag, page.headers)
             for status, page in dist.errors[locale].items()
         }
+
+    def html_at(self, i: int) -> _Served:
+        """The HTML answer of page ``i``."""
+        served = self.html[i]
+        if served is None:
+            page = self._pages.page(self._ids[i])
+            served = self.html[i] = _served(page.html, page.html_etag, page.headers, page.html_gz)
+        return served
+
+    def json_at(self, i: int) -> _Served:
+        """The page-data (JSON) answer of page ``i``."""
+        served = self.json[i]
+        if served is None:
+            page = self._pages.page(self._ids[i])
+            served = self.json[i] = _served(page.json, page.json_etag, JSON_HEADERS, page.json_gz)
+        return served
+
+    def url(self, key: str) -> str:
+        """The canonical URL of the page at route key ``key``."""
+        return f"{self.prefix}/{key}" if key or not self.prefix else self.prefix
 
     def route(self, request_time_paths: list[str], incremental_roots: dict[str, int]) -> None:
         """Route prerendered pages, then every page ``RequestTime`` answers, by its id there."""
@@ -98,7 +152,7 @@ class Engine:
         self.i18n = self.default_locale != NO_LOCALE
         self.base_path: str = dist.render_conf.get("base_path", "")
         revalidating = {t.name for t in app.templates if t.revalidates}
-        self.sites = {locale: _LocaleSite(dist, locale, revalidating) for locale in self.locales}
+        self.sites = {locale: _LocaleSite(dist, locale, revalidating, self.i18n) for locale in self.locales}
         self.default_site = self.sites[self.default_locale]
         self.request_time = RequestTime(self, app, dist)
         for locale, site in self.sites.items():
@@ -111,30 +165,12 @@ class Engine:
         self.static = StaticDirectory(app.static_dir) if app.static_dir else None
         self.aliases = app.static_aliases
         client = resources.files("perseus.client").joinpath("client.js").read_bytes()
-        self.client = (client, etag(client))
-        self.exact = self._exact_urls()
+        self.client = _served(None, etag(client), CLIENT_HEADERS, body=client, gz_body=gzip_copy(client))
+        # Built pages by the exact URL a GET asked for them with, filled as they are first
+        # served: only canonical URLs (at most two per page), which the full route answers
+        # with the same page, so a hit can skip normalising and routing.
+        self.exact: dict[str, _Served] = {}
         self.body_budget = BODY_CACHE_BYTES
-
-    def _exact_urls(self) -> dict[str, _Served]:
-        """Built pages by each URL ``respond`` routes to them as it is (HTML and JSON).
-
-        Only URLs the full route gives the same answer for: no alias, nothing under
-        ``/.perseus/`` but page data, and paths that normalise to themselves.
-        """
-        exact: dict[str, _Served] = {}
-        for locale, site in self.sites.items():
-            prefix = "/" + locale if self.i18n else ""
-            for i, path in enumerate(site.paths):
-                try:
-                    if normalize_path(path) != path:
-                        continue
-                except BadPath:
-                    continue
-                url = f"{prefix}/{path}" if path or not prefix else prefix
-                if not url.startswith("/.perseus/") and url not in self.aliases:
-                    exact[url] = site.html[i]
-                exact[f"{PAGE_DATA_PREFIX}{locale}/{path}.json"] = site.json[i]
-        return exact
 
     def respond(self, method: str, path: str, headers: Mapping[str, str],
                 query: str = "") -> Response | Awaitable[Response]:
@@ -148,6 +184,7 @@ class Engine:
         served = self.exact.get(path)
         if served is not None and method == "GET":
             return self._send(method, served, headers)
+        url = path
         try:
             key = normalize_path(path)
         except BadPath:
@@ -172,7 +209,10 @@ class Engine:
         kind, page = site.router.match(key)
         if kind == PAGE:
             if page < site.prerendered:
-                return self._send(method, site.html[page], headers)
+                served = site.html_at(page)
+                if url == site.url(key):
+                    self.exact[url] = served
+                return self._send(method, served, headers)
             return self.request_time.page(method, site.locale, page - site.prerendered, headers, query, False)
         if kind == INCREMENTAL:
             return self.request_time.unbuilt(method, site.locale, page, key, headers, query, False)
@@ -194,6 +234,9 @@ class Engine:
         self.request_time.close()
 
     def _send(self, method: str, served: _Served, headers: Mapping[str, str], status: int = 200) -> Response:
+        # PERF: one attribute test for bodies without a gzip copy (and wrk sends no Accept-Encoding).
+        if served.gz is not None and accepts_gzip(headers.get("accept-encoding")):
+            served = served.gz
         if status == 200 and _matches(headers.get("if-none-match"), served.etag):
             return Response(304, served.not_modified_headers)
         if method != "GET":
@@ -209,6 +252,7 @@ class Engine:
     def _body(self, served: _Served) -> bytes:
         body = served.body
         if body is None:
+            assert served.span is not None  # only bodies held from the start have none
             body = self.dist.body(served.span)
             if len(body) <= self.body_budget:
                 self.body_budget -= len(body)
@@ -250,12 +294,7 @@ class Engine:
                 return self.json_error(404, method)
             return self._send(method, translations, headers)
         if path == CLIENT_PATH:
-            body, tag = self.client
-            served_headers = [("content-type", "text/javascript; charset=utf-8"),
-                              ("cache-control", BUILT_PAGE_CACHE), ("etag", tag)]
-            if _matches(headers.get("if-none-match"), tag):
-                return Response(304, served_headers[1:])
-            return Response(200, served_headers, body if method == "GET" else b"")
+            return self._send(method, self.client, headers)
         return self.error(404, method)
 
     def _page_data(self, method: str, tail: str, headers: Mapping[str, str],
@@ -273,7 +312,10 @@ class Engine:
         kind, page = site.router.match(key)
         if kind == PAGE:
             if page < site.prerendered:
-                return self._send(method, site.json[page], headers)
+                served = site.json_at(page)
+                if len(rest) == len(key) + len(".json") and rest.startswith(key):
+                    self.exact[PAGE_DATA_PREFIX + tail] = served
+                return self._send(method, served, headers)
             return self.request_time.page(method, site.locale, page - site.prerendered, headers, query, True)
         if kind == INCREMENTAL:
             return self.request_time.unbuilt(method, site.locale, page, key, headers, query, True)
