@@ -26,8 +26,8 @@ import orjson
 from perseus_core.paths import BadPath, normalize_path
 from perseus_core.plan import DUE_ON_DEMAND
 
-from ..errors import DistError, PerseusError, RevalidateError
-from ..stores.immutable import mutable_location, read_build_id
+from ..errors import PerseusError, RevalidateError
+from ..stores.immutable import mutable_location, read_manifest
 from ..stores.mutable import MutableStore, lease_owner
 from ..stores.records import PageRecords, decode_record, page_key
 from .render import NO_LOCALE
@@ -51,10 +51,7 @@ class _Site:
     """The parts of a build that say which URL is which kind of page."""
 
     def __init__(self, dist: Path) -> None:
-        build_id = read_build_id(dist)
-        if build_id is None:
-            raise DistError(f"no build in {dist}: run `perseus build` first")
-        self.build_id = build_id
+        self.build_id: str = read_manifest(dist)["build_id"]
         conf: dict[str, Any] = orjson.loads((dist / "render_conf.json").read_bytes())
         self.locales: list[str] = conf["locales"]
         self.i18n = conf.get("default_locale", NO_LOCALE) != NO_LOCALE
