@@ -16,7 +16,7 @@ nox.options.reuse_existing_virtualenvs = True
 PYTHON = "3.11"
 # pip: `perseus deploy` runs `python -m pip` (uv-made venvs have none).
 TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "httpx>=0.27", "pytest-timeout>=2.3", "playwright>=1.45",
-             "watchfiles>=0.21", "pip"]
+             "watchfiles>=0.21", "pip", "redis>=5"]
 
 
 @nox.session(python=PYTHON)
@@ -37,7 +37,7 @@ def tests_pure(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff on everything; mypy --strict on both packages."""
     session.install("ruff==0.17.6", "mypy>=1.11", "orjson", "granian", "click", "lmdb", "fluent.runtime",
-                    "watchfiles")
+                    "watchfiles", "redis>=5")
     session.run("ruff", "check", "perseus", "perseus_core", "tests", "noxfile.py", "setup.py", "bench")
     session.run("mypy", "--strict", "perseus_core", "perseus")
 

@@ -230,3 +230,13 @@ def run_in_thread(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """``asyncio.run(main())`` in a thread of its own: a browser test may hold this thread's loop."""
     with ThreadPoolExecutor(1) as thread:
         return thread.submit(lambda: asyncio.run(main())).result()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One redis-server for the session (tests flush it or use keys of their own)."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()

@@ -1,4 +1,5 @@
-"""One conformance suite for every ``MutableStore``, plus page-record framing and LMDB's failure modes."""
+"""One conformance suite for every ``MutableStore`` (LMDB, memory, Redis, Redis behind LMDB),
+plus page-record framing and LMDB's failure modes."""
 
 from __future__ import annotations
 
@@ -16,13 +17,30 @@ from perseus.stores.lmdb_store import LMDBStore, open_lmdb
 from perseus.stores.memory import MemoryStore
 from perseus.stores.mutable import MutableStore
 from perseus.stores.records import PageRecords, PageVersion, encode_record, page_key
+from perseus.stores.redis_store import RedisStore
+from perseus.stores.tiered import TieredStore
 
 NOW = 1_000_000.0
 
 
-@pytest.fixture(params=["lmdb", "memory"])
+@pytest.fixture(params=["lmdb", "memory", "redis", "tiered"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MutableStore]:
-    opened: MutableStore = open_lmdb(tmp_path / "mutable") if request.param == "lmdb" else MemoryStore()
+    opened: MutableStore
+    if request.param == "lmdb":
+        opened = open_lmdb(tmp_path / "mutable")
+    elif request.param == "memory":
+        opened = MemoryStore()
+    else:
+        redis_server = request.getfixturevalue("redis_server")
+        redis_server.flush()
+        remote = RedisStore(redis_server.url)
+        if request.param == "redis":
+            opened = remote
+        else:
+            tiered = TieredStore(open_lmdb(tmp_path / "mutable"), remote)
+            tiered.start()
+            assert tiered.subscribed.wait(10)
+            opened = tiered
     yield opened
     opened.close()
 

@@ -2,7 +2,8 @@
 
 Every operation is a short transaction that copies its value out: no transaction is
 held across user code or an ``await`` (so readers never pin old pages, and the map can
-be resized). Two named databases: ``pages`` (the values) and ``leases``.
+be resized). Three named databases: ``pages`` (the values), ``leases``, and ``meta``
+(the first-level cache bookkeeping of the tiered store, ``perseus.stores.tiered``).
 
 Durability: commits do not wait for the disk (an fsync costs ~8 ms here, which would
 stall the event loop and cap generation at ~120 pages/s); a background thread flushes
@@ -115,12 +116,13 @@ class LMDBStore:
         try:
             if not readonly:
                 os.makedirs(path, exist_ok=True)
-            self.env = lmdb.open(path, map_size=map_size, max_dbs=2, max_readers=MAX_READERS,
+            self.env = lmdb.open(path, map_size=map_size, max_dbs=3, max_readers=MAX_READERS,
                                  readonly=readonly, create=not readonly, sync=False, metasync=False)
             # Clear reader slots left by processes that died (kill -9) holding one.
             self.env.reader_check()
             self._pages = self._open_db(b"pages")
             self._leases = self._open_db(b"leases")
+            self._meta = self._open_db(b"meta")
         except (OSError, lmdb.Error) as exc:
             raise StoreError(
                 f"cannot open the LMDB store in {path}: {exc} (it holds only regenerable pages:"
@@ -277,6 +279,74 @@ class LMDBStore:
 
         self._checked(release)
 
+    # -- first-level cache (the tiered store) --------------------------------------------------
+    # NOTE: every invalidation bumps an epoch in the same transaction; a fill copied from
+    # the remote store lands only if the epoch did not move meanwhile, so a fill that raced
+    # an invalidation can never bring back the version it replaced.
+
+    def cache_epoch(self) -> int:
+        """The invalidation counter a later ``fill`` is checked against."""
+        def current() -> int:
+            with self.env.begin(db=self._meta) as txn:
+                return _epoch_of(txn)
+
+        return self._checked(current)
+
+    def fill(self, key: bytes, value: bytes, epoch: int) -> bool:
+        """Store ``value`` unless something was invalidated since ``epoch`` was read."""
+        def put_if_unchanged() -> bool:
+            with self.env.begin(write=True) as txn:
+                if _epoch_of(txn, self._meta) != epoch:
+                    txn.abort()
+                    return False
+                txn.put(key, value, db=self._pages)
+                return True
+
+        stored = self._checked(put_if_unchanged)
+        self._dirty.set()
+        return stored
+
+    def replace(self, key: bytes, value: bytes) -> None:
+        """Store ``value`` and turn away fills of older versions still in flight."""
+        self._invalidating(lambda txn: txn.put(key, value, db=self._pages))
+
+    def invalidate(self, keys: list[bytes] | None, keep: Callable[[bytes], bool] | None = None) -> None:
+        """Drop ``keys`` (every value when None) and turn away fills in flight.
+
+        A value for which ``keep`` is true stays (it is already the announced version).
+        """
+        def drop(txn: lmdb.Transaction) -> None:
+            if keys is None and self._pages is not None:
+                txn.drop(self._pages, delete=False)
+            for key in keys or ():
+                current = txn.get(key, db=self._pages) if keep is not None else None
+                if current is None or not keep(bytes(current)):  # type: ignore[misc]
+                    txn.delete(key, db=self._pages)
+
+        self._invalidating(drop)
+
+    def _invalidating(self, change: Callable[[lmdb.Transaction], object]) -> None:
+        def run() -> None:
+            with self.env.begin(write=True) as txn:
+                change(txn)
+                txn.put(_EPOCH, (_epoch_of(txn, self._meta) + 1).to_bytes(8, "big"), db=self._meta)
+
+        self._checked(run)
+        self._dirty.set()
+
+    def cache_id(self) -> bytes:
+        """A random id of this LMDB environment, the same in every process that opens it."""
+        def get_or_create() -> bytes:
+            with self.env.begin(write=True, db=self._meta) as txn:
+                existing = txn.get(_CACHE_ID)
+                if existing is not None:
+                    return bytes(existing)
+                created = os.urandom(16)
+                txn.put(_CACHE_ID, created)
+                return created
+
+        return self._checked(get_or_create)
+
     def close(self) -> None:
         if not self.closed and os.getpid() == self.pid:
             self.flush()
@@ -286,6 +356,15 @@ class LMDBStore:
                 self.env.close()
         self.closed = True
         _OPEN.pop((self.path, self.pid), None)
+
+
+_EPOCH = b"epoch"
+_CACHE_ID = b"cache-id"
+
+
+def _epoch_of(txn: lmdb.Transaction, db: lmdb._Database | None = None) -> int:
+    value = txn.get(_EPOCH, db=db) if db is not None else txn.get(_EPOCH)
+    return int.from_bytes(value, "big") if value else 0
 
 
 def _encode_lease(owner: str, expires_at: float) -> bytes:

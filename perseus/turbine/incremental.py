@@ -16,7 +16,7 @@ import time
 from ..errors import StoreError
 from ..stores.mutable import MutableStore, lease_owner
 from ..stores.records import PageRecords, PageVersion
-from .revalidate import LEASE_MARGIN, Generate, PageRef
+from .revalidate import LEASE_MARGIN, Generate, PageRef, release_lease
 
 log = logging.getLogger("perseus.incremental")
 # How often a worker waiting on another worker's generation looks for its record.
@@ -74,7 +74,7 @@ class IncrementalGenerator:
                 try:
                     return await self._generate_and_store(page)
                 finally:
-                    self.store.release_lease(page.key, self.owner)
+                    release_lease(self.store, page, self.owner)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"waited too long for another worker to generate '/{page.full}'")
             # Another worker is generating this page: wait for its record.

@@ -33,12 +33,13 @@ from perseus_core.plan import (
 
 from ..app import PerseusApp
 from ..context import StateInfo
-from ..errors import ConfigurationError, status_for
+from ..errors import ConfigurationError, StoreError, status_for
 from ..request import Request
 from ..server.dev_reload import dev_reload_enabled
 from ..server.response import Response, etag_matches
+from ..stores.configured import check_store_reachable, open_mutable_store
 from ..stores.immutable import Dist, mutable_location
-from ..stores.lmdb_store import location_is_writable, open_lmdb
+from ..stores.lmdb_store import location_is_writable
 from ..stores.records import PageRecords, PageVersion
 from .build import load_translators
 from .calls import call_user
@@ -83,6 +84,7 @@ def check_mutable_store(app: PerseusApp, dist_path: os.PathLike[str] | str) -> N
 
     Raises:
         ConfigurationError: naming the templates and how to move the store.
+        StoreError: ``PERSEUS_STORE`` names a Redis that does not answer.
     """
     from pathlib import Path
 
@@ -96,6 +98,8 @@ def check_mutable_store(app: PerseusApp, dist_path: os.PathLike[str] | str) -> N
             " PERSEUS_MUTABLE_DIR to a writable directory, or remove revalidate_after,"
             " should_revalidate and incremental from those templates"
         )
+    if needing:
+        check_store_reachable()
 
 
 class DynamicPage:
@@ -150,7 +154,7 @@ class RequestTime:
         self.records: PageRecords | None = None
         if any(t.uses_mutable_store for t in app.templates):
             check_mutable_store(app, dist.path)
-            store = open_lmdb(mutable_location(dist.path))
+            store = open_mutable_store(mutable_location(dist.path))
             self.records = PageRecords(store, dist.build_id)
             timeout = _seconds("PERSEUS_GENERATION_TIMEOUT", 30.0)
             backoff = _seconds("PERSEUS_RETRY_BACKOFF", 3.0)
@@ -183,7 +187,10 @@ class RequestTime:
         meta = page.built_meta
         version = None
         if self.records is not None and page.ref.template.revalidates:
-            version = self.records.get(page.ref.locale, page.ref.full, page.ref.key)
+            try:
+                version = self.records.get(page.ref.locale, page.ref.full, page.ref.key)
+            except StoreError as error:  # the store is away: the built copy is the last good one
+                log.error("cannot read '/%s' from the store: %s", page.ref.full, error)
             if version is not None:
                 meta = version.meta
         decision = plan(BUILT_PAGE, page.flags, meta, time.time())
@@ -197,7 +204,10 @@ class RequestTime:
         if any(segment in (".", "..") for segment in full.split("/")):
             return self._error(404, method, as_json, ref)
         assert self.records is not None
-        version = self.records.get(ref.locale, ref.full, ref.key)
+        try:
+            version = self.records.get(ref.locale, ref.full, ref.key)
+        except StoreError as error:
+            return self._failed(error, ref, method, as_json)
         meta = version.meta if version is not None else None
         decision = plan(UNBUILT_PAGE, template.strategy_flags, meta, time.time())
         return self._act(decision, method, ref, None, version, meta, headers, query, as_json)
@@ -247,7 +257,7 @@ class RequestTime:
         status = status_for(error)
         if status >= 500:
             log.error("page '/%s' failed: %s: %s", ref.full, type(error).__name__, error,
-                      exc_info=not isinstance(error, TimeoutError))
+                      exc_info=not isinstance(error, (TimeoutError, StoreError)))
         return self._error(status, method, as_json, ref)
 
     async def _generate_then_answer(self, decision: int, method: str, ref: PageRef,

@@ -56,6 +56,14 @@ class PageRef:
 Generate = Callable[[PageRef], Awaitable[PageVersion]]
 
 
+def release_lease(store: MutableStore, page: PageRef, owner: str) -> None:
+    """Give up ``page``'s lease; if the store is away, log it (the lease expires on its own)."""
+    try:
+        store.release_lease(page.key, owner)
+    except StoreError as exc:
+        log.error("cannot release the lease of '/%s': %s", page.full, exc)
+
+
 class Revalidator:
     """Runs background regenerations of due pages, single-flight per page."""
 
@@ -101,12 +109,12 @@ class Revalidator:
         try:
             current = self.records.get(page.locale, page.full)
             if current is not None and current.generated_at > based_on:
-                self.store.release_lease(key, self.owner)
+                self._release(page)
                 return
             # NOTE: a page marked by `perseus revalidate` is regenerated whatever the logic says.
             marked = current is not None and current.due_at == DUE_ON_DEMAND
             if not marked and not await self._should_revalidate(page, request):
-                self.store.release_lease(key, self.owner)
+                self._release(page)
                 return
             version = await asyncio.wait_for(self.generate(page), self.timeout)
             self.records.put(version)
@@ -122,7 +130,10 @@ class Revalidator:
             self._failed(page, exc)
             return
         self._failures.pop(key, None)
-        self.store.release_lease(key, self.owner)
+        self._release(page)
+
+    def _release(self, page: PageRef) -> None:
+        release_lease(self.store, page, self.owner)
 
     async def _should_revalidate(self, page: PageRef, request: Request | None) -> bool:
         check = page.template.should_revalidate
