@@ -15,7 +15,8 @@ from __future__ import annotations
 import difflib
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -135,9 +136,6 @@ def revalidate(dist: str | os.PathLike[str] = "dist", paths: Iterable[str] = (),
             incremental but never generated, unknown); the others were marked.
         PerseusError: no build in ``dist``, or an unknown template.
     """
-    # NOTE: imported here so that `import perseus` does not load LMDB.
-    from ..stores.lmdb_store import lmdb_session
-
     site = _Site(Path(dist))
     report = RevalidationReport()
     if template is not None and template not in site.templates:
@@ -157,7 +155,7 @@ def revalidate(dist: str | os.PathLike[str] = "dist", paths: Iterable[str] = (),
         if not location.is_dir():
             raise PerseusError(f"no mutable store in {location}: was the site built with another"
                                " PERSEUS_MUTABLE_DIR?")
-        with lmdb_session(location) as store:
+        with _store_session(location) as store:
             records = PageRecords(store, site.build_id)
             if template is not None or all_pages:
                 for key in _stored_pages(store, site.build_id, None if all_pages else template):
@@ -170,6 +168,29 @@ def revalidate(dist: str | os.PathLike[str] = "dist", paths: Iterable[str] = (),
     if report.skipped and not ignore_missing:
         raise RevalidateError(report.skipped)
     return report
+
+
+@contextmanager
+def _store_session(location: Path) -> Iterator[MutableStore]:
+    """The configured store (``PERSEUS_STORE``) for a few writes: with Redis, marks go there
+    and are announced to every machine's cache, and to this machine's LMDB."""
+    # NOTE: imported here so that `import perseus` does not load LMDB.
+    from ..stores.configured import redis_timeout, store_url
+    from ..stores.lmdb_store import lmdb_session
+
+    with lmdb_session(location) as local:
+        url = store_url()
+        if url is None:
+            yield local
+            return
+        from ..stores.redis_store import RedisStore
+        from ..stores.tiered import TieredStore
+
+        remote = RedisStore(url, timeout=redis_timeout())
+        try:
+            yield TieredStore(local, remote)  # never started: this process only writes
+        finally:
+            remote.close()
 
 
 def _classify(site: _Site, url: str, report: RevalidationReport) -> tuple[str, str] | None:
