@@ -314,6 +314,7 @@ CONFIG_ERRORS: list[tuple[str, dict[str, Any], str]] = [
     ("error view for 200", {"error_views": {200: view}}, "HTTP error statuses"),
     ("error view keyed by text", {"error_views": {"404": view}}, "HTTP error statuses"),
     ("error view not callable", {"error_views": {404: "<h1>gone</h1>"}}, "must be a function"),
+    ("error head not callable", {"error_head": "<title>gone</title>"}, "error_head must be a function"),
     ("global state not callable", {"global_state": {"a": 1}}, "global_state must be a function"),
 ]
 
