@@ -13,6 +13,7 @@ from .errors import BuildError, ConfigurationError, NotFound, PerseusError, Tran
 from .i18n import Locales
 from .request import Request
 from .template import BuildPaths, Template
+from .turbine.on_demand import RevalidationReport, revalidate
 
 __all__ = [
     "BuildError",
@@ -25,8 +26,10 @@ __all__ = [
     "PerseusError",
     "RenderContext",
     "Request",
+    "RevalidationReport",
     "StateInfo",
     "Template",
     "TranslationError",
     "__version__",
+    "revalidate",
 ]

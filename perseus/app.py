@@ -25,6 +25,9 @@ class PerseusApp:
         error_views: ``{status: view}``; each view is ``view(ctx, error)`` with
             ``error.status`` and ``error.message``. Statuses without a view get a
             plain built-in page. No exception text ever reaches one.
+        error_head: ``error_head(ctx, error) -> str``, the ``<head>`` HTML of every
+            error page (title, meta), localisable with ``ctx.t``; by default a title
+            with the status and its English reason.
         global_state: ``global_state() -> state``, sync or async, run once at build
             time; views see it as ``ctx.global_state``.
         request_global_state: ``request_global_state(request) -> state``, sync or
@@ -51,6 +54,7 @@ class PerseusApp:
         templates: Sequence[Template],
         *,
         error_views: Mapping[int, View] | None = None,
+        error_head: View | None = None,
         global_state: Callable[[], Any] | None = None,
         request_global_state: Callable[[Any], Any] | None = None,
         amalgamate_global_states: Callable[[Any, Any], Any] | None = None,
@@ -65,6 +69,9 @@ class PerseusApp:
         self.root = self.root.resolve()
         self.templates = _check_templates(templates)
         self.error_views = _check_error_views(error_views or {})
+        if error_head is not None and not callable(error_head):
+            raise ConfigurationError("error_head must be a function returning HTML for <head>")
+        self.error_head = error_head
         if global_state is not None and not callable(global_state):
             raise ConfigurationError("global_state must be a function returning the state")
         self.global_state = global_state

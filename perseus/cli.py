@@ -1,4 +1,4 @@
-"""The ``perseus`` command: build, serve, export, deploy, clean."""
+"""The ``perseus`` command: build, serve, export, deploy, revalidate, clean."""
 
 from __future__ import annotations
 
@@ -279,6 +279,38 @@ def new(name: str) -> None:
     except PerseusError as error:
         _fail(error)
     click.echo(f"created {project}\nnext: cd {name} && perseus serve")
+
+
+@main.command()
+@_dist_option
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@click.option("--template", metavar="NAME", help="Every stored page of this template.")
+@click.option("--all", "all_pages", is_flag=True, help="Every stored page.")
+@click.option("--ignore-missing", is_flag=True, help="Exit 0 even if some pages cannot be revalidated.")
+def revalidate(dist: Path, paths: tuple[str, ...], template: str | None, all_pages: bool,
+               ignore_missing: bool) -> None:
+    """Mark pages due: a running server regenerates them on their next request.
+
+    PATH is a URL path such as /news (/en-US/news on a site with locales).
+    """
+    from .turbine.on_demand import revalidate as mark_due
+    from .turbine.standalone import pkg_layout, standalone_requested
+
+    if not (paths or template or all_pages):
+        raise click.UsageError("name the pages: PATH..., --template NAME or --all")
+    try:
+        if standalone_requested():  # the site of the pkg/ that pkg/server serves
+            dist = pkg_layout().dist
+        report = mark_due(dist, paths, template=template, all_pages=all_pages, ignore_missing=True)
+    except PerseusError as error:
+        _fail(error)
+    for url in report.marked:
+        click.echo(f"  marked {url}")
+    for url, reason in report.skipped:
+        click.secho(f"  {url}: {reason}", fg="yellow", err=True)
+    click.echo(f"{len(report.marked)} page(s) marked due, {len(report.skipped)} cannot be revalidated")
+    if report.skipped and not ignore_missing:
+        sys.exit(1)
 
 
 @main.command()

@@ -82,6 +82,19 @@ class StoreNotFound(StoreError):
     """A key the mutable store does not hold; the only error a missing key gives."""
 
 
+class RevalidateError(PerseusError):
+    """``perseus.revalidate`` was asked for pages it cannot mark; ``skipped`` says why, per URL.
+
+    The other pages asked for were marked all the same.
+    """
+
+    def __init__(self, skipped: list[tuple[str, str]]) -> None:
+        self.skipped = skipped
+        lines = [f"{len(skipped)} page(s) cannot be revalidated:"]
+        lines += [f"  - {url}: {reason}" for url, reason in skipped]
+        super().__init__("\n".join(lines))
+
+
 class AppNotFound(PerseusError):
     """The CLI could not import the app it was pointed at."""
 

@@ -7,7 +7,7 @@ plus two modifier bits. The engine then acts; nothing here reads a store or a cl
     source                 REVALIDATE bit                  PER_REQUEST bit
     NOT_FOUND  404         regenerate in the background    run request state, render
     BUILT      dist/       (serve what there is at once)   (never stored)
-    STORED     mutable store
+    STORED     mutable store                   (also: a record marked due on demand)
     GENERATE   nothing stored yet: generate once, then serve
 """
 
@@ -38,6 +38,9 @@ PER_REQUEST: Final = 16
 # NOTE: a record written in the future (by more than this) means the clock went
 # back; the page is treated as due so it is never stuck fresh for a whole interval.
 CLOCK_SKEW: Final = 1.0
+# The due time of a record marked by ``perseus revalidate``: due now, whatever the
+# template's interval or logic say, and also for a page that never revalidates by itself.
+DUE_ON_DEMAND: Final = -1.0
 
 
 class RecordMeta:
@@ -76,6 +79,6 @@ def plan(route: int, flags: int, record: RecordMeta | None, now: float) -> int:
         # always has at least the build's copy (the engine passes it as a record).
         return (GENERATE if route == UNBUILT_PAGE else BUILT | REVALIDATE) | per_request
     source = STORED if record.stored else BUILT
-    if revalidates and is_due(flags, record, now):
+    if record.due_at == DUE_ON_DEMAND or (revalidates and is_due(flags, record, now)):
         return source | REVALIDATE | per_request
     return source | per_request

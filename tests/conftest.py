@@ -149,6 +149,13 @@ def copy_example(name: str, destination: Path) -> Path:
     return target
 
 
+def build_example(name: str, parent: Path, env: dict[str, str] | None = None) -> Path:
+    """A copy of ``examples/<name>`` in ``parent``, built (with ``env`` set)."""
+    project = copy_example(name, parent)
+    perseus("build", cwd=project, env=env)
+    return project
+
+
 @pytest.fixture(scope="session")
 def basic_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """examples/basic, copied and built once for the session."""

@@ -150,7 +150,8 @@ def test_dist_layout(built: tuple[Path, str]) -> None:
     conf = load(dist / "render_conf.json")
     assert conf["locales"] == ["xx-XX"]
     assert conf["pages"]["listing/two"] == "listing" and conf["pages"][""] == "index"
-    assert conf["templates"]["async"] == {"root": "async", "strategy": "build paths"}
+    assert conf["templates"]["async"] == {"root": "async", "strategy": "build paths", "revalidates": False,
+                                          "incremental": False}
     assert conf["templates"]["broken"]["strategy"] == "build state"
     assert conf["templates"]["about"]["strategy"] == "static"
     assert load(dist / "extra" / "listing.json") == {"source": "catalogue"}
@@ -313,6 +314,7 @@ CONFIG_ERRORS: list[tuple[str, dict[str, Any], str]] = [
     ("error view for 200", {"error_views": {200: view}}, "HTTP error statuses"),
     ("error view keyed by text", {"error_views": {"404": view}}, "HTTP error statuses"),
     ("error view not callable", {"error_views": {404: "<h1>gone</h1>"}}, "must be a function"),
+    ("error head not callable", {"error_head": "<title>gone</title>"}, "error_head must be a function"),
     ("global state not callable", {"global_state": {"a": 1}}, "global_state must be a function"),
 ]
 

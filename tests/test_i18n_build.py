@@ -16,7 +16,7 @@ FRENCH_JSON = {
     "nav-home": "Accueil", "nav-about": "À propos", "nav-posts": "Articles",
     "greeting": "Salut { $name } !", "post-count": "{ $count } articles",
     "about-title": "À propos", "about-body": "Deux langues.", "post-title": "Article { $slug }",
-    "not-found": "Introuvable.",
+    "not-found": "Introuvable.", "error-title": "Page indisponible",
 }
 
 

@@ -195,11 +195,13 @@ def test_translations_endpoint(i18n_server: Server) -> None:
 
 
 def test_error_pages_are_localised(i18n_server: Server) -> None:
-    for locale, text in [("en-US", "This page does not exist."), ("fr-FR", "Cette page n’existe pas.")]:
+    for locale, text, title in [("en-US", "This page does not exist.", "Page not available"),
+                                ("fr-FR", "Cette page n’existe pas.", "Page indisponible")]:
         response = i18n_server.get(f"/{locale}/post/unknown")
         assert response.status_code == 404
         assert f'<html lang="{locale}">' in response.text
         assert f"<h1>{text}</h1>" in response.text
+        assert f"<title>{title}</title>" in response.text  # error_head, through ctx.t
         assert response.headers["cache-control"] == "no-store"
 
 

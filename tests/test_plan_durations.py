@@ -13,6 +13,7 @@ from perseus_core.durations import DurationError, parse_duration
 from perseus_core.plan import (
     BUILT,
     BUILT_PAGE,
+    DUE_ON_DEMAND,
     GENERATE,
     NO_PAGE,
     NOT_FOUND,
@@ -82,6 +83,7 @@ FRESH = RecordMeta(generated_at=990.0, due_at=1010.0)
 DUE = RecordMeta(generated_at=900.0, due_at=950.0)
 FROM_THE_FUTURE = RecordMeta(generated_at=NOW + 86400, due_at=NOW + 86400 + 60)  # the clock went back
 BUILT_COPY_DUE = RecordMeta(generated_at=900.0, due_at=950.0, stored=False)
+MARKED = RecordMeta(generated_at=990.0, due_at=DUE_ON_DEMAND)  # by `perseus revalidate`
 TIME, LOGIC, REQ = REVALIDATE_AFTER, REVALIDATE_LOGIC, REQUEST_STATE
 BOTH = TIME | LOGIC
 
@@ -106,6 +108,10 @@ BOTH = TIME | LOGIC
     (UNBUILT_PAGE, 0, FRESH, STORED),
     (UNBUILT_PAGE, TIME, DUE, STORED | REVALIDATE),
     (UNBUILT_PAGE, TIME, FRESH, STORED),
+    (BUILT_PAGE, BOTH, MARKED, STORED | REVALIDATE),  # marked: due before the interval
+    (BUILT_PAGE, LOGIC | REQ, MARKED, STORED | REVALIDATE | PER_REQUEST),
+    (BUILT_PAGE, 0, MARKED, BUILT),  # a prerendered page never follows a mark
+    (UNBUILT_PAGE, 0, MARKED, STORED | REVALIDATE),  # a generated page that never revalidates
 ])
 def test_plan_matrix(route: int, flags: int, record: RecordMeta | None, expected: int) -> None:
     assert plan(route, flags, record, NOW) == expected

@@ -128,3 +128,18 @@ def test_serving_refuses_to_start_without_its_redis(site: Path) -> None:
     output = result.stdout + result.stderr
     assert f"redis://127.0.0.1:{port}/0" in output
     assert "s3cret" not in output and "Traceback" not in output
+
+
+def test_perseus_revalidate_on_one_machine_reaches_every_machine(machines: tuple[Server, Server],
+                                                                  site: Path, redis: RedisServer) -> None:
+    a, b = machines
+    slug = uuid.uuid4().hex
+    old = version_of(a.get(f"/post/{slug}"))
+    assert version_of(b.get(f"/post/{slug}")) == old  # B caches it locally
+    env = {"PERSEUS_STORE": redis.url, "PERSEUS_MUTABLE_DIR": str(site / "machine-b")}
+    marked = perseus("revalidate", f"/post/{slug}", cwd=site, env=env)  # run on machine B
+    assert f"marked /post/{slug}" in marked.stdout
+    assert version_of(a.get(f"/post/{slug}")) == old  # A learnt of the mark: stale once ...
+    new = version_of(poll(a, f"/post/{slug}", lambda r: version_of(r) != old))  # ... then regenerated
+    assert version_of(poll(b, f"/post/{slug}", lambda r: version_of(r) != old)) == new
+    assert generations(site, "post", slug) == [old, new]

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from perseus.stores.lmdb_store import LMDBStore
-from tests.conftest import Server, copy_example, perseus, run_in_thread
+from tests.conftest import Server, build_example, run_in_thread
 
 ENV = {"STRATEGIES_CLOCK_INTERVAL": "3s", "PERSEUS_RETRY_BACKOFF": "0.3",
        "STRATEGIES_GENERATION_DELAY": "0.3", "PERSEUS_GENERATION_TIMEOUT": "2"}
@@ -24,9 +24,7 @@ INTERVAL = 3.0
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = copy_example("strategies", tmp_path_factory.mktemp("strategies"))
-    perseus("build", cwd=project, env=ENV)
-    return project
+    return build_example("strategies", tmp_path_factory.mktemp("strategies"), ENV)
 
 
 @pytest.fixture(scope="module")

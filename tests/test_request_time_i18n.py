@@ -67,3 +67,19 @@ def test_incremental_pages_are_generated_per_locale(server: Server) -> None:
         "slug": "new", "locale": "fr-FR"}
     missing = server.get("/fr-FR/post/missing-1")
     assert missing.status_code == 404 and '<html lang="fr-FR"' in missing.text
+
+
+def test_revalidate_names_pages_with_their_locale(server: Server) -> None:
+    assert server.get("/en-US/post/kept").status_code == server.get("/fr-FR/post/kept").status_code == 200
+    result = perseus("revalidate", "/fr-FR/post/kept", "/post/kept", "/en-US/post/a", cwd=server.project,
+                     check=False)
+    assert result.returncode == 1
+    assert "marked /fr-FR/post/kept\n" in result.stdout
+    assert "/post/kept: pages of this site are named with their locale, e.g. /en-US/post/kept" \
+        in result.stderr
+    assert "/en-US/post/a: prerendered by the build (template 'post'" in result.stderr
+    everything = perseus("revalidate", "--template", "post", cwd=server.project)
+    assert "marked /en-US/post/kept\n" in everything.stdout
+    assert "marked /fr-FR/post/kept\n" in everything.stdout
+    french = server.get("/fr-FR/post/kept")  # served stale, regenerated in the background
+    assert french.status_code == 200 and "Article kept" in french.text

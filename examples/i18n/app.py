@@ -70,6 +70,7 @@ app = PerseusApp(
     ],
     locales=Locales("en-US", ["fr-FR"]),
     error_views={404: not_found},
+    error_head=lambda ctx, error: f"<title>{escape(ctx.t('error-title'))}</title>",
     # Files at fixed URLs are not localised: /robots.txt is never redirected.
     static_aliases={"/robots.txt": "static/robots.txt"},
 )

@@ -1,6 +1,7 @@
 """Every request-time strategy: request state, amalgamation, revalidation (time and logic), incremental.
 
-``data/`` stands in for a CMS: ``news.stale`` marks the news page as changed,
+``data/`` stands in for a CMS: ``news.stale`` marks the news page as changed
+(``news.check-fails`` makes checking for that fail),
 ``flaky.fail`` makes the flaky page's data source fail, ``slow.hang`` makes
 the slow page's hang, and every generation is
 appended to ``data/generations.log`` (or ``STRATEGIES_LOG``) (one line per call, from any worker).
@@ -24,11 +25,14 @@ GENERATION_DELAY = float(os.environ.get("STRATEGIES_GENERATION_DELAY", "0"))
 _counter = itertools.count(1)
 
 
-def generation(template: str, path: str) -> str:
-    """A new generation id, logged so that generations can be counted across workers."""
+def generation(template: str, path: str, busy: int = 1) -> str:
+    """A new generation id, logged so that generations can be counted across workers.
+
+    ``busy`` (the last column) is how many generations ran at once in this process.
+    """
     gen = f"{os.getpid()}-{next(_counter)}-{time.monotonic_ns()}"
     with open(GENERATIONS_LOG, "a") as log:
-        log.write(f"{template} {path or '-'} {gen}\n")
+        log.write(f"{template} {path or '-'} {gen} {busy}\n")
     return gen
 
 
@@ -85,6 +89,9 @@ async def clock_state(info):
 
 # Revalidation by logic: regenerate when the CMS marks the news as changed.
 def news_changed(info, request) -> bool:
+    if (DATA / "news.check-fails").exists():
+        generation("news-check", info.path)  # counts the attempts
+        raise ConnectionError("the CMS status API is down")
     return (DATA / "news.stale").exists()
 
 
@@ -117,16 +124,24 @@ def post_paths():
     return BuildPaths(["a"], extra={"source": "the posts API"})
 
 
+_posts_in_progress = 0
+
+
 async def post_state(info):
-    if GENERATION_DELAY:
-        await asyncio.sleep(GENERATION_DELAY)
-    if info.path.startswith("missing") or (DATA / f"{info.path}.deleted").exists():
-        raise NotFound()
-    if info.path == "boom":
-        raise RuntimeError("the posts API returned garbage")
-    consume(DATA / f"{info.path}.stale")
-    return {"title": f"Post {info.path}", "gen": generation("post", info.path),
-            "source": info.extra["source"]}
+    global _posts_in_progress
+    _posts_in_progress += 1
+    try:
+        if GENERATION_DELAY:
+            await asyncio.sleep(GENERATION_DELAY)
+        if info.path.startswith("missing") or (DATA / f"{info.path}.deleted").exists():
+            raise NotFound()
+        if info.path == "boom":
+            raise RuntimeError("the posts API returned garbage")
+        consume(DATA / f"{info.path}.stale")
+        return {"title": f"Post {info.path}", "gen": generation("post", info.path, _posts_in_progress),
+                "source": info.extra["source"]}
+    finally:
+        _posts_in_progress -= 1
 
 
 def request_global_state(request):

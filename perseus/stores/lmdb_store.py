@@ -16,22 +16,28 @@ atomic and consistent either way.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import lmdb
 
-from ..errors import StoreError, StoreNotFound
+from ..errors import ConfigurationError, StoreError, StoreNotFound
 from .mutable import Lease, lease_blocks
 
 T = TypeVar("T")
+log = logging.getLogger("perseus.store")
 
-# PERF: a large map up front (sparse on disk) makes runtime resizes rare.
+# PERF: a large map up front (sparse on disk) makes runtime resizes rare;
+# PERSEUS_LMDB_MAP_SIZE sets another (bytes, or with a K, M or G suffix).
 DEFAULT_MAP_SIZE = 1 << 30
+MIN_MAP_SIZE = 64 << 10
+_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 MAX_MAP_SIZE = 1 << 40
 # NOTE: reader slots are fixed by the first process to open; each worker uses a
 # handful (the loop thread), so this leaves room for many workers and tools.
@@ -43,9 +49,30 @@ FLUSH_SECONDS = 0.05
 _OPEN: dict[tuple[str, int], LMDBStore] = {}
 
 
+def configured_map_size() -> int:
+    """The initial map size: ``PERSEUS_LMDB_MAP_SIZE`` (``65536``, ``64K``, ``256M``, ``2G``) or 1 GiB.
+
+    Raises:
+        ConfigurationError: the value is not a size, or below 64 KiB.
+    """
+    text = os.environ.get("PERSEUS_LMDB_MAP_SIZE", "").strip().upper().removesuffix("IB").removesuffix("B")
+    if not text:
+        return DEFAULT_MAP_SIZE
+    unit = _UNITS.get(text[-1], 1)
+    digits = text[:-1] if text[-1] in _UNITS else text
+    if not digits.isdigit() or int(digits) * unit < MIN_MAP_SIZE:
+        raise ConfigurationError(
+            f"PERSEUS_LMDB_MAP_SIZE must be a size of at least 64K (e.g. 268435456, 256M, 2G),"
+            f" got {os.environ['PERSEUS_LMDB_MAP_SIZE']!r}"
+        )
+    return int(digits) * unit
+
+
 def open_lmdb(path: str | os.PathLike[str], *, readonly: bool = False,
-              map_size: int = DEFAULT_MAP_SIZE) -> LMDBStore:
+              map_size: int | None = None) -> LMDBStore:
     """The LMDB store at ``path`` for this process, opening it if needed.
+
+    ``map_size`` defaults to ``configured_map_size()``; the map grows when it is full.
 
     Raises:
         StoreError: the location cannot be created or opened (read-only, permissions).
@@ -53,9 +80,26 @@ def open_lmdb(path: str | os.PathLike[str], *, readonly: bool = False,
     real = os.path.realpath(path)
     store = _OPEN.get((real, os.getpid()))
     if store is None or store.closed:
-        store = LMDBStore(real, readonly=readonly, map_size=map_size)
+        store = LMDBStore(real, readonly=readonly, map_size=map_size or configured_map_size())
         _OPEN[(real, os.getpid())] = store
     return store
+
+
+@contextmanager
+def lmdb_session(path: str | os.PathLike[str]) -> Iterator[LMDBStore]:
+    """The store at ``path`` for a short piece of work, closed afterwards.
+
+    NOTE: a process that already has it open (a server worker calling
+    ``perseus.revalidate``) keeps it open: its engine is still using it.
+    """
+    known = _OPEN.get((os.path.realpath(path), os.getpid()))
+    already_open = known is not None and not known.closed
+    store = open_lmdb(path)
+    try:
+        yield store
+    finally:
+        if not already_open:
+            store.close()
 
 
 class LMDBStore:
@@ -144,6 +188,8 @@ class LMDBStore:
                 if before * 2 > MAX_MAP_SIZE:
                     raise StoreError(f"LMDB store {self.path} is full at {before} bytes")
                 self.env.set_mapsize(before * 2)
+                log.warning("the LMDB map of %s was full: grown to %d bytes (a larger"
+                            " PERSEUS_LMDB_MAP_SIZE avoids resizes)", self.path, before * 2)
 
     def read(self, key: bytes) -> bytes:
         value: bytes | None = None

@@ -261,6 +261,7 @@ def _render_conf(app: PerseusApp, jobs: list[_PageJob], locales: list[str], base
         "base_path": base_path,
         "locales": locales,
         "default_locale": locales[0],
-        "templates": {t.name: {"root": t.root, "strategy": strategy_of(t)} for t in app.templates},
+        "templates": {t.name: {"root": t.root, "strategy": strategy_of(t), "revalidates": t.revalidates,
+                               "incremental": t.incremental} for t in app.templates},
         "pages": {job.template.full_path(job.path): job.template.name for job in jobs},
     }

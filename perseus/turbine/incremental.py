@@ -3,7 +3,8 @@
 Concurrent first requests in one worker share one generation (a future per page);
 across workers the mutable store's lease decides who generates while the others wait
 for the record to appear. ``NotFound`` and errors store nothing, so a path can still
-be generated later and unknown paths never grow the store.
+be generated later and unknown paths never grow the store; nor do valid ones past
+``max_pages`` stored pages (served, generated again per request, never kept).
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ class IncrementalGenerator:
     """Generates unbuilt pages single-flight and stores them."""
 
     def __init__(self, store: MutableStore, records: PageRecords, generate: Generate, *,
-                 timeout: float) -> None:
+                 timeout: float, max_pages: int) -> None:
         self.store = store
         self.records = records
         self.generate = generate
         self.timeout = timeout
+        self.max_pages = max_pages
+        self.unstored = 0  # pages served but not kept because the store was at max_pages
         self.owner = lease_owner()
         self._in_flight: dict[bytes, asyncio.Future[PageVersion]] = {}
 
@@ -84,8 +87,20 @@ class IncrementalGenerator:
             return existing
         version = await asyncio.wait_for(self.generate(page), self.timeout)
         try:
+            if self.store.count() >= self.max_pages:
+                self._not_stored(page)
+                return version
             self.records.put(version)
         except StoreError as exc:
             # STORE-01: the fresh page is still served, just not kept.
             log.error("could not store the generated page '/%s': %s", page.full, exc)
         return version
+
+    def _not_stored(self, page: PageRef) -> None:
+        # ISR-06: past the bound a new path is still served (generated per request), never kept,
+        # so random paths cannot grow the store; logged on the first and every 1000th time.
+        if self.unstored % 1000 == 0:
+            log.warning("the mutable store holds PERSEUS_MAX_GENERATED_PAGES=%d pages: '/%s' was"
+                        " generated but not stored (%d so far in this worker)",
+                        self.max_pages, page.full, self.unstored + 1)
+        self.unstored += 1

@@ -150,7 +150,10 @@ class PageRenderer:
             content = _text(view(ctx, error), f"error view {status}")
         else:
             content = f"<h1>{status}</h1><p>{escape_html(message)}</p>"
-        head = f"<title>{status} {escape_html(message)}</title>"
+        if self.app.error_head is not None:
+            head = _text(self.app.error_head(ctx, error), "error_head")
+        else:
+            head = f"<title>{status} {escape_html(message)}</title>"
         state = {"error": {"status": status, "message": message}}
         headers = [("content-type", HTML_TYPE), ("cache-control", ERROR_CACHE)]
         return self._assemble(locale, head, content, encode_state(state), headers)

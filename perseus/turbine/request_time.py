@@ -60,6 +60,8 @@ USER_THREADS = 16
 # How a template's request state runs: async functions awaited on the loop; sync ones in
 # the thread pool, or inline on the loop for templates declared ``blocking=False``.
 ON_LOOP, IN_POOL, INLINE = 0, 1, 2
+CONCURRENT_GENERATIONS = 8
+MAX_STORED_PAGES = 100_000
 MaybeResponse = Response | Awaitable[Response]
 
 
@@ -69,6 +71,15 @@ def _seconds(name: str, default: float) -> float:
         return float(value) if value else default
     except ValueError:
         raise ConfigurationError(f"{name} must be a number of seconds, got {value!r}") from None
+
+
+def _count(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigurationError(f"{name} must be a whole number of at least 1, got {value!r}")
+    return int(value)
 
 
 def check_mutable_store(app: PerseusApp, dist_path: os.PathLike[str] | str) -> None:
@@ -153,7 +164,13 @@ class RequestTime:
             backoff = _seconds("PERSEUS_RETRY_BACKOFF", 3.0)
             self.revalidator = Revalidator(store, self.records, self._generate, self.pool,
                                            timeout=timeout, backoff=backoff)
-            self.incremental = IncrementalGenerator(store, self.records, self._generate, timeout=timeout)
+            max_pages = _count("PERSEUS_MAX_GENERATED_PAGES", MAX_STORED_PAGES)
+            self.incremental = IncrementalGenerator(store, self.records, self._generate, timeout=timeout,
+                                                    max_pages=max_pages)
+        # ISR-06: a flood of new paths runs at most this many generations at once per worker
+        # (the others wait, within the generation timeout).
+        self.generation_slots = asyncio.Semaphore(_count("PERSEUS_MAX_CONCURRENT_GENERATIONS",
+                                                         CONCURRENT_GENERATIONS))
 
     def _ref(self, template: Any, full: str, locale: str, built: bool = True) -> PageRef:
         root = template.root
@@ -161,8 +178,9 @@ class RequestTime:
         return PageRef(template, path, locale, self.extras.get(template.name), built)
 
     async def _generate(self, ref: PageRef) -> PageVersion:
-        return await generate_version(ref.template, ref.path, ref.locale, ref.extra, self.renderer,
-                                      self.pool, self.dist.build_id)
+        async with self.generation_slots:
+            return await generate_version(ref.template, ref.path, ref.locale, ref.extra, self.renderer,
+                                          self.pool, self.dist.build_id)
 
     # -- answering ---------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from perseus_core.plan import DUE_ON_DEMAND
+
 from ..context import RenderContext, StateInfo
 from ..errors import NotFound, StoreError
 from ..request import Request
@@ -109,7 +111,9 @@ class Revalidator:
             if current is not None and current.generated_at > based_on:
                 self._release(page)
                 return
-            if not await self._should_revalidate(page, request):
+            # NOTE: a page marked by `perseus revalidate` is regenerated whatever the logic says.
+            marked = current is not None and current.due_at == DUE_ON_DEMAND
+            if not marked and not await self._should_revalidate(page, request):
                 self._release(page)
                 return
             version = await asyncio.wait_for(self.generate(page), self.timeout)

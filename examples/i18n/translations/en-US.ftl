@@ -10,3 +10,4 @@ about-title = About this site
 about-body = A site built in two languages.
 post-title = Post “{ $slug }”
 not-found = This page does not exist.
+error-title = Page not available

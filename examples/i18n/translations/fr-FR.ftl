@@ -10,3 +10,4 @@ about-title = À propos de ce site
 about-body = Un site construit en deux langues.
 post-title = Article « { $slug } »
 not-found = Cette page n’existe pas.
+error-title = Page indisponible

@@ -1,0 +1,256 @@
+"""On-demand revalidation (``perseus revalidate``): mark stored pages due, from any process.
+
+A mark rewrites the page's record with ``DUE_ON_DEMAND`` as its due time, in one short
+LMDB transaction, so a running server (any worker) needs no signal and no restart: the
+next request for the page is answered with the stored version at once and starts one
+regeneration in the background, which ignores ``should_revalidate``.
+
+Only pages with a record can be marked: pages of revalidating templates (seeded by the
+build) and incremental pages that were generated. Pages are found from the build's
+``render_conf.json``; the app's code is never imported.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+
+from perseus_core.paths import BadPath, normalize_path
+from perseus_core.plan import DUE_ON_DEMAND
+
+from ..errors import PerseusError, RevalidateError
+from ..stores.immutable import mutable_location, read_manifest
+from ..stores.mutable import MutableStore, lease_owner
+from ..stores.records import PageRecords, decode_record, page_key
+from .render import NO_LOCALE
+
+# A regeneration under way holds the page's lease: wait this long for it to commit, so
+# the mark lands on its version rather than being overwritten by it.
+LEASE_WAIT_SECONDS = 2.0
+LEASE_POLL_SECONDS = 0.05
+MARK_LEASE_SECONDS = 5.0
+
+
+@dataclass
+class RevalidationReport:
+    """What ``revalidate`` did: the URLs it marked, and those it could not mark with why."""
+
+    marked: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+class _Site:
+    """The parts of a build that say which URL is which kind of page."""
+
+    def __init__(self, dist: Path) -> None:
+        self.build_id: str = read_manifest(dist)["build_id"]
+        conf: dict[str, Any] = orjson.loads((dist / "render_conf.json").read_bytes())
+        self.locales: list[str] = conf["locales"]
+        self.i18n = conf.get("default_locale", NO_LOCALE) != NO_LOCALE
+        self.base_path: str = conf.get("base_path", "")
+        self.templates: dict[str, dict[str, Any]] = conf["templates"]
+        self.pages: dict[str, str] = conf["pages"]
+        for settings in self.templates.values():  # NOTE: builds before these flags were written
+            settings.setdefault("revalidates", settings["strategy"] == "revalidation")
+            settings.setdefault("incremental", settings["strategy"] == "incremental")
+        self.stored = any(t["revalidates"] or t["incremental"] for t in self.templates.values())
+
+    def url(self, locale: str, path: str) -> str:
+        if not self.i18n:
+            return f"{self.base_path}/{path}"
+        return f"{self.base_path}/{locale}/{path}".rstrip("/")
+
+    def locate(self, url: str) -> tuple[str, str]:
+        """``(locale, page path)`` of a URL path; ``ValueError`` says what is wrong with it."""
+        path = unquote(url)
+        if self.base_path and (path == self.base_path or path.startswith(self.base_path + "/")):
+            path = path[len(self.base_path):]
+        try:
+            path = normalize_path(path)
+        except BadPath:
+            raise ValueError("not a valid URL path (control character or invalid UTF-8)") from None
+        if not self.i18n:
+            return NO_LOCALE, path
+        locale, _, rest = path.partition("/")
+        if locale not in self.locales:
+            example = self.url(self.locales[0], path)
+            raise ValueError(f"pages of this site are named with their locale, e.g. {example}")
+        return locale, rest
+
+    def template_of(self, path: str) -> tuple[str | None, bool]:
+        """The template answering ``path`` and whether the build rendered it (else incremental)."""
+        name = self.pages.get(path)
+        if name is not None:
+            return name, True
+        best: str | None = None
+        longest = -1  # the most specific incremental root, as the server's router picks
+        for candidate, settings in self.templates.items():
+            root = settings["root"]
+            below = root == "" or path == root or path.startswith(root + "/")
+            if settings["incremental"] and below and len(root) > longest:
+                best, longest = candidate, len(root)
+        return best, False
+
+    def why_not(self, name: str, built: bool = False) -> str | None:
+        """Why pages of template ``name`` (``built`` ones only, if set) cannot be revalidated.
+
+        None: they can. The built pages of an incremental template that does not
+        revalidate are prerendered like any other.
+        """
+        settings = self.templates[name]
+        if settings["revalidates"] or (settings["incremental"] and not built):
+            return None
+        if settings["strategy"] == "request state":
+            return f"rendered on every request (template '{name}'): always fresh, nothing to revalidate"
+        return (f"prerendered by the build (template '{name}', {settings['strategy']}):"
+                " run `perseus build` to change it")
+
+
+def revalidate(dist: str | os.PathLike[str] = "dist", paths: Iterable[str] = (), *,
+               template: str | None = None, all_pages: bool = False,
+               ignore_missing: bool = False) -> RevalidationReport:
+    """Mark pages of the site built in ``dist`` due: the next request regenerates them.
+
+    Like Next.js's ``revalidatePath``: the next request for each page is answered with the
+    version there is and starts its regeneration in the background (in whichever worker
+    of a running server answers it); the requests after that get the new version.
+
+    Args:
+        dist: the build (its mutable store is ``dist/mutable`` or ``PERSEUS_MUTABLE_DIR``).
+        paths: URL paths such as ``/news`` (``/en-US/news`` on a site with locales).
+        template: also mark every stored page of this template.
+        all_pages: mark every stored page.
+        ignore_missing: report pages that cannot be marked instead of raising.
+
+    Raises:
+        RevalidateError: some pages cannot be marked (not revalidating or incremental,
+            incremental but never generated, unknown); the others were marked.
+        PerseusError: no build in ``dist``, or an unknown template.
+    """
+    site = _Site(Path(dist))
+    report = RevalidationReport()
+    if template is not None and template not in site.templates:
+        close = difflib.get_close_matches(template, list(site.templates), 1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise PerseusError(f"no template named '{template}' in this build{hint}")
+    if template is not None and (reason := site.why_not(template)) is not None:
+        report.skipped.append((f"--template {template}", f"pages are {reason}"))
+    wanted = list(dict.fromkeys(paths))
+    targets: dict[tuple[str, str], str] = {}
+    for url in wanted:
+        target = _classify(site, url, report)
+        if target is not None:
+            targets[target] = url
+    location = mutable_location(Path(dist))
+    if site.stored and (targets or template is not None or all_pages):
+        if not location.is_dir():
+            raise PerseusError(f"no mutable store in {location}: was the site built with another"
+                               " PERSEUS_MUTABLE_DIR?")
+        with _store_session(location) as store:
+            records = PageRecords(store, site.build_id)
+            if template is not None or all_pages:
+                for key in _stored_pages(store, site.build_id, None if all_pages else template):
+                    targets.setdefault(key, site.url(*key))
+            for (locale, path), url in targets.items():
+                if _mark(store, records, locale, path):
+                    report.marked.append(url)
+                else:
+                    report.skipped.append((url, _unstored(site, path)))
+    if report.skipped and not ignore_missing:
+        raise RevalidateError(report.skipped)
+    return report
+
+
+@contextmanager
+def _store_session(location: Path) -> Iterator[MutableStore]:
+    """The configured store (``PERSEUS_STORE``) for a few writes: with Redis, marks go there
+    and are announced to every machine's cache, and to this machine's LMDB."""
+    # NOTE: imported here so that `import perseus` does not load LMDB.
+    from ..stores.configured import redis_timeout, store_url
+    from ..stores.lmdb_store import lmdb_session
+
+    with lmdb_session(location) as local:
+        url = store_url()
+        if url is None:
+            yield local
+            return
+        from ..stores.redis_store import RedisStore
+        from ..stores.tiered import TieredStore
+
+        remote = RedisStore(url, timeout=redis_timeout())
+        try:
+            yield TieredStore(local, remote)  # never started: this process only writes
+        finally:
+            remote.close()
+
+
+def _classify(site: _Site, url: str, report: RevalidationReport) -> tuple[str, str] | None:
+    """The page a URL names if it could be marked; else why not, in ``report``."""
+    try:
+        locale, path = site.locate(url)
+    except ValueError as exc:
+        report.skipped.append((url, str(exc)))
+        return None
+    name, built = site.template_of(path)
+    if name is None:
+        report.skipped.append((url, "no page of this site has this path"))
+        return None
+    reason = site.why_not(name, built)
+    if reason is not None:
+        report.skipped.append((url, reason))
+        return None
+    return locale, path
+
+
+def _unstored(site: _Site, path: str) -> str:
+    name, built = site.template_of(path)
+    if built:
+        return (f"no stored version of this page of template '{name}' in the mutable store"
+                " (deleted, or written by another build)")
+    return (f"not generated yet (incremental template '{name}'): it is generated on its first"
+            " request, nothing to revalidate")
+
+
+def _stored_pages(store: MutableStore, build_id: str, template: str | None) -> list[tuple[str, str]]:
+    """``(locale, path)`` of every page stored for this build (of ``template`` if given)."""
+    found = []
+    for _, value in store.items():
+        version = decode_record(value)
+        if version is not None and version.build_id == build_id and template in (None, version.template):
+            found.append((version.locale, version.path))
+    return sorted(found)
+
+
+def _mark(store: MutableStore, records: PageRecords, locale: str, path: str) -> bool:
+    """Rewrite the page's record as due now; False when it has none."""
+    if records.get(locale, path) is None:
+        return False
+    key = page_key(locale, path)
+    owner = lease_owner()
+    deadline = time.monotonic() + LEASE_WAIT_SECONDS
+    held = False
+    while True:
+        lease = store.acquire_lease(key, owner, MARK_LEASE_SECONDS, time.time())
+        held = lease.acquired
+        if held or time.monotonic() > deadline:
+            break  # NOTE: marked either way; at worst the page is regenerated once more
+        time.sleep(LEASE_POLL_SECONDS)
+    try:
+        current = records.get(locale, path)  # as it is now: a regeneration may have committed
+        if current is None:
+            return False
+        records.put(replace(current, due_at=DUE_ON_DEMAND))
+        return True
+    finally:
+        if held:
+            store.release_lease(key, owner)
+
