@@ -14,7 +14,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from . import __version__
-from .errors import BuildError, PerseusError
+from .errors import BuildError, BuildTimeout, PerseusError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -77,6 +77,12 @@ def run_build(app_spec_value: str | None, dist: Path) -> None:
             click.echo(f"  - {failure}", err=True)
         kept = f"the previous build in {dist} was left as it was" if dist.exists() else "nothing was written"
         click.echo(kept, err=True)
+        if any(isinstance(failure.error, BuildTimeout) for failure in error.failures):
+            # NOTE: a sync function past its timeout still runs in a thread nothing can stop,
+            # and interpreter exit would join it: leave at once instead.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)
         sys.exit(1)
     except PerseusError as error:
         _fail(error)

@@ -25,6 +25,10 @@ class BuildError(PerseusError):
         super().__init__("\n".join(lines))
 
 
+class BuildTimeout(PerseusError):
+    """A build-time state or paths function ran past ``PERSEUS_BUILD_TIMEOUT``."""
+
+
 class PageFailure:
     """Where a build failed (template, path, locale, stage) and the exception it raised."""
 

@@ -14,11 +14,15 @@
                             moves it elsewhere (e.g. when dist/ is read-only)
 
 A build writes a sibling temporary directory and swaps it in at the end, so a failed
-build leaves the previous ``dist/`` as it was.
+build leaves the previous ``dist/`` as it was. Beside ``dist/``, ``.dist.lock`` is held
+(flock) by the build writing; leftovers of killed builds are removed by the next one.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import fcntl
 import mmap
 import os
 import secrets
@@ -26,10 +30,11 @@ import shutil
 import struct
 import time
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 import orjson
@@ -138,6 +143,7 @@ class DistWriter:
     """Writes a new ``dist/`` beside the old one; ``commit`` swaps it in."""
 
     def __init__(self, dist: Path, build_id: str | None = None) -> None:
+        """Call while holding ``build_lock(dist)``."""
         self.dist = dist
         self.build_id = build_id or new_build_id()
         dist.parent.mkdir(parents=True, exist_ok=True)
@@ -217,15 +223,87 @@ class DistWriter:
             "deferred": self._deferred, "errors": self._errors, "translations": self._translations,
         })
         self.write_json("manifest.json", {"format": FORMAT, "build_id": self.build_id, **manifest})
-        old = self.dist.parent / f".{self.dist.name}.old-{self.build_id}"
-        if self.dist.exists():
-            os.rename(self.dist, old)
-        os.rename(self.tmp, self.dist)
-        shutil.rmtree(old, ignore_errors=True)
+        _swap_in(self.tmp, self.dist, self.dist.parent / f".{self.dist.name}.old-{self.build_id}")
 
     def abort(self) -> None:
         self._bodies.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@contextmanager
+def build_lock(dist: Path, on_wait: Callable[[str], None] = lambda _: None) -> Iterator[None]:
+    """Hold ``.dist.lock`` beside ``dist`` for a whole build, after putting back a ``dist/``
+    a killed swap lost and removing what killed builds left. ``on_wait`` is told when
+    another build holds the lock; this one then waits for it."""
+    lock = _take_build_lock(dist, on_wait)
+    try:
+        recover_and_clean(dist)
+        yield
+    finally:
+        lock.close()
+
+
+def _take_build_lock(dist: Path, on_wait: Callable[[str], None]) -> IO[bytes]:
+    # NOTE: a second build waits rather than fails: two deploy steps that both build end
+    # with the later build served, and neither sees the other's half-written directories.
+    # The kernel drops the lock when its holder dies, so a killed build never blocks.
+    dist.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(dist.parent / f".{dist.name}.lock", "ab")
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            on_wait(f"waiting for another build of {dist} to finish")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+    except BaseException:
+        lock.close()
+        raise
+    return lock
+
+
+def recover_and_clean(dist: Path) -> None:
+    """Put back a ``dist/`` lost between the two renames of a killed swap, then remove the
+    directories killed builds left. Call only while holding the build lock."""
+    leftovers = sorted(dist.parent.glob(f".{dist.name}.building-*"))
+    olds = sorted(dist.parent.glob(f".{dist.name}.old-*"))
+    complete = [old for old in olds if (old / "manifest.json").is_file()]
+    if not dist.exists() and complete:
+        os.rename(complete[-1], dist)  # build ids sort by time: the newest previous build
+        olds.remove(complete[-1])
+    for stale in leftovers + olds:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories (Linux renameat2); False where that is unsupported."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(a))
+
+
+def _swap_in(new: Path, dist: Path, old: Path) -> None:
+    # NOTE: an atomic exchange leaves a complete dist/ at every instant, even if the build
+    # is killed here; the fallback's gap between two renames is closed by the next build's
+    # recover_and_clean. A kill before the old copy is removed leaves it for that too.
+    if not dist.exists():
+        os.rename(new, dist)
+        return
+    if _exchange(new, dist):
+        shutil.rmtree(new, ignore_errors=True)  # now holds the previous build
+        return
+    os.rename(dist, old)
+    os.rename(new, dist)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 class PageIndex:

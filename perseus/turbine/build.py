@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,10 +17,10 @@ from .. import __version__
 from .._state import encode_state
 from ..app import PerseusApp
 from ..context import StateInfo
-from ..errors import BuildError, NotFound, PageFailure, TranslationError
+from ..errors import BuildError, BuildTimeout, ConfigurationError, NotFound, PageFailure, TranslationError
 from ..i18n.translators import Translator, load_translator
 from ..server.dev_reload import dev_reload_enabled
-from ..stores.immutable import DistWriter, mutable_location, new_build_id
+from ..stores.immutable import DistWriter, build_lock, mutable_location, new_build_id
 from ..template import RESERVED_SEGMENT, BuildPaths, Template, is_reserved
 from .calls import call_user
 from .generate import BuiltPage, seed_mutable_store, version_of
@@ -31,6 +32,33 @@ ERROR_STATUSES = {400: "bad request", 404: "page not found", 405: "method not al
 # Bounds on concurrent state functions: async ones on the loop, sync ones in threads.
 MAX_CONCURRENT_STATES = 64
 SYNC_THREADS = 8
+# How long one build-time state or paths function may run (PERSEUS_BUILD_TIMEOUT overrides).
+DEFAULT_BUILD_TIMEOUT = 300.0
+
+
+def build_timeout() -> float:
+    """Seconds one build-time user function may run: ``PERSEUS_BUILD_TIMEOUT`` or 300."""
+    raw = os.environ.get("PERSEUS_BUILD_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_BUILD_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ConfigurationError(f"PERSEUS_BUILD_TIMEOUT must be a positive number of seconds, got {raw!r}")
+    return seconds
+
+
+async def _call_bounded(stage: str, function: Callable[..., Any], *args: Any,
+                        pool: ThreadPoolExecutor) -> Any:
+    """``call_user`` with the build timeout: an async function is cancelled, a sync one is
+    abandoned in its thread (it cannot be stopped) and the caller exits without it."""
+    seconds = build_timeout()
+    try:
+        return await asyncio.wait_for(call_user(function, *args, pool=pool), seconds)
+    except TimeoutError:
+        raise BuildTimeout(f"{stage} did not finish within {seconds:g} s") from None
 
 
 @dataclass
@@ -85,18 +113,28 @@ async def build_site(
 ) -> BuildSummary:
     """Build every page of ``app`` into ``dist``; raise ``BuildError`` listing all failures.
 
-    On failure nothing is written: the previous ``dist`` stays as it was.
+    On failure nothing is written: the previous ``dist`` stays as it was. One build of a
+    ``dist`` runs at a time: another waits (blocking) until it is done.
     """
+    with build_lock(dist, say):
+        return await _build_locked(app, dist, base_path, say)
+
+
+async def _build_locked(
+    app: PerseusApp, dist: Path, base_path: str, say: Callable[[str], None]
+) -> BuildSummary:
     started = time.perf_counter()
     build_id = new_build_id()  # known before rendering: watch mode puts it in every page
     locales = app.locales.all if app.locales is not None else [NO_LOCALE]
     translators = load_translators(app)
     failures: list[PageFailure] = []
-    with ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="perseus-build") as pool:
+    build_timeout()  # a bad PERSEUS_BUILD_TIMEOUT is reported before anything runs
+    pool = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="perseus-build")
+    try:
         global_state = None
         if app.global_state is not None:
             try:
-                global_state = await call_user(app.global_state, pool=pool)
+                global_state = await _call_bounded("global_state", app.global_state, pool=pool)
                 encode_state(global_state)
             except Exception as exc:
                 failure = PageFailure("(global state)", None, NO_LOCALE, "global_state", exc)
@@ -117,6 +155,9 @@ async def build_site(
         rendered = await asyncio.gather(*(_render(job, renderer, limit, pool, failures) for job in jobs))
         errors = {(status, locale): _render_error(renderer, status, message, locale, failures)
                   for status, message in ERROR_STATUSES.items() for locale in locales}
+    finally:
+        # NOTE: never wait here: a sync function past its timeout still holds its thread.
+        pool.shutdown(wait=False, cancel_futures=True)
     if failures:
         raise BuildError(failures)
     writer = DistWriter(dist, build_id)
@@ -180,7 +221,7 @@ async def _collect_paths(
     if template.build_paths is None:
         return [""], None
     try:
-        result = await call_user(template.build_paths, pool=pool)
+        result = await _call_bounded("build_paths", template.build_paths, pool=pool)
         if isinstance(result, BuildPaths):
             if isinstance(result.paths, (str, bytes)):
                 # NOTE: list("first") would silently build the pages f, i, r, s and t.
@@ -230,8 +271,9 @@ async def _render(
         state = None
         if template.build_state is not None:
             async with limit:
-                state = await call_user(
-                    template.build_state, StateInfo(job.path, job.locale, job.extra), pool=pool
+                state = await _call_bounded(
+                    "build_state", template.build_state, StateInfo(job.path, job.locale, job.extra),
+                    pool=pool,
                 )
         stage = "render"
         if template.request_state is not None:
