@@ -1,6 +1,6 @@
 """Request-time strategies against their baselines, with wrk (a script, not a test).
 
-    python -P bench/request_time.py [--seconds 5] [--rounds 2]
+    python -P bench/request_time.py [--seconds 5] [--rounds 2] [--only LMDB]
 
 One granian worker pinned to CPU 0, wrk pinned to CPU 1, loopback only. Each pair is
 run in alternation (A, B, A, B...) so that a change in machine load hits both sides.
@@ -174,6 +174,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--only", default="", help="run only the pairs whose label contains this text")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="perseus-request-time-bench-"))
     (work / "shared.py").write_text(SHARED)
@@ -204,6 +205,7 @@ def main() -> None:
         ("request state, Jinja2 template / raw RSGI + Jinja2", (perseus, site + "/jinja"),
          (raw, bare + "/jinja")),
     ]
+    pairs = [pair for pair in pairs if args.only in pair[0]]
     rows = []
     try:
         for url in (site + "/", site + "/stored", site + "/const", site + "/jinja", bare + "/const"):

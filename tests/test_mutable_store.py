@@ -113,6 +113,18 @@ def test_page_records_round_trip_whole_versions(store: MutableStore) -> None:
     assert again is not None and again.generation == "g2" and b"second" in again.html
 
 
+def test_page_records_see_another_workers_write_and_delete_on_the_next_read(store: MutableStore) -> None:
+    reader, other_worker = PageRecords(store, "b1"), PageRecords(store, "b1")
+    other_worker.put(version("post/a"))
+    first = reader.get("xx-XX", "post/a")
+    assert first is not None and first is reader.get("xx-XX", "post/a")  # decoded once, reused
+    other_worker.put(version("post/a", body="newer", generation="g2"))
+    newer = reader.get("xx-XX", "post/a")
+    assert newer is not None and newer.generation == "g2" and b"newer" in newer.html
+    other_worker.delete("xx-XX", "post/a")
+    assert reader.get("xx-XX", "post/a") is None
+
+
 def test_page_records_keep_a_bounded_number_of_decoded_versions(
     store: MutableStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

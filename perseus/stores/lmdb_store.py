@@ -47,6 +47,9 @@ FLUSH_SECONDS = 0.05
 
 # One environment per real path per process (LMDB forbids opening one twice).
 _OPEN: dict[tuple[str, int], LMDBStore] = {}
+# This process's id, kept current across fork by the hook (os.getpid() is a syscall).
+_current_pid = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _current_pid.__setitem__(0, os.getpid()))
 
 
 def configured_map_size() -> int:
@@ -192,19 +195,27 @@ class LMDBStore:
                             " PERSEUS_LMDB_MAP_SIZE avoids resizes)", self.path, before * 2)
 
     def read(self, key: bytes) -> bytes:
-        value: bytes | None = None
-        if os.getpid() == self.pid and self._pages is not None:
-            # PERF: the path every stored page takes; failures go the slow way.
-            try:
-                with self.env.begin(db=self._pages) as txn:
-                    value = txn.get(key)
-            except lmdb.Error:
-                value = self._checked(lambda: self._get(key))
-        else:
-            value = self._checked(lambda: self._get(key))
+        value = self.read_or_none(key)
         if value is None:
             raise StoreNotFound(key.hex())
         return value
+
+    def read_or_none(self, key: bytes) -> bytes | None:
+        """The value at ``key``, or None: ``read`` without an exception for a missing key.
+
+        Raises:
+            StoreError: the store cannot be read.
+        """
+        if _current_pid[0] == self.pid and self._pages is not None:
+            # PERF: the path every stored page takes (no getpid syscall: the fork hook
+            # below keeps the pid); failures go the slow way.
+            try:
+                with self.env.begin(db=self._pages) as txn:
+                    value: bytes | None = txn.get(key)
+                    return value
+            except lmdb.Error:
+                pass
+        return self._checked(lambda: self._get(key))
 
     def _get(self, key: bytes) -> bytes | None:
         if self._pages is None:

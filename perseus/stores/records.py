@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,8 @@ class PageVersion:
     meta: RecordMeta = field(init=False, compare=False, repr=False)
     html_headers: list[tuple[str, str]] = field(init=False, compare=False, repr=False)
     json_headers: list[tuple[str, str]] = field(init=False, compare=False, repr=False)
+    # PERF: the 200 answers (HTML, JSON) made for this version, reused: never changed once made.
+    answers: dict[bool, Any] = field(init=False, compare=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "meta", RecordMeta(self.generated_at, self.due_at))
@@ -127,6 +130,14 @@ class PageRecords:
         self.store = store
         self.build_id = build_id
         self._decoded: dict[bytes, tuple[bytes, PageVersion]] = {}
+        # PERF: a store that can say "missing" without raising (LMDB) is asked that way.
+        self._read_or_none: Callable[[bytes], bytes | None] = getattr(store, "read_or_none", self._read)
+
+    def _read(self, key: bytes) -> bytes | None:
+        try:
+            return self.store.read(key)
+        except StoreNotFound:
+            return None
 
     def get(self, locale: str, path: str, key: bytes | None = None) -> PageVersion | None:
         """The current version of a page, or None if none is stored for this build.
@@ -135,9 +146,8 @@ class PageRecords:
         """
         if key is None:
             key = page_key(locale, path)
-        try:
-            value = self.store.read(key)
-        except StoreNotFound:
+        value = self._read_or_none(key)
+        if value is None:
             self._decoded.pop(key, None)
             return None
         checksum = value[4:_HEADER]

@@ -261,7 +261,12 @@ class RequestTime:
             body, tag, served = version.html, version.html_etag, version.html_headers
         if etag_matches(headers.get("if-none-match"), tag):
             return Response(304, [("cache-control", BUILT_PAGE_CACHE), ("etag", tag)])
-        return Response(200, served, body if method == "GET" else b"")
+        if method != "GET":
+            return Response(200, served, b"")
+        answer: Response | None = version.answers.get(as_json)
+        if answer is None:
+            answer = version.answers[as_json] = Response(200, served, body)
+        return answer
 
     def _error(self, status: int, method: str, as_json: bool, ref: PageRef) -> Response:
         if as_json:
