@@ -86,7 +86,6 @@ def kernels() -> list[tuple[str, Callable[[Any], object], Callable[[Any], object
     locales = ["en-US", "fr-FR", "de-DE"]
     localised = [f"/{rng.choice(locales)}{p}" for p in requests]
     i18n = (_routing_py.Router(pages, incremental, locales), routing_c.Router(pages, incremental, locales))
-    raw = [p.encode() for p in requests] + [f"/caf%C3%A9/{i}%20x".encode() for i in range(1000)]
     texts = ["plain text without specials", "Tom & Jerry <b>\"quoted\"</b> 'x'", "Grüße " * 100]
     state = state_json(rng)
     scripts = '<script src="/.perseus/client.js"></script>'
@@ -99,9 +98,6 @@ def kernels() -> list[tuple[str, Callable[[Any], object], Callable[[Any], object
     def pair(function: str, pure: ModuleType, compiled: ModuleType, inputs: Sequence[Any]) -> Kernel:
         return getattr(pure, function), getattr(compiled, function), inputs
 
-    def store_key(twin: ModuleType) -> Callable[[str], bytes]:
-        return lambda path: twin.store_key("en-US", path)
-
     def old_api(router: Any, twin: ModuleType) -> Callable[[str], object]:
         return lambda path: router.match(twin.normalize_path(path))
 
@@ -113,9 +109,7 @@ def kernels() -> list[tuple[str, Callable[[Any], object], Callable[[Any], object
         ("routing: resolve with 3 locales", i18n[0].resolve, i18n[1].resolve, localised),
         ("routing: normalize_path + match (old API)",
          old_api(routers[0], _paths_py), old_api(routers[1], paths_c), requests),
-        ("paths: decode_path", *pair("decode_path", _paths_py, paths_c, raw)),
         ("paths: normalize_path", *pair("normalize_path", _paths_py, paths_c, requests)),
-        ("paths: store_key", store_key(_paths_py), store_key(paths_c), requests),
         ("escape: escape_html", *pair("escape_html", _escape_py, escape_c, texts * 100)),
         ("escape: escape_script_json (7 KB)",
          *pair("escape_script_json", _escape_py, escape_c, [state] * 50)),

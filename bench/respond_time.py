@@ -58,12 +58,12 @@ def main() -> None:
                                                        "PYTHONPATH": str(work)})
         sys.path.insert(0, str(work))
         os.chdir(work)
-        from perseus.turbine.serve import open_engine
+        from perseus.turbine.engine import open_engine
 
         app = importlib.import_module("bench_app").app
         engine = open_engine(app, work / "dist")
         respond = engine.respond
-        records = engine.request_time.records
+        records = engine.runtime.records
         assert records is not None
         print(f"prerendered page:                     {per_call_us(respond, '/', calls):.2f} µs")
         print(f"revalidating page, nothing in LMDB:   {per_call_us(respond, '/stored', calls):.2f} µs")
@@ -82,26 +82,33 @@ def main() -> None:
 def _parts(engine, version):  # type: ignore[no-untyped-def]
     import timeit
 
+    from perseus.turbine.pages import HTML, PageRequest
+    from perseus.turbine.revalidation import send_version
     from perseus_core.plan import BUILT_PAGE, plan
-    rt = engine.request_time
-    page = rt.pages[version.locale][0]
+    records = engine.runtime.records
+    page = _stored_page(engine)
     key = page.ref.key
+    request = PageRequest("GET", page.url, {}, "", page, HTML)
     n = 100000
-    for name, fn in [("records.get", lambda: rt.records.get(version.locale, version.path, key)),
-                     ("store.read", lambda: rt.records.store.read(key)),
+    for name, fn in [("records.get", lambda: records.get(version.locale, version.path, key)),
+                     ("store.read", lambda: records.store.read(key)),
                      ("plan", lambda: plan(BUILT_PAGE, page.flags, version.meta, time.time())),
-                     ("send_version", lambda: rt._send_version("GET", version, {}, False)),
-                     ("page()", lambda: rt.page("GET", version.locale, 0, {}, "", False))]:
+                     ("send_version", lambda: send_version(request, version)),
+                     ("strategy", lambda: engine.strategies[page.kind](request))]:
         print(name, min(timeit.repeat(fn, number=n, repeat=3)) / n * 1e6)
+
+
+def _stored_page(engine):  # type: ignore[no-untyped-def]
+    verdict, ident, locale = engine.router.resolve("/stored")
+    return engine.table.page(max(locale, 0), ident)
 
 
 def _version(engine: object):  # type: ignore[no-untyped-def]
     from perseus.stores.records import PageVersion
 
-    page = engine.request_time.pages[next(iter(engine.request_time.pages))][0]  # type: ignore[attr-defined]
-    rt = engine.request_time  # type: ignore[attr-defined]
-    return PageVersion("stored", page.ref.locale, "stored", rt.dist.build_id, "g1", time.time(),
-                       time.time() + 3600, b"<html>stored</html>", b"{}", b"{}", '"e1"', '"e2"',
+    page = _stored_page(engine)
+    return PageVersion("stored", page.ref.locale, "stored", engine.dist.build_id, "g1",  # type: ignore[attr-defined]
+                       time.time(), time.time() + 3600, b"<html>stored</html>", b"{}", b"{}", '"e1"', '"e2"',
                        [("content-type", "text/html; charset=utf-8")])
 
 

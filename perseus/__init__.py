@@ -12,8 +12,8 @@ from .context import ErrorInfo, RenderContext, StateInfo
 from .errors import BuildError, ConfigurationError, NotFound, PerseusError, TranslationError
 from .i18n import Locales
 from .request import Request
+from .revalidation import RevalidationReport, revalidate
 from .template import BuildPaths, Template
-from .turbine.on_demand import RevalidationReport, revalidate
 
 __all__ = [
     "BuildError",

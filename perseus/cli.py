@@ -61,9 +61,9 @@ def _fail(error: BaseException) -> NoReturn:
 
 def run_build(app_spec_value: str | None, dist: Path) -> None:
     """Load the app and build it into ``dist``, printing progress and the route summary."""
+    from .builder.build import build_site
+    from .builder.export import base_path_from_environment
     from .loader import app_spec, load_app
-    from .turbine.build import build_site
-    from .turbine.export import base_path_from_environment
 
     project = Path.cwd()
     try:
@@ -121,8 +121,8 @@ def serve(
 ) -> None:
     """Build (unless --no-build), then serve the site on granian."""
     if watch:
+        from .deploy.standalone import standalone_requested as standalone
         from .dev import run_dev
-        from .turbine.standalone import standalone_requested as standalone
 
         if standalone():
             raise click.UsageError("PERSEUS_STANDALONE serves a pkg/ as it was built; drop --watch")
@@ -136,8 +136,9 @@ def serve(
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
 
+    from .deploy.standalone import standalone_requested
     from .loader import app_spec as resolve_spec
-    from .turbine.standalone import standalone_requested
+    from .stores.immutable import MANIFEST
 
     project = Path.cwd()
     if standalone_requested():
@@ -145,7 +146,7 @@ def serve(
         no_build = True
     if not no_build:
         _build_in_subprocess(app_spec, dist)
-    elif not (dist / "manifest.json").is_file():
+    elif not (dist / MANIFEST).is_file():
         _fail(PerseusError(f"no build in {dist}: run `perseus build` or drop --no-build"))
     _check_dist(dist)
     _check_mutable_store(app_spec, project, dist)
@@ -190,8 +191,8 @@ def _check_dist(dist: Path) -> None:
 
 def _standalone_paths() -> tuple[Path, Path]:
     """PERSEUS_STANDALONE: the app and site of the pkg/, and what is written where."""
+    from .deploy.standalone import pkg_layout, storage_report
     from .loader import app_spec, load_app
-    from .turbine.standalone import pkg_layout, storage_report
 
     try:
         layout = pkg_layout()
@@ -214,7 +215,7 @@ def _standalone_paths() -> tuple[Path, Path]:
               show_default="PERSEUS_PORT or 8080", help="The preview's port.")
 def export(app_spec: str | None, dist: Path, no_build: bool, preview: bool, port: int) -> None:
     """Write the site as static files into dist/exported/ (PERSEUS_BASE_PATH for a sub-path)."""
-    from .deploy import export_project
+    from .deploy.project import export_project
 
     build = None if no_build else lambda: run_build(app_spec, dist)
     try:
@@ -222,8 +223,8 @@ def export(app_spec: str | None, dist: Path, no_build: bool, preview: bool, port
     except PerseusError as error:
         _fail(error)
     if preview:
-        from .turbine.export import base_path_from_environment
-        from .turbine.preview import preview_server
+        from .builder.export import base_path_from_environment
+        from .builder.preview import preview_server
 
         server = preview_server(summary.output, base_path_from_environment(), DEFAULT_HOST, port)
         click.echo(f"perseus: previewing {summary.output} with Python's http.server on "
@@ -245,7 +246,7 @@ def export(app_spec: str | None, dist: Path, no_build: bool, preview: bool, port
 @click.option("--export", "export_only", is_flag=True, help="Write the static export alone into the output.")
 def deploy(app_spec: str | None, dist: Path, target: str, output: Path, export_only: bool) -> None:
     """Build, then write a self-contained pkg/ that runs with only Python (pkg/server)."""
-    from .deploy import deploy_project
+    from .deploy.project import deploy_project
 
     def build() -> None:
         click.echo("perseus: building")
@@ -266,7 +267,7 @@ def deploy(app_spec: str | None, dist: Path, target: str, output: Path, export_o
 def _check_mutable_store(app_spec_value: str | None, project: Path, dist: Path) -> None:
     # Fail here, before granian forks, rather than in every worker.
     from .loader import app_spec, load_app
-    from .turbine.request_time import check_mutable_store
+    from .turbine.runtime import check_mutable_store
 
     try:
         check_mutable_store(load_app(app_spec(app_spec_value, project), project), dist.resolve())
@@ -299,8 +300,8 @@ def revalidate(dist: Path, paths: tuple[str, ...], template: str | None, all_pag
 
     PATH is a URL path such as /news (/en-US/news on a site with locales).
     """
-    from .turbine.on_demand import revalidate as mark_due
-    from .turbine.standalone import pkg_layout, standalone_requested
+    from .deploy.standalone import pkg_layout, standalone_requested
+    from .revalidation import revalidate as mark_due
 
     if not (paths or template or all_pages):
         raise click.UsageError("name the pages: PATH..., --template NAME or --all")

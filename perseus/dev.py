@@ -5,7 +5,7 @@ subprocess (so edited modules are imported anew), and the server is a ``perseus 
 --no-build`` subprocess that is replaced only after a build succeeded. A failed build
 prints its failures (the build names every one) and the previous server keeps serving.
 Both children get ``PERSEUS_DEV_RELOAD``, which gives pages the reload script and the
-server its ``/.perseus/dev/events`` stream (``perseus.server.dev_reload``).
+server its ``/.perseus/dev/events`` stream (``perseus.turbine.dev_reload``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 import click
 
 from .errors import PerseusError
-from .server.dev_reload import DEV_RELOAD_ENV
 from .stores.immutable import read_build_id
+from .turbine.dev_reload import DEV_RELOAD_ENV
 
 INSTALL_HINT = "pip install 'perseus[dev]'"
 # Changes closer together than STEP_MS are one burst (an editor's write-then-rename, a

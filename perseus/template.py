@@ -9,15 +9,14 @@ from datetime import timedelta
 from typing import Any
 
 from perseus_core.durations import DurationError, parse_duration
-from perseus_core.plan import REQUEST_STATE, REVALIDATE_AFTER, REVALIDATE_LOGIC
+from perseus_core.plan import REVALIDATES, strategy_name, template_flags, uses_mutable_store
 
 from .errors import ConfigurationError
+from .http.urls import RESERVED_SEGMENT
 
 View = Callable[[Any, Any], str]
 HeadersFunction = Callable[[Any, Any], Mapping[str, str]]
 
-# perseus's own routes live below /.perseus/: no page may be built there.
-RESERVED_SEGMENT = ".perseus"
 
 
 def is_reserved(page_path: str) -> bool:
@@ -144,28 +143,30 @@ class Template:
         return "" if self.name == "index" else self.name
 
     @property
-    def has_state(self) -> bool:
-        return self.build_state is not None
+    def strategy_flags(self) -> int:
+        """The template's strategies as ``perseus_core.plan`` flags: the one classification.
+
+        Read from the fields as they are now (a field set after construction counts).
+        """
+        return template_flags(
+            self.build_paths is not None, self.build_state is not None, self.request_state is not None,
+            self.amalgamate_states is not None, self.revalidate_after is not None,
+            self.should_revalidate is not None, bool(self.incremental))
 
     @property
     def revalidates(self) -> bool:
         """Whether pages of this template are regenerated after they are built."""
-        return self.revalidate_after is not None or self.should_revalidate is not None
+        return (self.strategy_flags & REVALIDATES) != 0
 
     @property
     def uses_mutable_store(self) -> bool:
         """Whether serving this template writes the mutable store (revalidation, incremental)."""
-        return self.revalidates or self.incremental
+        return uses_mutable_store(self.strategy_flags)
 
     @property
-    def strategy_flags(self) -> int:
-        """The template's request-time strategies, as ``perseus_core.plan`` flags."""
-        flags = REQUEST_STATE if self.request_state is not None else 0
-        if self.revalidate_after is not None:
-            flags |= REVALIDATE_AFTER
-        if self.should_revalidate is not None:
-            flags |= REVALIDATE_LOGIC
-        return flags
+    def strategy(self) -> str:
+        """The template's strategy in words, as the route table shows it."""
+        return strategy_name(self.strategy_flags)
 
     def full_path(self, path: str) -> str:
         """The page path of ``path`` below this template: ``post`` + ``a`` -> ``post/a``."""

@@ -1,12 +1,6 @@
-"""Request paths and store keys: strict decoding, normalisation, and LMDB keys.
-
-- ``decode_path(raw)``: percent-decode a raw request path once, strictly
-  (``BadPath`` for ``%zz`` or invalid UTF-8); ``encode_path`` is its inverse.
-- ``normalize_path(path)``: ``/post//a/`` -> ``post/a`` (``BadPath`` for control
-  characters and U+FFFD).
-- ``encode_key(locale, path)`` / ``decode_key(key)``: the reversible byte key of a
-  page; ``store_key`` is the LMDB key, hashed to 33 bytes when the plain key would
-  pass LMDB's 511-byte limit (the record must then keep the path to detect collisions).
+"""Request paths: ``normalize_path(path)`` turns ``/post//a/`` into ``post/a`` (``BadPath``
+for control characters and U+FFFD). Paths arrive decoded (``perseus.http.urls.decode_target``
+decodes them for the adapters that get raw bytes).
 
 Selects the Cython kernel ``_paths_c``, or its pure twin ``_paths_py`` when it is
 absent or disabled.
@@ -15,18 +9,9 @@ absent or disabled.
 from __future__ import annotations
 
 from . import use_compiled
-from ._paths_py import (  # replaced below by the compiled twin's
-    MAX_KEY_BYTES,
-    decode_key,
-    decode_path,
-    encode_key,
-    encode_path,
-    hash_key,
-    normalize_path,
-    store_key,
-)
+from ._paths_py import normalize_path  # replaced below by the compiled twin's
 from .errors import BadPath
 
-__all__ = ["COMPILED", "MAX_KEY_BYTES", "BadPath", "decode_key", "decode_path", "encode_key", "encode_path",
-           "hash_key", "normalize_path", "store_key"]
+__all__ = ["COMPILED", "BadPath", "normalize_path"]
+# NOTE: store keys are spelled in one place, perseus.stores.records.page_key.
 COMPILED = use_compiled(globals(), "paths", __all__)

@@ -1,8 +1,11 @@
-"""The serve plan: what to do for one page request (compiled by mypyc).
+"""The serve plan: which strategy a page has, and what to do for one request (compiled by mypyc).
 
-Sans-IO: the engine passes what routing found, the template's strategies, the
-stored record's metadata and ``now``; ``plan`` answers with a source to serve from
-plus two modifier bits. The engine then acts; nothing here reads a store or a clock.
+Sans-IO, in two halves. The static half classifies: ``template_flags`` turns a
+template's fields into strategy flags (the only place templates are classified),
+``page_kind`` gives each page of a site its kind once, when the site is opened, and
+``strategy_name`` names it for people. The dynamic half, ``plan``, takes what routing
+found, the flags, the stored record's metadata and ``now``, and answers with a source to
+serve from plus two modifier bits. Nothing here reads a store or a clock.
 
     source                 REVALIDATE bit                  PER_REQUEST bit
     NOT_FOUND  404         regenerate in the background    run request state, render
@@ -24,6 +27,20 @@ NO_PAGE: Final = 2
 REQUEST_STATE: Final = 1
 REVALIDATE_AFTER: Final = 2
 REVALIDATE_LOGIC: Final = 4
+INCREMENTAL: Final = 8
+AMALGAMATE: Final = 16
+BUILD_STATE: Final = 32
+BUILD_PATHS: Final = 64
+REVALIDATES: Final = REVALIDATE_AFTER | REVALIDATE_LOGIC
+# Flags whose strategy runs (or stores pages) while the site is served.
+SERVER_FLAGS: Final = REQUEST_STATE | AMALGAMATE | REVALIDATES | INCREMENTAL
+
+# Page kinds, one per page of a site: which strategy module answers it.
+PRERENDERED: Final = 0  # built bytes, no user code at request time
+RENDERED_PER_REQUEST: Final = 1  # request state (maybe amalgamated), never stored
+REVALIDATING: Final = 2  # a stored version, regenerated when due
+GENERATED: Final = 3  # below an incremental template, unbuilt: generated on first request
+MISSING: Final = 4  # nothing serves it
 
 # Plan: one source ...
 SOURCE: Final = 7
@@ -56,6 +73,54 @@ class RecordMeta:
         self.generated_at = generated_at
         self.due_at = due_at
         self.stored = stored
+
+
+def template_flags(build_paths: bool, build_state: bool, request_state: bool, amalgamate: bool,
+                   revalidate_after: bool, should_revalidate: bool, incremental: bool) -> int:
+    """A template's strategy flags, from which of its fields are set."""
+    flags = BUILD_PATHS if build_paths else 0
+    if build_state:
+        flags |= BUILD_STATE
+    if request_state:
+        flags |= REQUEST_STATE
+    if amalgamate:
+        flags |= AMALGAMATE
+    if revalidate_after:
+        flags |= REVALIDATE_AFTER
+    if should_revalidate:
+        flags |= REVALIDATE_LOGIC
+    if incremental:
+        flags |= INCREMENTAL
+    return flags
+
+
+def page_kind(route: int, flags: int) -> int:
+    """The kind of a page that routing found as ``route`` for a template with ``flags``."""
+    if route == NO_PAGE or (route == UNBUILT_PAGE and not flags & INCREMENTAL):
+        return MISSING
+    if route == UNBUILT_PAGE:
+        return GENERATED
+    if flags & REVALIDATES:
+        return REVALIDATING
+    return RENDERED_PER_REQUEST if flags & REQUEST_STATE else PRERENDERED
+
+
+def uses_mutable_store(flags: int) -> bool:
+    """Whether serving pages with ``flags`` writes the mutable store (revalidation, incremental)."""
+    return (flags & (REVALIDATES | INCREMENTAL)) != 0
+
+
+def strategy_name(flags: int) -> str:
+    """The strategy as the route table and messages name it (``"incremental"``)."""
+    if flags & REQUEST_STATE:
+        return "request state"
+    if flags & REVALIDATES:
+        return "revalidation"
+    if flags & INCREMENTAL:
+        return "incremental"
+    if flags & BUILD_PATHS:
+        return "build paths"
+    return "build state" if flags & BUILD_STATE else "static"
 
 
 def is_due(flags: int, record: RecordMeta, now: float) -> bool:

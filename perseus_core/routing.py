@@ -14,9 +14,8 @@ from . import use_compiled
 # Router is replaced below by the compiled twin's.
 from ._routing_py import INCREMENTAL, NO_LOCALE, NOT_FOUND, PAGE, Router
 from .errors import BadPath
-from .paths import decode_path as decode_request_path
 from .paths import normalize_path
 
 __all__ = ["COMPILED", "INCREMENTAL", "NOT_FOUND", "NO_LOCALE", "PAGE", "BadPath", "Router",
-           "decode_request_path", "normalize_path"]
+           "normalize_path"]
 COMPILED = use_compiled(globals(), "routing", ["Router"])

@@ -10,9 +10,10 @@ import orjson
 import pytest
 
 from perseus import BuildPaths, PerseusApp, Template
+from perseus.builder.build import MAX_CONCURRENT_STATES, SYNC_THREADS
 from perseus.errors import ConfigurationError
 from perseus.stores.immutable import Dist
-from perseus.turbine.build import MAX_CONCURRENT_STATES, SYNC_THREADS
+from perseus_core.plan import BUILD_PATHS, BUILD_STATE
 from tests.conftest import perseus
 
 SITE = '''\
@@ -150,8 +151,8 @@ def test_dist_layout(built: tuple[Path, str]) -> None:
     conf = load(dist / "render_conf.json")
     assert conf["locales"] == ["xx-XX"]
     assert conf["pages"]["listing/two"] == "listing" and conf["pages"][""] == "index"
-    assert conf["templates"]["async"] == {"root": "async", "strategy": "build paths", "revalidates": False,
-                                          "incremental": False}
+    assert conf["templates"]["async"] == {"root": "async", "strategy": "build paths",
+                                          "flags": BUILD_PATHS | BUILD_STATE}
     assert conf["templates"]["broken"]["strategy"] == "build state"
     assert conf["templates"]["about"]["strategy"] == "static"
     assert load(dist / "extra" / "listing.json") == {"source": "catalogue"}

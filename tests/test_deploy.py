@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from perseus import PerseusApp, Template
-from perseus.turbine.standalone import storage_report
+from perseus.deploy.standalone import storage_report
 from tests.conftest import GOLDEN_EXPORT, REPO, Server, copy_example, free_port, perseus, tree
 
 UNREACHABLE_INDEX = "http://127.0.0.1:9/"

@@ -252,7 +252,7 @@ def test_client_navigation_works_on_the_export_under_a_base_path(
 
 
 def test_logic_revalidation_alone_is_refused_too(tmp_path: Path) -> None:
-    from perseus.turbine.export import refuse_server_strategies
+    from perseus.builder.export import refuse_server_strategies
 
     news = Template("news", view=lambda ctx, state: "", build_state=lambda info: {},
                     should_revalidate=lambda info, request: True)

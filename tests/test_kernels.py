@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import importlib
 import os
-import re
 from types import ModuleType
 
 import orjson
@@ -67,50 +66,6 @@ def test_bad_path_is_the_one_the_engine_catches() -> None:
 
 # Path-like text: segments, slashes, escapes, non-ASCII, and the characters refused.
 PATH_TEXT = st.text(alphabet=st.sampled_from(list("ab/-.%2Fé€😀 \x00\n\x7f\ufffd")), max_size=24)
-RAW_PATHS = st.lists(st.sampled_from([b"/", b"a", b"%", b"2", b"f", b"F", b"zz", b"%41", b"%c3%a9", b"\xc3",
-                                      b"\xa9", b"\xff", b"%2f", b"%00", b" "]), max_size=12).map(b"".join)
-
-
-@pytest.mark.parametrize(("raw", "decoded"), [
-    (b"/post/first", "/post/first"),
-    (b"/caf%C3%A9/%e2%82%ac", "/café/€"),
-    (b"/a%20b", "/a b"),
-    (b"/%2541", "/%41"),  # decoded exactly once
-    (b"/post%2Ffirst", "/post/first"),  # as granian's RSGI path has it (REQ-03)
-    (b"", ""),
-])
-def test_decode_path(paths: ModuleType, raw: bytes, decoded: str) -> None:
-    assert paths.decode_path(raw) == decoded
-
-
-@pytest.mark.parametrize("raw", [
-    b"/%", b"/%2", b"/%zz", b"/a%g0", b"/%c0", b"/%ff", b"/en-US/post/%ed%a0%80", b"/\xff",
-])
-def test_decode_path_refuses_what_no_page_can_have(paths: ModuleType, raw: bytes) -> None:
-    with pytest.raises(BadPath):
-        paths.decode_path(raw)
-
-
-@KERNELS
-@given(st.text())
-def test_decode_path_inverts_encode_path(text: str) -> None:
-    for module in PATHS:
-        encoded = module.encode_path(text)
-        assert re.fullmatch(rb"[A-Za-z0-9\-._~/%]*", encoded)
-        assert module.decode_path(encoded) == text
-
-
-@KERNELS
-@given(RAW_PATHS)
-def test_decode_path_twins_agree(raw: bytes) -> None:
-    outcomes = set()
-    for module in PATHS:
-        try:
-            outcomes.add(module.decode_path(raw))
-        except BadPath:
-            outcomes.add(BadPath)
-    assert len(outcomes) == 1
-
 
 @pytest.mark.parametrize(("path", "key"), [
     ("/post//a/", "post/a"), ("/", ""), ("", ""), ("//", ""), ("post", "post"), ("/about/", "about"),
@@ -130,48 +85,6 @@ def test_normalize_path_drops_empty_segments_or_refuses(path: str) -> None:
                 module.normalize_path(path)
         else:
             assert module.normalize_path(path) == "/".join(s for s in path.split("/") if s)
-
-
-# --- store keys -----------------------------------------------------------------------------------
-
-LOCALES = st.text(max_size=20)
-
-
-@KERNELS
-@given(LOCALES, st.text())
-def test_decode_key_inverts_encode_key(locale: str, path: str) -> None:
-    for module in PATHS:
-        key = module.encode_key(locale, path)
-        assert module.decode_key(key) == (locale, path)
-    assert len({module.encode_key(locale, path) for module in PATHS}) == 1
-
-
-@KERNELS
-@given(LOCALES, st.text(max_size=700))
-def test_store_key_fits_lmdb_and_hashes_only_long_keys(locale: str, path: str) -> None:
-    keys = {module.store_key(locale, path) for module in PATHS}
-    assert len(keys) == 1
-    key = keys.pop()
-    assert len(key) <= 511
-    plain = PATHS[0].encode_key(locale, path)
-    assert key == (plain if len(plain) <= 511 else PATHS[0].hash_key(plain))
-
-
-def test_long_paths_get_distinct_fixed_length_keys(paths: ModuleType) -> None:
-    first, second = paths.store_key("en-US", "a/" * 400), paths.store_key("en-US", "a/" * 400 + "b")
-    assert len(first) == len(second) == 33 and first != second
-    with pytest.raises(ValueError, match="hashed keys keep their path"):
-        paths.decode_key(first)
-
-
-def test_keys_of_other_locales_and_paths_differ(paths: ModuleType) -> None:
-    # The locale's length is in the key: ("en", "-US/x") and ("en-US", "x") must not meet.
-    assert paths.encode_key("en", "-US/x") != paths.encode_key("en-US", "x")
-    with pytest.raises(ValueError):
-        paths.encode_key("x" * 256, "a")
-    for bad in (b"", b"h" + b"0" * 32, b"k\x09en"):
-        with pytest.raises(ValueError):
-            paths.decode_key(bad)
 
 
 # --- routing --------------------------------------------------------------------------------------

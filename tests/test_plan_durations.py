@@ -15,17 +15,26 @@ from perseus_core.plan import (
     BUILT_PAGE,
     DUE_ON_DEMAND,
     GENERATE,
+    GENERATED,
+    INCREMENTAL,
+    MISSING,
     NO_PAGE,
     NOT_FOUND,
     PER_REQUEST,
+    PRERENDERED,
+    RENDERED_PER_REQUEST,
     REQUEST_STATE,
     REVALIDATE,
     REVALIDATE_AFTER,
     REVALIDATE_LOGIC,
+    REVALIDATING,
     STORED,
     UNBUILT_PAGE,
     RecordMeta,
+    page_kind,
     plan,
+    strategy_name,
+    uses_mutable_store,
 )
 
 
@@ -128,3 +137,44 @@ def test_plan_never_raises_and_never_generates_a_built_page(
         assert decision & 7 != GENERATE
     if route == NO_PAGE:
         assert decision == NOT_FOUND
+
+
+# --- the static half: one classification of templates and pages -----------------------------------
+
+def _flags(**fields: object) -> int:
+    view = lambda ctx, state: ""  # noqa: E731
+    return Template("t", view=view, **fields).strategy_flags  # type: ignore[arg-type]
+
+
+STATE = lambda info: {}  # noqa: E731
+REQUEST = lambda info, request: {}  # noqa: E731
+
+
+@pytest.mark.parametrize(("fields", "route", "kind", "name"), [
+    ({}, BUILT_PAGE, PRERENDERED, "static"),
+    ({"build_state": STATE}, BUILT_PAGE, PRERENDERED, "build state"),
+    ({"build_paths": lambda: ["a"], "build_state": STATE}, BUILT_PAGE, PRERENDERED, "build paths"),
+    ({"request_state": REQUEST}, BUILT_PAGE, RENDERED_PER_REQUEST, "request state"),
+    ({"build_state": STATE, "request_state": REQUEST, "amalgamate_states": lambda i, b, r: b},
+     BUILT_PAGE, RENDERED_PER_REQUEST, "request state"),
+    ({"revalidate_after": "1h"}, BUILT_PAGE, REVALIDATING, "revalidation"),
+    ({"should_revalidate": REQUEST}, BUILT_PAGE, REVALIDATING, "revalidation"),
+    ({"revalidate_after": "1h", "request_state": REQUEST}, BUILT_PAGE, REVALIDATING, "request state"),
+    ({"incremental": True}, BUILT_PAGE, PRERENDERED, "incremental"),
+    ({"incremental": True}, UNBUILT_PAGE, GENERATED, "incremental"),
+    ({"incremental": True, "revalidate_after": "1h"}, BUILT_PAGE, REVALIDATING, "revalidation"),
+    ({}, UNBUILT_PAGE, MISSING, "static"),  # no incremental template covers it
+    ({"request_state": REQUEST}, NO_PAGE, MISSING, "request state"),
+])
+def test_each_page_gets_one_kind(fields: dict[str, object], route: int, kind: int, name: str) -> None:
+    flags = _flags(**fields)
+    assert page_kind(route, flags) == kind
+    assert strategy_name(flags) == name
+    assert uses_mutable_store(flags) == bool(flags & (REVALIDATE_AFTER | REVALIDATE_LOGIC | INCREMENTAL))
+
+
+@given(st.integers(0, 127))
+def test_the_plan_of_a_prerendered_page_depends_on_nothing_but_its_flags(flags: int) -> None:
+    if page_kind(BUILT_PAGE, flags) == PRERENDERED:
+        assert plan(BUILT_PAGE, flags, None, 0.0) == BUILT
+        assert plan(BUILT_PAGE, flags, RecordMeta(0.0, DUE_ON_DEMAND), 1e9) == BUILT

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from perseus_core.routing import BadPath, decode_request_path
-
-from ..server.response import Response
-from ..turbine.serve import Engine
+from ..http.response import Response
+from ..http.urls import decode_target
+from ..turbine.engine import Engine
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -31,14 +30,10 @@ class ASGIApp:
         if self.engine is None:
             self.engine = self._open_engine()
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        try:
-            path = decode_request_path(scope.get("raw_path") or scope["path"].encode())
-        except BadPath:
-            response = self.engine.bad_request(scope["method"], scope["path"])
-        else:
-            query = scope.get("query_string", b"").decode("latin-1")
-            answer = self.engine.respond(scope["method"], path, headers, query)
-            response = answer if isinstance(answer, Response) else await answer
+        path = decode_target(scope.get("raw_path") or scope["path"].encode())
+        query = scope.get("query_string", b"").decode("latin-1")
+        answer = self.engine.respond(scope["method"], path, headers, query)
+        response = answer if isinstance(answer, Response) else await answer
         body = response.body
         if response.file is not None:
             with open(response.file, "rb") as file:

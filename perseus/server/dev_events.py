@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..http.urls import DEV_EVENTS_PATH
 from ..stores.immutable import read_build_id
-from .dev_reload import EVENTS_PATH, RECONNECT_MS
+from ..turbine.dev_reload import RECONNECT_MS
 from .rsgi import RSGIApp
 
 # How often an open stream checks whether dist/ was rebuilt under it.
@@ -20,7 +21,7 @@ class DevReloadRSGI(RSGIApp):
     """The RSGI app plus the events stream; used only in watch mode."""
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
-        if scope.proto == "http" and scope.method == "GET" and scope.path == EVENTS_PATH:
+        if scope.proto == "http" and scope.method == "GET" and scope.path == DEV_EVENTS_PATH:
             await self._events(proto)
         else:
             await super().__rsgi__(scope, proto)

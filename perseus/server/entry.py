@@ -10,10 +10,10 @@ import os
 from pathlib import Path
 
 from ..loader import app_spec, load_app
-from ..turbine.serve import Engine, open_engine
+from ..turbine.dev_reload import dev_reload_enabled
+from ..turbine.engine import Engine, open_engine
 from .asgi import ASGIApp
 from .dev_events import DevReloadRSGI
-from .dev_reload import dev_reload_enabled
 from .rsgi import RSGIApp
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..server.response import Response
-from ..turbine.serve import Engine
+from ..http.response import Response
+from ..turbine.engine import Engine
 
 
 class RSGIApp:

@@ -40,12 +40,17 @@ from urllib.parse import quote
 import orjson
 
 from ..errors import DistError
-from ..turbine.render import RenderedPage, etag, gzip_copy
+from ..http.bodies import RenderedPage, etag, gzip_copy
 
 # NOTE: bump whenever the layout changes: a server refuses a dist/ of another format
 # with "rebuild", rather than misreading it.
-FORMAT = 2
+FORMAT = 3
 MUTABLE_DIR = "mutable"
+# The files of dist/, spelled here only.
+MANIFEST = "manifest.json"
+RENDER_CONF = "render_conf.json"
+INDEX = "index.json"
+GLOBAL_STATE = "global_state.json"
 Span = tuple[int, int]
 Headers = list[tuple[str, str]]
 # PERF: the page index is packed so that 10,000 pages load as a few flat buffers, not as
@@ -105,7 +110,7 @@ def new_build_id() -> str:
 def read_build_id(dist: Path) -> str | None:
     """The build id ``dist`` holds now; None while it is missing, damaged or being swapped."""
     try:
-        value = orjson.loads((dist / "manifest.json").read_bytes()).get("build_id")
+        value = orjson.loads((dist / MANIFEST).read_bytes()).get("build_id")
     except (OSError, orjson.JSONDecodeError, AttributeError):
         return None
     return value if isinstance(value, str) else None
@@ -118,7 +123,7 @@ def read_manifest(dist: Path) -> dict[str, Any]:
         DistError: no build, a damaged one, or one written in another format.
     """
     try:
-        manifest = orjson.loads((dist / "manifest.json").read_bytes())
+        manifest = orjson.loads((dist / MANIFEST).read_bytes())
     except FileNotFoundError:
         raise DistError(f"no build in {dist}: run `perseus build` first") from None
     except (OSError, orjson.JSONDecodeError) as exc:
@@ -217,12 +222,12 @@ class DistWriter:
             self._records,
         )))
         (self.tmp / "pages.paths").write_bytes("\n".join(self._paths).encode())
-        self.write_json("index.json", {
+        self.write_json(INDEX, {
             "locales": list(self._locales), "templates": list(self._templates),
             "header_sets": [list(headers) for headers in self._header_sets],
             "deferred": self._deferred, "errors": self._errors, "translations": self._translations,
         })
-        self.write_json("manifest.json", {"format": FORMAT, "build_id": self.build_id, **manifest})
+        self.write_json(MANIFEST, {"format": FORMAT, "build_id": self.build_id, **manifest})
         _swap_in(self.tmp, self.dist, self.dist.parent / f".{self.dist.name}.old-{self.build_id}")
 
     def abort(self) -> None:
@@ -266,7 +271,7 @@ def recover_and_clean(dist: Path) -> None:
     directories killed builds left. Call only while holding the build lock."""
     leftovers = sorted(dist.parent.glob(f".{dist.name}.building-*"))
     olds = sorted(dist.parent.glob(f".{dist.name}.old-*"))
-    complete = [old for old in olds if (old / "manifest.json").is_file()]
+    complete = [old for old in olds if (old / MANIFEST).is_file()]
     if not dist.exists() and complete:
         os.rename(complete[-1], dist)  # build ids sort by time: the newest previous build
         olds.remove(complete[-1])
@@ -353,7 +358,7 @@ class Dist:
         self.path = path
         self.manifest = read_manifest(path)
         self.build_id: str = self.manifest["build_id"]
-        index = orjson.loads((path / "index.json").read_bytes())
+        index = orjson.loads((path / INDEX).read_bytes())
         self.pages = PageIndex((path / "pages.idx").read_bytes(), (path / "pages.paths").read_bytes(),
                                index)
         # Pages rendered per request: (path, locale, template, build state).
@@ -370,10 +375,10 @@ class Dist:
             locale: StoredTranslations(tuple(entry["body"]), entry["etag"], entry["content_type"])
             for locale, entry in index["translations"].items()
         }
-        self.render_conf = orjson.loads((path / "render_conf.json").read_bytes())
+        self.render_conf = orjson.loads((path / RENDER_CONF).read_bytes())
         # PERF: its list of every page (for tools) is what the index holds, packed.
         self.render_conf.pop("pages", None)
-        global_path = path / "global_state.json"
+        global_path = path / GLOBAL_STATE
         self.global_state = orjson.loads(global_path.read_bytes()) if global_path.exists() else None
         with open(path / "pages.bin", "rb") as bodies:
             size = os.fstat(bodies.fileno()).st_size

@@ -69,17 +69,22 @@ class PageVersion:
     headers: list[tuple[str, str]]
     # PERF: what every request for this version needs, computed once.
     meta: RecordMeta = field(init=False, compare=False, repr=False)
-    html_headers: list[tuple[str, str]] = field(init=False, compare=False, repr=False)
-    json_headers: list[tuple[str, str]] = field(init=False, compare=False, repr=False)
+    # (body, ETag, headers) of its HTML and of its JSON, in the engine's ``Form.index`` order.
+    forms: tuple[tuple[bytes, str, list[tuple[str, str]]], ...] = field(init=False, compare=False, repr=False)
     # PERF: the 200 answers (HTML, JSON) made for this version, reused: never changed once made.
-    answers: dict[bool, Any] = field(init=False, compare=False, repr=False, default_factory=dict)
+    answers: dict[int, Any] = field(init=False, compare=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "meta", RecordMeta(self.generated_at, self.due_at))
-        object.__setattr__(self, "html_headers", self.headers + [("etag", self.html_etag)])
         json_headers = [("content-type", "application/json"), ("cache-control", STORED_PAGE_CACHE),
                         ("etag", self.json_etag)]
-        object.__setattr__(self, "json_headers", json_headers)
+        html_headers = self.headers + [("etag", self.html_etag)]
+        object.__setattr__(self, "forms", ((self.html, self.html_etag, html_headers),
+                                           (self.json, self.json_etag, json_headers)))
+
+    def build_state(self) -> Any:
+        """The state this version was rendered from (the build half, for request state)."""
+        return orjson.loads(self.state)
 
 
 def encode_record(version: PageVersion) -> bytes:

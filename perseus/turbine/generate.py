@@ -17,11 +17,12 @@ from typing import Any, NamedTuple
 from .._state import encode_state
 from ..context import StateInfo
 from ..errors import StoreError
+from ..http.bodies import RenderedPage
 from ..stores.lmdb_store import open_lmdb
 from ..stores.records import PageRecords, PageVersion
 from ..template import Template
 from .calls import call_user
-from .render import PageRenderer, RenderedPage
+from .render import PageRenderer
 
 log = logging.getLogger("perseus.generate")
 _generations = itertools.count(1)

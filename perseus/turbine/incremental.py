@@ -1,106 +1,56 @@
-"""Incremental generation: an unbuilt path is generated on its first request, once.
-
-Concurrent first requests in one worker share one generation (a future per page);
-across workers the mutable store's lease decides who generates while the others wait
-for the record to appear. ``NotFound`` and errors store nothing, so a path can still
-be generated later and unknown paths never grow the store; nor do valid ones past
-``max_pages`` stored pages (served, generated again per request, never kept).
+"""Incremental generation: a path below an incremental template that the build did not
+render is generated on its first request (once, see ``regeneration.IncrementalGenerator``),
+stored, then served like a built page (and revalidated like one, if its template says so).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 
+from perseus_core.plan import GENERATE, PER_REQUEST, SOURCE, UNBUILT_PAGE, plan
+
 from ..errors import StoreError
-from ..stores.mutable import MutableStore, lease_owner
-from ..stores.records import PageRecords, PageVersion
-from .revalidate import LEASE_MARGIN, Generate, PageRef, release_lease
-
-log = logging.getLogger("perseus.incremental")
-# How often a worker waiting on another worker's generation looks for its record.
-POLL_SECONDS = 0.01
-MAX_POLL_SECONDS = 0.1
+from ..http.response import Response
+from .pages import PageRequest
+from .request_state import MaybeResponse, RequestState
+from .revalidation import Revalidation, send_version
+from .runtime import Runtime
 
 
-class IncrementalGenerator:
-    """Generates unbuilt pages single-flight and stores them."""
+class Incremental:
+    """The strategy of unbuilt paths below incremental templates: generated once, then stored."""
 
-    def __init__(self, store: MutableStore, records: PageRecords, generate: Generate, *,
-                 timeout: float, max_pages: int) -> None:
-        self.store = store
-        self.records = records
-        self.generate = generate
-        self.timeout = timeout
-        self.max_pages = max_pages
-        self.unstored = 0  # pages served but not kept because the store was at max_pages
-        self.owner = lease_owner()
-        self._in_flight: dict[bytes, asyncio.Future[PageVersion]] = {}
+    def __init__(self, runtime: Runtime, request_state: RequestState, revalidation: Revalidation) -> None:
+        self.runtime = runtime
+        self.request_state = request_state
+        self.revalidation = revalidation
 
-    async def page(self, page: PageRef) -> PageVersion:
-        """The stored version of ``page``, generating it first if there is none.
-
-        Raises:
-            NotFound: the state function said the path does not exist.
-            TimeoutError: generation took longer than the timeout.
-            Exception: whatever the state function or view raised.
-        """
-        shared = self._in_flight.get(page.key)
-        if shared is not None:
-            return await asyncio.shield(shared)
-        future: asyncio.Future[PageVersion] = asyncio.get_running_loop().create_future()
-        self._in_flight[page.key] = future
+    def answer(self, request: PageRequest) -> MaybeResponse:
+        ref = request.page.ref
+        runtime = self.runtime
+        if any(segment in (".", "..") for segment in ref.full.split("/")):
+            return runtime.errors.answer(404, request.method, request.form, ref.locale)
+        assert runtime.records is not None  # an incremental template opens the mutable store
         try:
-            version = await self._generate_once(page)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # NOTE: marks it retrieved when nobody else waited on it
-            raise
-        finally:
-            self._in_flight.pop(page.key, None)
-        future.set_result(version)
-        return version
+            version = runtime.records.get(ref.locale, ref.full, ref.key)
+        except StoreError as error:
+            return runtime.failed(error, request)
+        meta = version.meta if version is not None else None
+        decision = plan(UNBUILT_PAGE, request.page.flags, meta, time.time())
+        if version is None or decision & SOURCE == GENERATE:
+            return self._generate_then_answer(request, decision)
+        web_request = self.revalidation.schedule(request, decision, version.generated_at)
+        if decision & PER_REQUEST:
+            return self.request_state.answer(request, version.build_state(), web_request)
+        return send_version(request, version)
 
-    async def _generate_once(self, page: PageRef) -> PageVersion:
-        deadline = time.monotonic() + self.timeout + LEASE_MARGIN
-        pause = POLL_SECONDS
-        while True:
-            existing = self.records.get(page.locale, page.full)
-            if existing is not None:
-                return existing
-            lease = self.store.acquire_lease(page.key, self.owner, self.timeout + LEASE_MARGIN, time.time())
-            if lease.acquired:
-                try:
-                    return await self._generate_and_store(page)
-                finally:
-                    release_lease(self.store, page, self.owner)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"waited too long for another worker to generate '/{page.full}'")
-            # Another worker is generating this page: wait for its record.
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, MAX_POLL_SECONDS)
-
-    async def _generate_and_store(self, page: PageRef) -> PageVersion:
-        existing = self.records.get(page.locale, page.full)  # finished while we took the lease
-        if existing is not None:
-            return existing
-        version = await asyncio.wait_for(self.generate(page), self.timeout)
+    async def _generate_then_answer(self, request: PageRequest, decision: int) -> Response:
+        generator = self.runtime.generator
+        assert generator is not None
         try:
-            if self.store.count() >= self.max_pages:
-                self._not_stored(page)
-                return version
-            self.records.put(version)
-        except StoreError as exc:
-            # STORE-01: the fresh page is still served, just not kept.
-            log.error("could not store the generated page '/%s': %s", page.full, exc)
-        return version
-
-    def _not_stored(self, page: PageRef) -> None:
-        # ISR-06: past the bound a new path is still served (generated per request), never kept,
-        # so random paths cannot grow the store; logged on the first and every 1000th time.
-        if self.unstored % 1000 == 0:
-            log.warning("the mutable store holds PERSEUS_MAX_GENERATED_PAGES=%d pages: '/%s' was"
-                        " generated but not stored (%d so far in this worker)",
-                        self.max_pages, page.full, self.unstored + 1)
-        self.unstored += 1
+            version = await generator.page(request.page.ref)
+        except Exception as error:
+            return self.runtime.failed(error, request)
+        if decision & PER_REQUEST:
+            return await self.request_state.answer_with_state(request, version.state)
+        return send_version(request, version)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -17,57 +14,20 @@ from perseus_core.shell import Shell
 from .._state import encode_state
 from ..app import PerseusApp
 from ..context import ErrorInfo, RenderContext
-from ..i18n.locales import NO_LOCALE as NO_LOCALE  # re-exported: the engine imports it from here
-from ..i18n.translators import NoTranslator, Translator
-from ..server.dev_reload import reload_script
+from ..errors import BuildError, PageFailure, TranslationError
+from ..http.bodies import BUILT_PAGE_CACHE, ERROR_CACHE, HTML_TYPE, RenderedPage, etag
+from ..http.urls import CLIENT_PATH
+from ..i18n.locales import NO_LOCALE
+from ..i18n.translators import NoTranslator, Translator, load_translator
 from ..template import Template
+from .dev_reload import reload_script
 
-HTML_TYPE = "text/html; charset=utf-8"
-JSON_TYPE = "application/json"
-# Prerendered pages change only when the site is rebuilt: browsers revalidate each
-# time (a cheap 304 through the ETag) so a deploy is never hidden behind a stale copy.
-BUILT_PAGE_CACHE = "public, max-age=0, must-revalidate"
-ERROR_CACHE = "no-store"
 # Marks "the build's global state" (None is a valid global state).
 _BUILD_GLOBAL: Any = object()
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # The server frames every response itself; a page setting these would corrupt it.
-# Bodies get a gzip copy from this size on, when it is at least GZIP_MIN_SAVING smaller:
-# below ~1 KB a response fits a packet or two anyway, and every copy costs a Vary.
-GZIP_MIN_BODY = 1024
-GZIP_MIN_SAVING = 0.10
 _FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
                     "te", "trailer"}
-
-
-@dataclass(frozen=True)
-class RenderedPage:
-    """A page's two response bodies and their validators and headers."""
-
-    html: bytes
-    json: bytes
-    html_etag: str
-    json_etag: str
-    headers: list[tuple[str, str]]
-
-
-def etag(body: bytes) -> str:
-    """A strong ETag: a hash of the exact bytes served."""
-    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-
-
-def gzip_copy(body: bytes) -> bytes | None:
-    """A gzip copy of ``body`` (level 9, reproducible), or None where it does not pay."""
-    if len(body) < GZIP_MIN_BODY:
-        return None
-    # NOTE: mtime=0: the same body always gives the same bytes (and the same build output).
-    packed = gzip.compress(body, compresslevel=9, mtime=0)
-    return packed if len(packed) <= len(body) * (1 - GZIP_MIN_SAVING) else None
-
-
-def gzip_etag(identity_etag: str) -> str:
-    """The ETag of a body's gzip copy: distinct from the identity body's, derived from it."""
-    return identity_etag[:-1] + '-gz"'
 
 
 def client_scripts(base_path: str, locale: str) -> str:
@@ -77,7 +37,7 @@ def client_scripts(base_path: str, locale: str) -> str:
     ).decode()
     return (
         f'<script id="__perseus_meta" type="application/json">{meta}</script>'
-        f'<script type="module" src="{escape_html(base_path)}/.perseus/client.js"></script>'
+        f'<script type="module" src="{escape_html(base_path)}{CLIENT_PATH}"></script>'
     )
 
 
@@ -202,3 +162,19 @@ def _text(value: object, what: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{what} must return HTML text (str), got {type(value).__name__}")
     return value
+
+
+def load_translators(app: PerseusApp) -> dict[str, Translator]:
+    """Every locale's translator; all missing or invalid files reported in one error."""
+    if app.locales is None:
+        return {}
+    translators: dict[str, Translator] = {}
+    failures: list[PageFailure] = []
+    for locale in app.locales.all:
+        try:
+            translators[locale] = load_translator(app.translations_dir, locale)
+        except TranslationError as exc:
+            failures.append(PageFailure("(translations)", None, locale, "load", exc))
+    if failures:
+        raise BuildError(failures)
+    return translators

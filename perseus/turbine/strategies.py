@@ -1,31 +1,37 @@
-"""Which templates need a running server: the strategies that stop a static export.
+"""Which strategy uses need a running server: what stops a static export or a read-only start.
 
-Read with ``getattr`` defaults so that an app made before a strategy existed (or a
-``Template`` subclass that adds one) is judged the same way.
+Read from the templates' ``perseus_core.plan`` flags, so this names what the one
+classification found; it decides nothing of its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from perseus_core.plan import (
+    AMALGAMATE,
+    INCREMENTAL,
+    REQUEST_STATE,
+    REVALIDATE_AFTER,
+    REVALIDATE_LOGIC,
+    uses_mutable_store,
+)
 
 from ..app import PerseusApp
 
-# Template fields whose strategy runs (or stores pages) while the site is served.
-TEMPLATE_SERVER_FIELDS = {
-    "request_state": "request state",
-    "amalgamate_states": "amalgamation",
-    "revalidate_after": "revalidation",
-    "should_revalidate": "revalidation",
-    "incremental": "incremental generation",
-}
+# Each server-side flag with the Template field that sets it and its strategy's name.
+TEMPLATE_SERVER_FLAGS = (
+    (REQUEST_STATE, "request_state", "request state"),
+    (AMALGAMATE, "amalgamate_states", "amalgamation"),
+    (REVALIDATE_AFTER, "revalidate_after", "revalidation"),
+    (REVALIDATE_LOGIC, "should_revalidate", "revalidation"),
+    (INCREMENTAL, "incremental", "incremental generation"),
+)
 # App fields for global state computed per request.
 GLOBAL_SERVER_FIELDS = {
     "request_global_state": "request state",
     "amalgamate_global_states": "amalgamation",
 }
-# Strategies whose pages are written to the mutable store while serving.
-MUTABLE_FIELDS = frozenset({"revalidate_after", "should_revalidate", "incremental"})
 GLOBAL_STATE = "(global state)"
 
 
@@ -35,34 +41,26 @@ class ServerStrategy:
 
     template: str
     field: str
-
-    @property
-    def strategy(self) -> str:
-        """The strategy's name as the docs spell it (``"incremental generation"``)."""
-        return {**TEMPLATE_SERVER_FIELDS, **GLOBAL_SERVER_FIELDS}[self.field]
+    strategy: str
+    flag: int = 0
 
     @property
     def needs_mutable_store(self) -> bool:
-        return self.field in MUTABLE_FIELDS
+        return uses_mutable_store(self.flag)
 
     def __str__(self) -> str:
         owner = "global state" if self.template == GLOBAL_STATE else f"template '{self.template}'"
         return f"{owner} uses {self.field} ({self.strategy})"
 
 
-def _used(value: Any) -> bool:
-    # ``incremental=False`` and an absent field both mean "not used".
-    return value is not None and value is not False
-
-
 def server_strategies(app: PerseusApp) -> list[ServerStrategy]:
     """Every server-side strategy ``app`` uses, in template order."""
     found = [
-        ServerStrategy(template.name, field)
+        ServerStrategy(template.name, field, strategy, flag)
         for template in app.templates
-        for field in TEMPLATE_SERVER_FIELDS
-        if _used(getattr(template, field, None))
+        for flag, field, strategy in TEMPLATE_SERVER_FLAGS
+        if template.strategy_flags & flag
     ]
-    found += [ServerStrategy(GLOBAL_STATE, field) for field in GLOBAL_SERVER_FIELDS
-              if _used(getattr(app, field, None))]
+    found += [ServerStrategy(GLOBAL_STATE, field, strategy)
+              for field, strategy in GLOBAL_SERVER_FIELDS.items() if getattr(app, field, None) is not None]
     return found

@@ -24,14 +24,24 @@ from urllib.parse import unquote
 
 import orjson
 
-from perseus_core.paths import BadPath, normalize_path
-from perseus_core.plan import DUE_ON_DEMAND
+from perseus_core.plan import (
+    DUE_ON_DEMAND,
+    INCREMENTAL,
+    REQUEST_STATE,
+    REVALIDATES,
+    strategy_name,
+    uses_mutable_store,
+)
+from perseus_core.routing import INCREMENTAL as INCREMENTAL_ROUTE
+from perseus_core.routing import NO_LOCALE as UNKNOWN_LOCALE
+from perseus_core.routing import PAGE, BadPath, Router, normalize_path
 
-from ..errors import PerseusError, RevalidateError
-from ..stores.immutable import mutable_location, read_manifest
-from ..stores.mutable import MutableStore, lease_owner
-from ..stores.records import PageRecords, decode_record, page_key
-from .render import NO_LOCALE
+from .errors import PerseusError, RevalidateError
+from .http.urls import page_url
+from .i18n.locales import NO_LOCALE
+from .stores.immutable import RENDER_CONF, mutable_location, read_manifest
+from .stores.mutable import MutableStore, lease_owner
+from .stores.records import PageRecords, decode_record, page_key
 
 # A regeneration under way holds the page's lease: wait this long for it to commit, so
 # the mark lands on its version rather than being overwritten by it.
@@ -49,56 +59,66 @@ class RevalidationReport:
 
 
 class _Site:
-    """The parts of a build that say which URL is which kind of page."""
+    """The parts of a build that say which URL is which kind of page, routed as the server routes."""
 
     def __init__(self, dist: Path) -> None:
         self.build_id: str = read_manifest(dist)["build_id"]
-        conf: dict[str, Any] = orjson.loads((dist / "render_conf.json").read_bytes())
+        conf: dict[str, Any] = orjson.loads((dist / RENDER_CONF).read_bytes())
         self.locales: list[str] = conf["locales"]
         self.i18n = conf.get("default_locale", NO_LOCALE) != NO_LOCALE
         self.base_path: str = conf.get("base_path", "")
         self.templates: dict[str, dict[str, Any]] = conf["templates"]
-        self.pages: dict[str, str] = conf["pages"]
-        for settings in self.templates.values():  # NOTE: builds before these flags were written
-            settings.setdefault("revalidates", settings["strategy"] == "revalidation")
-            settings.setdefault("incremental", settings["strategy"] == "incremental")
-        self.stored = any(t["revalidates"] or t["incremental"] for t in self.templates.values())
+        self.flags = {name: int(settings["flags"]) for name, settings in self.templates.items()}
+        self.stored = any(uses_mutable_store(flags) for flags in self.flags.values())
+        pages: dict[str, str] = conf["pages"]
+        self.page_templates = list(pages.values())
+        incremental = [name for name, flags in self.flags.items() if flags & INCREMENTAL]
+        self.incremental = incremental
+        self.router = Router({path: i for i, path in enumerate(pages)},
+                             {self.templates[name]["root"]: i for i, name in enumerate(incremental)},
+                             self.locales if self.i18n else ())
 
     def url(self, locale: str, path: str) -> str:
-        if not self.i18n:
-            return f"{self.base_path}/{path}"
-        return f"{self.base_path}/{locale}/{path}".rstrip("/")
+        return page_url(locale if self.i18n else None, path, self.base_path)
 
-    def locate(self, url: str) -> tuple[str, str]:
-        """``(locale, page path)`` of a URL path; ``ValueError`` says what is wrong with it."""
+    def locate(self, url: str) -> tuple[str, str, str | None, bool]:
+        """``(locale, page path, template, built)`` of a URL path, found by the server's router.
+
+        ``template`` is None when nothing serves the path; ``built`` is False for a path
+        below an incremental template that the build did not render.
+
+        Raises:
+            ValueError: saying what is wrong with the URL.
+        """
         path = unquote(url)
         if self.base_path and (path == self.base_path or path.startswith(self.base_path + "/")):
             path = path[len(self.base_path):]
         try:
-            path = normalize_path(path)
+            verdict, ident, locale_index = self.router.resolve(path)
         except BadPath:
             raise ValueError("not a valid URL path (control character or invalid UTF-8)") from None
-        if not self.i18n:
-            return NO_LOCALE, path
-        locale, _, rest = path.partition("/")
-        if locale not in self.locales:
-            example = self.url(self.locales[0], path)
+        key = normalize_path(path)
+        if verdict == UNKNOWN_LOCALE:
+            example = self.url(self.locales[0], key)
             raise ValueError(f"pages of this site are named with their locale, e.g. {example}")
-        return locale, rest
+        locale = NO_LOCALE
+        if self.i18n:
+            locale = self.locales[locale_index]
+            key = key.partition("/")[2]
+        if verdict == PAGE:
+            return locale, key, self.page_templates[ident], True
+        if verdict == INCREMENTAL_ROUTE:
+            return locale, key, self.incremental[ident], False
+        return locale, key, None, False
 
     def template_of(self, path: str) -> tuple[str | None, bool]:
-        """The template answering ``path`` and whether the build rendered it (else incremental)."""
-        name = self.pages.get(path)
-        if name is not None:
-            return name, True
-        best: str | None = None
-        longest = -1  # the most specific incremental root, as the server's router picks
-        for candidate, settings in self.templates.items():
-            root = settings["root"]
-            below = root == "" or path == root or path.startswith(root + "/")
-            if settings["incremental"] and below and len(root) > longest:
-                best, longest = candidate, len(root)
-        return best, False
+        """The template answering route key ``path`` and whether the build rendered it."""
+        verdict, ident = self.router.match(path)
+        if verdict == PAGE:
+            return self.page_templates[ident], True
+        if verdict == INCREMENTAL_ROUTE:
+            return self.incremental[ident], False
+        return None, False
 
     def why_not(self, name: str, built: bool = False) -> str | None:
         """Why pages of template ``name`` (``built`` ones only, if set) cannot be revalidated.
@@ -106,12 +126,12 @@ class _Site:
         None: they can. The built pages of an incremental template that does not
         revalidate are prerendered like any other.
         """
-        settings = self.templates[name]
-        if settings["revalidates"] or (settings["incremental"] and not built):
+        flags = self.flags[name]
+        if flags & REVALIDATES or (flags & INCREMENTAL and not built):
             return None
-        if settings["strategy"] == "request state":
+        if flags & REQUEST_STATE:
             return f"rendered on every request (template '{name}'): always fresh, nothing to revalidate"
-        return (f"prerendered by the build (template '{name}', {settings['strategy']}):"
+        return (f"prerendered by the build (template '{name}', {strategy_name(flags)}):"
                 " run `perseus build` to change it")
 
 
@@ -175,16 +195,16 @@ def _store_session(location: Path) -> Iterator[MutableStore]:
     """The configured store (``PERSEUS_STORE``) for a few writes: with Redis, marks go there
     and are announced to every machine's cache, and to this machine's LMDB."""
     # NOTE: imported here so that `import perseus` does not load LMDB.
-    from ..stores.configured import redis_timeout, store_url
-    from ..stores.lmdb_store import lmdb_session
+    from .stores.configured import redis_timeout, store_url
+    from .stores.lmdb_store import lmdb_session
 
     with lmdb_session(location) as local:
         url = store_url()
         if url is None:
             yield local
             return
-        from ..stores.redis_store import RedisStore
-        from ..stores.tiered import TieredStore
+        from .stores.redis_store import RedisStore
+        from .stores.tiered import TieredStore
 
         remote = RedisStore(url, timeout=redis_timeout())
         try:
@@ -196,11 +216,10 @@ def _store_session(location: Path) -> Iterator[MutableStore]:
 def _classify(site: _Site, url: str, report: RevalidationReport) -> tuple[str, str] | None:
     """The page a URL names if it could be marked; else why not, in ``report``."""
     try:
-        locale, path = site.locate(url)
+        locale, path, name, built = site.locate(url)
     except ValueError as exc:
         report.skipped.append((url, str(exc)))
         return None
-    name, built = site.template_of(path)
     if name is None:
         report.skipped.append((url, "no page of this site has this path"))
         return None

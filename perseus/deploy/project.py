@@ -11,10 +11,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import DeployError
-from .loader import app_spec, load_app
-from .stores.immutable import Dist
-from .turbine.export import (
+from ..builder.export import (
     NO_JEKYLL,
     ExportSummary,
     base_path_from_environment,
@@ -22,8 +19,11 @@ from .turbine.export import (
     refuse_server_strategies,
     replace_directory,
 )
-from .turbine.package import DEPLOY_CONFIG, WHEELS_DIR, copy_app, copy_dist, write_launcher
-from .turbine.wheels import (
+from ..errors import DeployError
+from ..loader import app_spec, load_app
+from ..stores.immutable import Dist
+from .package import DEPLOY_CONFIG, WHEELS_DIR, copy_app, copy_dist, write_launcher
+from .wheels import (
     Say,
     app_requirements,
     download_dependencies,

@@ -17,8 +17,9 @@ import orjson
 
 from perseus_core._escape import escape_script_json
 
+from ..http.urls import DEV_EVENTS_PATH
+
 DEV_RELOAD_ENV = "PERSEUS_DEV_RELOAD"
-EVENTS_PATH = "/.perseus/dev/events"
 # How soon a browser reconnects after the stream drops (the server is being replaced).
 RECONNECT_MS = 300
 
@@ -30,7 +31,8 @@ def dev_reload_enabled() -> bool:
 
 def reload_script(base_path: str, build_id: str) -> str:
     """The inline script that reloads the page once the server serves another build."""
-    config = escape_script_json(orjson.dumps({"build": build_id, "events": base_path + EVENTS_PATH})).decode()
+    events = base_path + DEV_EVENTS_PATH
+    config = escape_script_json(orjson.dumps({"build": build_id, "events": events})).decode()
     return (
         "<script>(()=>{const c=" + config + ";const s=new EventSource(c.events);"
         "s.onmessage=(e)=>{if(e.data!==c.build){s.close();location.reload();}};})();</script>"

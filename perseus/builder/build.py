@@ -17,18 +17,25 @@ from .. import __version__
 from .._state import encode_state
 from ..app import PerseusApp
 from ..context import StateInfo
-from ..errors import BuildError, BuildTimeout, ConfigurationError, NotFound, PageFailure, TranslationError
-from ..i18n.translators import Translator, load_translator
-from ..server.dev_reload import dev_reload_enabled
-from ..stores.immutable import DistWriter, build_lock, mutable_location, new_build_id
-from ..template import RESERVED_SEGMENT, BuildPaths, Template, is_reserved
-from .calls import call_user
-from .generate import BuiltPage, seed_mutable_store, version_of
-from .render import NO_LOCALE, PageRenderer, RenderedPage
+from ..errors import BuildError, BuildTimeout, ConfigurationError, NotFound, PageFailure
+from ..http.bodies import RenderedPage
+from ..http.response import ERROR_STATUSES
+from ..http.urls import RESERVED_SEGMENT
+from ..i18n.locales import NO_LOCALE
+from ..stores.immutable import (
+    GLOBAL_STATE,
+    RENDER_CONF,
+    DistWriter,
+    build_lock,
+    mutable_location,
+    new_build_id,
+)
+from ..template import BuildPaths, Template, is_reserved
+from ..turbine.calls import call_user
+from ..turbine.dev_reload import dev_reload_enabled
+from ..turbine.generate import BuiltPage, seed_mutable_store, version_of
+from ..turbine.render import PageRenderer, load_translators
 
-# Statuses the server can answer with an error page; each is prerendered per locale.
-ERROR_STATUSES = {400: "bad request", 404: "page not found", 405: "method not allowed",
-                  500: "internal server error"}
 # Bounds on concurrent state functions: async ones on the loop, sync ones in threads.
 MAX_CONCURRENT_STATES = 64
 SYNC_THREADS = 8
@@ -76,21 +83,6 @@ class _PageJob:
     path: str
     locale: str
     extra: Any
-
-
-def strategy_of(template: Template) -> str:
-    """The one-word strategy shown in the route summary."""
-    if template.request_state is not None:
-        return "request state"
-    if template.revalidates:
-        return "revalidation"
-    if template.incremental:
-        return "incremental"
-    if template.build_paths is not None:
-        return "build paths"
-    if template.build_state is not None:
-        return "build state"
-    return "static"
 
 
 def normalize_build_path(path: object) -> str:
@@ -176,7 +168,7 @@ async def _build_locked(
                 seeds.append(version_of(job.template, job.path, job.locale, writer.build_id,
                                         built, built_at))
             url = "/" + full if job.locale == NO_LOCALE else f"/{job.locale}/{full}".rstrip("/")
-            summary.routes.append((url, job.template.name, strategy_of(job.template)))
+            summary.routes.append((url, job.template.name, job.template.strategy))
         if any(template.uses_mutable_store for template in app.templates):
             # The store lives in the new dist/ (swapped in whole by commit) unless
             # PERSEUS_MUTABLE_DIR puts it elsewhere; records carry the build id.
@@ -188,31 +180,15 @@ async def _build_locked(
             writer.add_translations(locale, translator.content_type, translator.source)
         for template, (_, extra) in zip(app.templates, collected, strict=True):
             writer.write_extra(template.name, encode_state(extra))
-        writer.write_json("render_conf.json", _render_conf(app, jobs, locales, base_path))
+        writer.write_json(RENDER_CONF, _render_conf(app, jobs, locales, base_path))
         if app.global_state is not None:
-            writer.write_json("global_state.json", orjson.loads(encode_state(global_state)))
+            writer.write_json(GLOBAL_STATE, orjson.loads(encode_state(global_state)))
         writer.commit({"perseus": __version__, "built_at": time.time(), "pages": len(jobs)})
     except BaseException:
         writer.abort()
         raise
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-def load_translators(app: PerseusApp) -> dict[str, Translator]:
-    """Every locale's translator; all missing or invalid files reported in one error."""
-    if app.locales is None:
-        return {}
-    translators: dict[str, Translator] = {}
-    failures: list[PageFailure] = []
-    for locale in app.locales.all:
-        try:
-            translators[locale] = load_translator(app.translations_dir, locale)
-        except TranslationError as exc:
-            failures.append(PageFailure("(translations)", None, locale, "load", exc))
-    if failures:
-        raise BuildError(failures)
-    return translators
 
 
 async def _collect_paths(
@@ -303,7 +279,7 @@ def _render_conf(app: PerseusApp, jobs: list[_PageJob], locales: list[str], base
         "base_path": base_path,
         "locales": locales,
         "default_locale": locales[0],
-        "templates": {t.name: {"root": t.root, "strategy": strategy_of(t), "revalidates": t.revalidates,
-                               "incremental": t.incremental} for t in app.templates},
+        "templates": {t.name: {"root": t.root, "flags": t.strategy_flags, "strategy": t.strategy}
+                      for t in app.templates},
         "pages": {job.template.full_path(job.path): job.template.name for job in jobs},
     }

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from ..server.static import open_regular
+from ..http.static import open_regular
 
 
 class PreviewHandler(SimpleHTTPRequestHandler):

@@ -74,7 +74,7 @@ def write_launcher(pkg: Path, target: Target, app_spec: str, requirements: list[
     config = {"target": target.name, "python": python_version(), "app": app_spec, "perseus": __version__}
     (pkg / DEPLOY_CONFIG).write_bytes(orjson.dumps(config, option=orjson.OPT_INDENT_2) + b"\n")
     (pkg / REQUIREMENTS).write_text("\n".join([f"perseus=={__version__}", *requirements]) + "\n")
-    script = resources.files("perseus.turbine").joinpath("pkg_server.py").read_bytes()
+    script = resources.files("perseus.deploy").joinpath("pkg_server.py").read_bytes()
     server = pkg / SERVER
     server.write_bytes(script)
     os.chmod(server, 0o755)

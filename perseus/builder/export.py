@@ -33,10 +33,11 @@ from perseus_core._escape import escape_script_json
 
 from ..app import PerseusApp
 from ..errors import ExportError
-from ..server.static import open_regular
+from ..http.static import open_regular
+from ..http.urls import CLIENT_PATH, STATIC_PREFIX, TRANSLATIONS_PREFIX, export_file, page_data_url
+from ..i18n.locales import NO_LOCALE
 from ..stores.immutable import Dist
-from .render import NO_LOCALE
-from .strategies import server_strategies
+from ..turbine.strategies import server_strategies
 
 # A file's content: bytes to write, or a file to copy.
 Source = bytes | Path
@@ -84,7 +85,7 @@ def export_files(dist: Dist, app: PerseusApp) -> dict[str, Source]:
         prefix = f"{page.locale}/" if i18n else ""
         folder = f"{page.path}/" if page.path else ""
         files[f"{prefix}{folder}index.html"] = dist.body(page.html)
-        files[f".perseus/page/{page.locale}/{page.path}.json"] = dist.body(page.json)
+        files[export_file(page_data_url(page.locale, page.path))] = dist.body(page.json)
     for locale, pages in dist.errors.items():
         if 404 in pages:
             body = dist.body(pages[404].html)
@@ -93,7 +94,7 @@ def export_files(dist: Dist, app: PerseusApp) -> dict[str, Source]:
             if not i18n or locale == default_locale:
                 files["404.html"] = body
     for locale, translations in dist.translations.items():
-        files[f".perseus/translations/{locale}"] = dist.body(translations.body)
+        files[export_file(TRANSLATIONS_PREFIX + locale)] = dist.body(translations.body)
     if i18n:
         # A static host cannot negotiate: each path without a locale gets a page that does.
         base = built_base_path(dist)
@@ -101,10 +102,10 @@ def export_files(dist: Dist, app: PerseusApp) -> dict[str, Source]:
             folder = f"{page_path}/" if page_path else ""
             redirect = locale_redirect_page(base, locales, default_locale, page_path)
             _add_unique(files, f"{folder}index.html", redirect, f"the locale redirect of /{page_path}")
-    files[".perseus/client.js"] = resources.files("perseus.client").joinpath("client.js").read_bytes()
+    files[export_file(CLIENT_PATH)] = resources.files("perseus.client").joinpath("client.js").read_bytes()
     if app.static_dir is not None:
         for relative, path in _static_files(app.static_dir):
-            files[f".perseus/static/{relative}"] = path
+            files[export_file(STATIC_PREFIX + relative)] = path
     for url, target in app.static_aliases.items():
         _add_unique(files, url.lstrip("/"), target, f"static alias '{url}'")
     _check_no_file_is_a_folder(files)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from ..app import PerseusApp
 from ..errors import PerseusError
-from ..stores.immutable import mutable_location
+from ..stores.immutable import MANIFEST, mutable_location
+from ..turbine.strategies import server_strategies
 from .package import APP_DIR, DIST_DIR
-from .strategies import server_strategies
 
 
 def standalone_requested() -> bool:
@@ -35,7 +35,7 @@ def pkg_layout() -> PkgLayout:
     """The ``pkg/`` to serve; ``PerseusError`` if it is not one."""
     root = Path(os.environ.get("PERSEUS_PKG") or os.getcwd()).resolve()
     layout = PkgLayout(root, root / APP_DIR, root / DIST_DIR)
-    if not (layout.dist / "manifest.json").is_file() or not layout.app.is_dir():
+    if not (layout.dist / MANIFEST).is_file() or not layout.app.is_dir():
         raise PerseusError(
             f"PERSEUS_STANDALONE is set but {root} is not a pkg/ written by `perseus deploy`"
             " (it needs app/ and dist/): start it with pkg/server, or set PERSEUS_PKG to the pkg/"

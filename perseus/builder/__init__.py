@@ -1,0 +1,1 @@
+"""``perseus build`` (prerendering into ``dist/``) and ``perseus export`` (static files)."""

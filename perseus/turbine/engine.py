@@ -1,0 +1,223 @@
+"""The engine: one request path from a decoded URL path to a ``Response``.
+
+    route (Router.resolve) -> page table (Page, its kind) -> strategy module -> Response
+
+The strategy modules (``built``, ``request_state``, ``revalidation``, ``incremental``)
+each take one ``PageRequest``; those that decide per request ask ``perseus_core.plan``.
+Perseus's own URLs (page data, static files, translations, the client) are answered
+here; the adapters only translate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from importlib import resources
+from pathlib import Path
+
+from perseus_core.locales import match_locale, negotiate, redirect_path
+from perseus_core.plan import GENERATED, PRERENDERED, RENDERED_PER_REQUEST, REVALIDATING
+from perseus_core.routing import INCREMENTAL, NO_LOCALE, PAGE, BadPath, normalize_path
+
+from ..app import PerseusApp
+from ..http.bodies import BUILT_PAGE_CACHE, JSON_TYPE, etag, gzip_copy
+from ..http.response import Response, etag_matches
+from ..http.static import STATIC_CACHE, StaticDirectory, StaticFile, open_regular
+from ..http.urls import (
+    CLIENT_PATH,
+    INTERNAL_PREFIX,
+    PAGE_DATA_PREFIX,
+    PAGE_DATA_SUFFIX,
+    STATIC_PREFIX,
+    TRANSLATIONS_PREFIX,
+)
+from ..i18n.locales import NO_LOCALE as NO_I18N
+from ..stores.immutable import Dist
+from .built import Built
+from .incremental import Incremental
+from .pages import HTML, JSON, Form, Page, PageRequest, PageTable, Served, served
+from .request_state import MaybeResponse, RequestState
+from .revalidation import Revalidation
+from .runtime import Runtime
+
+READ_METHODS = ("GET", "HEAD")
+# NOTE: 307, not 301/308: the target depends on Accept-Language, so it must never be
+# remembered as permanent; and unlike 302 it keeps the method (a HEAD stays a HEAD).
+LOCALE_REDIRECT = 307
+# The answer varies with the visitor's languages: no shared cache may keep it.
+LOCALE_REDIRECT_HEADERS = [("vary", "accept-language"), ("cache-control", "private, no-store")]
+JSON_HEADERS = [("content-type", JSON_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
+CLIENT_HEADERS = [("content-type", "text/javascript; charset=utf-8"), ("cache-control", BUILT_PAGE_CACHE)]
+TRANSLATION_HEADERS = [("cache-control", BUILT_PAGE_CACHE), ("x-content-type-options", "nosniff")]
+Strategy = Callable[[PageRequest], MaybeResponse]
+
+
+class Engine:
+    """Answers requests against a built site."""
+
+    def __init__(self, app: PerseusApp, dist: Dist) -> None:
+        self.app = app
+        self.dist = dist
+        self.table = PageTable(app, dist, JSON_HEADERS)
+        self.router = self.table.router
+        self.locales = self.table.locales
+        self.i18n = self.table.i18n
+        self.default_locale: str = dist.render_conf.get("default_locale", NO_I18N)
+        self.base_path: str = dist.render_conf.get("base_path", "")
+        self.runtime = runtime = Runtime(app, dist, self.base_path, self.default_locale)
+        self.bodies = runtime.bodies
+        self.errors = runtime.errors
+        request_state = RequestState(runtime)
+        revalidation = Revalidation(runtime, request_state)
+        # Which strategy answers each kind of page (perseus_core.plan.page_kind).
+        self.strategies: dict[int, Strategy] = {
+            PRERENDERED: Built(self.bodies).answer,
+            RENDERED_PER_REQUEST: request_state.answer,
+            REVALIDATING: revalidation.answer,
+            GENERATED: Incremental(runtime, request_state, revalidation).answer,
+        }
+        self.translations = {
+            locale: Served(t.body, t.etag, [("content-type", t.content_type), *TRANSLATION_HEADERS])
+            for locale, t in dist.translations.items()
+        }
+        self.static = StaticDirectory(app.static_dir) if app.static_dir else None
+        self.aliases = app.static_aliases
+        client = resources.files("perseus.client").joinpath("client.js").read_bytes()
+        self.client = served(None, etag(client), CLIENT_HEADERS, body=client, gz_body=gzip_copy(client))
+        # PERF: most requests GET a page by its canonical URL: kept here once served, a hit
+        # skips routing. Built pages by their answer, the others by their page.
+        self.exact: dict[str, Served] = {}
+        self.exact_pages: dict[str, tuple[Strategy, Page, Form]] = {}
+
+    def respond(self, method: str, path: str, headers: Mapping[str, str],
+                query: str = "") -> Response | Awaitable[Response]:
+        """Answer one request. ``path`` is decoded once; ``headers`` has lower-case names.
+
+        ``query`` is the raw query string. Pages that run user code (request state,
+        incremental generation) are answered with an awaitable; everything else, stale
+        revalidating pages included, at once.
+        """
+        if method == "GET":
+            served = self.exact.get(path)
+            if served is not None:
+                return self.bodies.send(method, served, headers)
+            known = self.exact_pages.get(path)
+            if known is not None:
+                return known[0](PageRequest(method, path, headers, query, known[1], known[2]))
+        if path.startswith(INTERNAL_PREFIX):
+            return self._internal(method, path, headers, query)
+        alias = self.aliases.get(path)
+        if alias is not None:
+            return self._file(method, open_regular(alias, self.app.root), headers)
+        try:
+            # SECURITY: invalid UTF-8 (granian's RSGI decodes it to U+FFFD) and control
+            # characters are refused on every route, before any lookup or redirect.
+            verdict, ident, locale_index = self.router.resolve(path)
+        except BadPath:
+            return self.errors.answer(400, method, HTML)
+        if method not in READ_METHODS:
+            return self.errors.answer(405, method, HTML)
+        if verdict == NO_LOCALE:
+            return self._locale_redirect(path, query, headers)
+        page = self._find(path, verdict, ident, locale_index)
+        if page is None:
+            return self.errors.answer(404, method, HTML, self.locales[max(locale_index, 0)])
+        return self._answer(PageRequest(method, path, headers, query, page, HTML))
+
+    def _find(self, routed: str, verdict: int, ident: int, locale_index: int) -> Page | None:
+        """The page table's entry for what routing found in ``routed`` (None: not found)."""
+        locale_index = max(locale_index, 0)  # -1 without i18n: the one locale
+        if verdict == PAGE:
+            return self.table.page(locale_index, ident)
+        if verdict == INCREMENTAL:
+            key = normalize_path(routed)  # checked by resolve: cannot raise
+            return self.table.unbuilt(locale_index, ident, key.partition("/")[2] if self.i18n else key)
+        return None
+
+    def _answer(self, request: PageRequest) -> MaybeResponse:
+        """The page's strategy answers; a page asked for by its canonical URL is kept for next time."""
+        page = request.page
+        strategy = self.strategies[page.kind]
+        if request.method == "GET" and page.kind != GENERATED:
+            url = page.url if request.form is HTML else page.data_url
+            if request.path == url and page.kind == PRERENDERED:
+                assert page.served is not None
+                self.exact[url] = page.served[request.form.index]
+            elif request.path == url:
+                self.exact_pages[url] = (strategy, page, request.form)
+        return strategy(request)
+
+    def _locale_redirect(self, path: str, query: str, headers: Mapping[str, str]) -> Response:
+        """``/<path>`` -> ``/<locale>/<path>``, one hop, never off this site."""
+        first, _, rest = path.lstrip("/").partition("/")
+        locale = match_locale(first, self.locales)
+        if locale:  # "/EN-us/about" names a locale in the wrong case
+            path = rest
+        else:
+            locale = negotiate(headers.get("accept-language"), self.locales, self.default_locale)
+            path = first + "/" + rest
+        location = redirect_path(self.base_path, locale, path, query)
+        return Response(LOCALE_REDIRECT, [("location", location), *LOCALE_REDIRECT_HEADERS])
+
+    def _internal(self, method: str, path: str, headers: Mapping[str, str], query: str) -> MaybeResponse:
+        """Perseus's own URLs, below ``/.perseus/``."""
+        form = JSON if path.startswith(PAGE_DATA_PREFIX) else HTML
+        try:
+            normalize_path(path)  # SECURITY: as for pages, refused before anything else
+        except BadPath:
+            return self.errors.answer(400, method, form)
+        if method not in READ_METHODS:
+            return self.errors.answer(405, method, form)
+        if form is JSON:
+            return self._page_data(method, path[len(PAGE_DATA_PREFIX):], headers, query)
+        if path.startswith(STATIC_PREFIX) and self.static is not None:
+            return self._file(method, self.static.find(path[len(STATIC_PREFIX):]), headers)
+        if path.startswith(TRANSLATIONS_PREFIX):
+            translations = self.translations.get(path[len(TRANSLATIONS_PREFIX):])
+            if translations is None:
+                return self.errors.json(404, method)
+            return self.bodies.send(method, translations, headers)
+        if path == CLIENT_PATH:
+            return self.bodies.send(method, self.client, headers)
+        return self.errors.answer(404, method, HTML)
+
+    def _page_data(self, method: str, tail: str, headers: Mapping[str, str], query: str) -> MaybeResponse:
+        """``/.perseus/page/<locale>/<path>.json``: the page's JSON, routed like its HTML."""
+        locale, _, rest = tail.partition("/")
+        if locale not in self.locales:
+            return self.errors.json(404, method)
+        if not rest.endswith(PAGE_DATA_SUFFIX):
+            return self.errors.json(400, method)
+        routed = rest[: -len(PAGE_DATA_SUFFIX)]
+        if self.i18n:
+            routed = f"/{locale}/{routed}"
+        verdict, ident, locale_index = self.router.resolve(routed)  # checked by _internal: cannot raise
+        page = self._find(routed, verdict, ident, locale_index)
+        if page is None:
+            return self.errors.json(404, method)
+        return self._answer(PageRequest(method, PAGE_DATA_PREFIX + tail, headers, query, page, JSON))
+
+    def _file(self, method: str, found: StaticFile | None, headers: Mapping[str, str]) -> Response:
+        if method not in READ_METHODS:
+            return self.errors.answer(405, method, HTML)
+        if found is None:
+            return self.errors.answer(404, method, HTML)
+        file_headers = [("content-type", found.content_type), ("cache-control", STATIC_CACHE),
+                        ("etag", found.etag), ("x-content-type-options", "nosniff")]
+        if etag_matches(headers.get("if-none-match"), found.etag):
+            return Response(304, file_headers[1:3])
+        if method == "HEAD":
+            return Response(200, file_headers + [("content-length", str(found.size))])
+        return Response(200, file_headers, file=found.path)
+
+    def bad_request(self, method: str, path: str) -> Response:
+        """400 for a path that cannot be decoded, as JSON on the page-data route."""
+        return self.errors.answer(400, method, JSON if path.startswith(PAGE_DATA_PREFIX) else HTML)
+
+    def close(self) -> None:
+        """Release what serving holds: user-code threads, the mutable store."""
+        self.runtime.close()
+
+
+def open_engine(app: PerseusApp, dist: Path) -> Engine:
+    """Open ``dist`` (built from ``app``) for serving."""
+    return Engine(app, Dist(dist))

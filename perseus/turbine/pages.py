@@ -1,0 +1,229 @@
+"""The page table: every page of every locale, with its kind, made once when a site opens.
+
+Routing (``perseus_core.routing.Router.resolve``) turns a request path into a route key's
+id and a locale; the table turns those into a ``Page``, whose ``kind`` (assigned by
+``perseus_core.plan.page_kind``) says which strategy module answers it. A strategy takes
+one ``PageRequest`` and returns a ``Response``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from perseus_core.plan import (
+    BUILT_PAGE,
+    GENERATED,
+    REVALIDATING,
+    SERVER_FLAGS,
+    UNBUILT_PAGE,
+    RecordMeta,
+    page_kind,
+    plan,
+)
+from perseus_core.routing import Router
+
+from ..app import PerseusApp
+from ..http.bodies import gzip_etag
+from ..http.response import Headers, Response
+from ..http.urls import page_data_url, page_url
+from ..i18n.locales import NO_LOCALE
+from ..stores.immutable import Dist, Span, StoredPage
+from ..template import Template
+from .regeneration import PageRef
+
+# Every answer of a body that has a gzip copy says so, the identity one included, or a
+# shared cache could hand the gzip copy to a client that never asked for it.
+VARY_ENCODING = ("vary", "accept-encoding")
+GZIP_ENCODING = ("content-encoding", "gzip")
+_NOT_MODIFIED_HEADERS = ("cache-control", "etag", "vary")
+
+
+class Form:
+    """Which of a page's two answers a request asks for: its HTML document or its JSON.
+
+    ``index`` picks it from every pair a page keeps (``Page.served``, a stored
+    version's bodies), so no strategy asks "is this JSON?" along the way.
+    """
+
+    __slots__ = ("index", "name")
+
+    def __init__(self, index: int, name: str) -> None:
+        self.index = index
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<Form {self.name}>"
+
+
+HTML = Form(0, "html")
+JSON = Form(1, "json")
+
+
+class Served:
+    """One body ready to answer with: where it lies, its ETag and complete headers.
+
+    ``gz`` is its gzip copy, sent instead to clients that accept it; ``span`` is None
+    for a body held in memory from the start (``body``).
+    """
+
+    __slots__ = ("span", "etag", "headers", "not_modified_headers", "body", "ok", "gz")
+
+    def __init__(self, span: Span | None, etag: str, headers: Headers, body: bytes | None = None) -> None:
+        self.span = span
+        self.body = body  # else kept by Bodies within its budget
+        self.ok: Response | None = None  # the whole 200 answer, once the body is kept
+        self.gz: Served | None = None
+        self.etag = etag
+        self.headers = headers + [("etag", etag)]
+        # NOTE: the same tuples as self.headers: 20,000 pages would otherwise hold 40,000 more.
+        self.not_modified_headers = [h for h in self.headers if h[0] in _NOT_MODIFIED_HEADERS]
+
+
+def served(span: Span | None, tag: str, headers: Headers, gz_span: Span | None = None,
+           body: bytes | None = None, gz_body: bytes | None = None) -> Served:
+    """A body, with its gzip copy (at ``gz_span`` or in ``gz_body``) when it has one."""
+    if gz_span is None and gz_body is None:
+        return Served(span, tag, headers, body)
+    answer = Served(span, tag, headers + [VARY_ENCODING], body)
+    answer.gz = Served(gz_span, gzip_etag(tag), headers + [VARY_ENCODING, GZIP_ENCODING], gz_body)
+    return answer
+
+
+def built_answers(stored: StoredPage, json_headers: Headers) -> tuple[Served, Served]:
+    """A prerendered page's two answers (HTML, JSON), as ``Form.index`` picks them."""
+    return (served(stored.html, stored.html_etag, stored.headers, stored.html_gz),
+            served(stored.json, stored.json_etag, json_headers, stored.json_gz))
+
+
+class Page:
+    """One page of the site in one locale, as every strategy sees it.
+
+    ``served`` holds its built answers (HTML, JSON) where the build rendered it,
+    ``built_meta`` what ``plan`` needs of that built copy, ``build_state`` the build half
+    of a page rendered per request, and ``decision`` the plan of a page whose plan
+    depends on nothing but its kind (decided once, here).
+    """
+
+    __slots__ = ("kind", "flags", "ref", "url", "data_url", "served", "built_meta", "build_state",
+                 "decision")
+
+    def __init__(self, kind: int, ref: PageRef, url: str, data_url: str,
+                 served: tuple[Served, Served] | None = None) -> None:
+        self.kind = kind
+        self.flags = ref.template.strategy_flags
+        self.ref = ref
+        self.url = url
+        self.data_url = data_url
+        self.served = served
+        self.built_meta: RecordMeta | None = None
+        self.build_state: Any = None
+        self.decision = plan(BUILT_PAGE, self.flags, None, 0.0) if kind != REVALIDATING else -1
+
+    @property
+    def template(self) -> Template:
+        return self.ref.template
+
+    @property
+    def locale(self) -> str:
+        return self.ref.locale
+
+
+class PageRequest:
+    """One request for one page: what every strategy module takes."""
+
+    __slots__ = ("method", "path", "headers", "query", "page", "form")
+
+    def __init__(self, method: str, path: str, headers: Mapping[str, str], query: str, page: Page,
+                 form: Form) -> None:
+        self.method = method
+        self.path = path  # as asked for (decoded once); the page's own is page.url
+        self.headers = headers
+        self.query = query
+        self.page = page
+        self.form = form
+
+
+class PageTable:
+    """Every page of a built site by (locale index, route id), and the router that finds them.
+
+    Prerendered pages are made into ``Page`` objects when first asked for (a site of
+    many pages starts fast and holds objects only for the pages it serves); pages that
+    run code at request time are made when the table is.
+    """
+
+    def __init__(self, app: PerseusApp, dist: Dist, json_headers: Headers) -> None:
+        self.app = app
+        self.dist = dist
+        self.locales: list[str] = dist.render_conf["locales"]
+        self.i18n = dist.render_conf.get("default_locale", NO_LOCALE) != NO_LOCALE
+        self._json_headers = json_headers
+        self._extras = {t.name: dist.extra(t.name) for t in app.templates if t.strategy_flags & SERVER_FLAGS}
+        index = dist.pages
+        keys: dict[str, int] = {}
+        # Per locale: the built page's id in the dist index, by route id (-1: none).
+        self._built_ids: list[dict[int, int]] = [{} for _ in self.locales]
+        locale_ids = {index.locales.index(locale): i for i, locale in enumerate(self.locales)
+                      if locale in index.locales}
+        for i, path in enumerate(index.paths):
+            route = keys.setdefault(path, len(keys))
+            self._built_ids[locale_ids[index.locale_ids[i]]][route] = i
+        self._pages: list[dict[int, Page]] = [{} for _ in self.locales]
+        for path, locale, name, state in dist.deferred:
+            route = keys.setdefault(path, len(keys))
+            template = self._template(name)
+            page = self._page(page_kind(BUILT_PAGE, template.strategy_flags), template, path,
+                              self.locales.index(locale))
+            page.build_state = state
+            page.built_meta = RecordMeta(dist.built_at, 0.0, False)
+            self._pages[self.locales.index(locale)][route] = page
+        # Revalidating pages read the store on every request: made now, with their built copy.
+        for locale_index, built in enumerate(self._built_ids):
+            for route, dist_id in built.items():
+                name = index.templates[index.template_ids[dist_id]]
+                if self._template(name).revalidates:
+                    self.page(locale_index, route)
+        self.incremental = [t for t in app.templates if t.incremental]
+        self.router = Router(keys, {t.root: i for i, t in enumerate(self.incremental)},
+                             self.locales if self.i18n else ())
+        self.keys = list(keys)
+
+    def _template(self, name: str) -> Template:
+        return self.app.template(name)
+
+    def _page(self, kind: int, template: Template, full: str, locale_index: int,
+              served: tuple[Served, Served] | None = None) -> Page:
+        locale = self.locales[locale_index]
+        root = template.root
+        ref = PageRef(template, full if not root else full[len(root) + 1:], locale,
+                      self._extras.get(template.name), kind != GENERATED)
+        url = page_url(locale if self.i18n else None, full)
+        return Page(kind, ref, url, page_data_url(locale, full), served)
+
+    def page(self, locale_index: int, route: int) -> Page | None:
+        """The page at route id ``route`` in the locale, or None if that locale has none."""
+        pages = self._pages[locale_index]
+        page = pages.get(route)
+        if page is None:
+            dist_id = self._built_ids[locale_index].get(route, -1)
+            if dist_id < 0:
+                return None
+            stored = self.dist.pages.page(dist_id)
+            template = self._template(stored.template)
+            kind = page_kind(BUILT_PAGE, template.strategy_flags)
+            page = pages[route] = self._page(kind, template, stored.path, locale_index,
+                                             built_answers(stored, self._json_headers))
+            if kind == REVALIDATING:
+                interval = template.revalidate_after
+                due = self.dist.built_at + interval if interval else 0.0
+                page.built_meta = RecordMeta(self.dist.built_at, due, False)
+        return page
+
+    def unbuilt(self, locale_index: int, template_id: int, full: str) -> Page:
+        """A page below incremental template ``template_id`` that the build did not render.
+
+        Made per request and never kept: unknown paths must not grow the table.
+        """
+        template = self.incremental[template_id]
+        return self._page(page_kind(UNBUILT_PAGE, template.strategy_flags), template, full, locale_index)
+

@@ -1,0 +1,156 @@
+"""Request state (and amalgamation): pages rendered on every request, never stored.
+
+How a template's state functions run: async ones are awaited on the loop; sync ones
+run in the user-code pool (one hop for state, merge and render), or inline on the loop
+for templates declared ``blocking=False``. Only the body asked for is rendered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable
+from typing import Any
+
+import orjson
+
+from ..http.bodies import HTML_TYPE, JSON_TYPE, PER_REQUEST_CACHE
+from ..http.response import Response
+from ..request import Request
+from ..template import Template
+from .calls import call_user
+from .pages import JSON, PageRequest
+from .regeneration import PageRef
+from .render import page_json
+from .runtime import Runtime
+
+PER_REQUEST_HTML_HEADERS = [("content-type", HTML_TYPE), ("cache-control", PER_REQUEST_CACHE)]
+PER_REQUEST_JSON_HEADERS = [("content-type", JSON_TYPE), ("cache-control", PER_REQUEST_CACHE)]
+ON_LOOP, IN_POOL, INLINE = 0, 1, 2
+MaybeResponse = Response | Awaitable[Response]
+# Marks "the build state the page was built with" (None is a valid state).
+_PAGE_STATE: Any = object()
+
+
+def state_request(request: PageRequest) -> Request:
+    """The ``Request`` state functions see: the page's own URL path, also for its JSON endpoint."""
+    return Request(request.method, request.page.url, request.query, request.headers.items)
+
+
+def _state_mode(template: Template) -> int:
+    functions = (template.request_state, template.amalgamate_states)
+    if any(f is not None and inspect.iscoroutinefunction(f) for f in functions):
+        return ON_LOOP
+    return IN_POOL if template.blocking else INLINE
+
+
+class RequestState:
+    """The strategy of pages with ``request_state``: state per request, rendered, never kept."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        app = runtime.app
+        self.modes = {t.name: _state_mode(t) for t in app.templates}
+        self.async_states = {t.name: inspect.iscoroutinefunction(t.request_state) for t in app.templates}
+        self.global_from_request = app.request_global_state is not None
+
+    def answer(self, request: PageRequest, build_state: Any = _PAGE_STATE,
+               web_request: Request | None = None) -> MaybeResponse:
+        """Answer ``request`` from fresh request state merged over ``build_state``.
+
+        ``build_state`` is the build half: the page's own unless given (a stored
+        version's); ``web_request`` the ``Request`` if the caller made it already. An
+        answer is returned at once for quick sync state (``blocking=False``), else an
+        awaitable of one.
+        """
+        ref = request.page.ref
+        if build_state is _PAGE_STATE:
+            build_state = request.page.build_state
+        if web_request is None:
+            web_request = state_request(request)
+        if self.modes[ref.template.name] == INLINE and not self.global_from_request:
+            # PERF: quick sync state answered at once: no coroutine, no task, no thread hop.
+            try:
+                return self._run_sync(request, build_state, web_request, self.runtime.dist.global_state)
+            except Exception as error:
+                return self.runtime.failed(error, request)
+        return self._run(request, build_state, web_request)
+
+    async def answer_with_state(self, request: PageRequest, state_json: bytes) -> Response:
+        """Answer ``request`` over the build state of a version just generated."""
+        answer = self.answer(request, orjson.loads(state_json))
+        return answer if isinstance(answer, Response) else await answer
+
+    async def _run(self, request: PageRequest, build_state: Any, web_request: Request) -> Response:
+        runtime = self.runtime
+        ref = request.page.ref
+        template = ref.template
+        try:
+            global_state = runtime.dist.global_state
+            if self.global_from_request:
+                global_state = await self._global_state(web_request)
+            mode = self.modes[template.name]
+            if mode == IN_POOL:
+                # PERF: sync user code runs in the pool in one hop: state, merge and render.
+                return await asyncio.get_running_loop().run_in_executor(
+                    runtime.pool, self._run_sync, request, build_state, web_request, global_state)
+            if mode == INLINE:
+                return self._run_sync(request, build_state, web_request, global_state)
+            assert template.request_state is not None
+            if self.async_states[template.name]:  # PERF: skips call_user's inspection
+                state = await template.request_state(ref.info, web_request)
+            else:
+                state = await call_user(template.request_state, ref.info, web_request, pool=runtime.pool)
+            if build_state is not None and state is not None and template.amalgamate_states:
+                state = await call_user(template.amalgamate_states, ref.info, build_state, state,
+                                        pool=runtime.pool)
+            return self._render(request, state if state is not None else build_state, global_state)
+        except Exception as error:
+            return runtime.failed(error, request)
+
+    def _run_sync(self, request: PageRequest, build_state: Any, web_request: Request,
+                  global_state: Any) -> Response:
+        ref = request.page.ref
+        template = ref.template
+        assert template.request_state is not None
+        state = template.request_state(ref.info, web_request)
+        if build_state is not None and state is not None and template.amalgamate_states:
+            state = template.amalgamate_states(ref.info, build_state, state)
+        return self._render(request, state if state is not None else build_state, global_state)
+
+    def _render(self, request: PageRequest, state: Any, global_state: Any) -> Response:
+        """Render the page from per-request state: only the body asked for, never stored."""
+        renderer = self.runtime.renderer
+        ref: PageRef = request.page.ref
+        template = ref.template
+        if global_state is renderer.global_state:
+            if ref.context is None:
+                ref.context = renderer.context(template.name, ref.full, ref.locale)
+            parts = renderer.parts(template, ref.path, ref.locale, state, ctx=ref.context)
+        else:
+            parts = renderer.parts(template, ref.path, ref.locale, state, global_state)
+        head, content, state_json, headers = parts
+        if request.form is JSON:
+            body = page_json(head, content, state_json)
+            headers = PER_REQUEST_JSON_HEADERS
+        else:
+            body = renderer.html(ref.locale, head, content, state_json)
+            if template.set_headers is None:
+                headers = PER_REQUEST_HTML_HEADERS
+            else:
+                headers = [(k, v) for k, v in headers if k != "cache-control"]
+                headers.append(("cache-control", PER_REQUEST_CACHE))
+        return Response(200, headers, body if request.method == "GET" else b"")
+
+    async def _global_state(self, request: Request) -> Any:
+        app = self.runtime.app
+        built = self.runtime.dist.global_state
+        if app.request_global_state is None:
+            return built
+        pool = self.runtime.pool
+        from_request = await call_user(app.request_global_state, request, pool=pool)
+        if from_request is None:
+            return built
+        if built is not None and app.amalgamate_global_states is not None:
+            return await call_user(app.amalgamate_global_states, built, from_request, pool=pool)
+        return from_request

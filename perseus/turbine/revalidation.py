@@ -1,0 +1,86 @@
+"""Revalidation: built pages served from their stored version, regenerated in the background when due.
+
+The store is read on every request (so another worker's, or ``perseus revalidate``'s,
+newer version is seen at once); ``plan`` decides from that version's metadata and the
+clock. Stale pages are answered at once while one regeneration runs
+(``regeneration.Revalidator``); a store that cannot be read leaves the build's copy as
+the last good version.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from perseus_core.plan import BUILT_PAGE, PER_REQUEST, REVALIDATE, SOURCE, STORED, plan
+
+from ..errors import StoreError
+from ..http.bodies import BUILT_PAGE_CACHE
+from ..http.response import Response, etag_matches
+from ..request import Request
+from ..stores.records import PageVersion
+from .pages import PageRequest
+from .request_state import MaybeResponse, RequestState, state_request
+from .runtime import Runtime
+
+log = logging.getLogger("perseus.request")
+
+
+def send_version(request: PageRequest, version: PageVersion) -> Response:
+    """The answer with a stored version: 304 where the client has it, the 200 kept once made."""
+    form = request.form.index
+    body, tag, headers = version.forms[form]
+    if etag_matches(request.headers.get("if-none-match"), tag):
+        return Response(304, [("cache-control", BUILT_PAGE_CACHE), ("etag", tag)])
+    if request.method != "GET":
+        return Response(200, headers, b"")
+    answer: Response | None = version.answers.get(form)
+    if answer is None:
+        answer = version.answers[form] = Response(200, headers, body)
+    return answer
+
+
+class Revalidation:
+    """The strategy of built pages of templates with ``revalidate_after`` or ``should_revalidate``."""
+
+    def __init__(self, runtime: Runtime, request_state: RequestState) -> None:
+        self.runtime = runtime
+        self.request_state = request_state
+
+    def answer(self, request: PageRequest) -> MaybeResponse:
+        page = request.page
+        ref = page.ref
+        meta = page.built_meta
+        version = None
+        records = self.runtime.records
+        assert records is not None  # a revalidating template opens the mutable store
+        try:
+            version = records.get(ref.locale, ref.full, ref.key)
+        except StoreError as error:  # the store is away: the built copy is the last good one
+            log.error("cannot read '/%s' from the store: %s", ref.full, error)
+        if version is not None:
+            meta = version.meta
+        decision = plan(BUILT_PAGE, page.flags, meta, time.time())
+        web_request = self.schedule(request, decision, meta.generated_at if meta is not None else 0.0)
+        if decision & PER_REQUEST:
+            if version is None:
+                return self.request_state.answer(request, web_request=web_request)
+            return self.request_state.answer(request, version.build_state(), web_request)
+        if decision & SOURCE == STORED and version is not None:
+            return send_version(request, version)
+        served = page.served
+        assert served is not None  # a built revalidating page without state per request
+        return self.runtime.bodies.send(request.method, served[request.form.index], request.headers)
+
+    def schedule(self, request: PageRequest, decision: int, generated_at: float) -> Request | None:
+        """Start the page's regeneration if ``decision`` says it is due (GET only: HEAD is
+        answered from what there is). Returns the ``Request`` made for ``should_revalidate``."""
+        if not decision & REVALIDATE or request.method != "GET":
+            return None
+        web_request = None
+        if request.page.template.should_revalidate is not None:
+            web_request = state_request(request)
+        revalidator = self.runtime.revalidator
+        assert revalidator is not None
+        revalidator.schedule(request.page.ref, web_request, generated_at, time.time())
+        return web_request
