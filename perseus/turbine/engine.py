@@ -209,10 +209,6 @@ class Engine:
             return Response(200, file_headers + [("content-length", str(found.size))])
         return Response(200, file_headers, file=found.path)
 
-    def bad_request(self, method: str, path: str) -> Response:
-        """400 for a path that cannot be decoded, as JSON on the page-data route."""
-        return self.errors.answer(400, method, JSON if path.startswith(PAGE_DATA_PREFIX) else HTML)
-
     def close(self) -> None:
         """Release what serving holds: user-code threads, the mutable store."""
         self.runtime.close()
