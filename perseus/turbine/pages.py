@@ -24,6 +24,7 @@ from perseus_core.plan import (
 from perseus_core.routing import Router
 
 from ..app import PerseusApp
+from ..errors import DistError
 from ..http.bodies import gzip_etag
 from ..http.response import Headers, Response
 from ..http.urls import page_data_url, page_url
@@ -102,31 +103,38 @@ class Page:
     ``served`` holds its built answers (HTML, JSON) where the build rendered it,
     ``built_meta`` what ``plan`` needs of that built copy, ``build_state`` the build half
     of a page rendered per request, and ``decision`` the plan of a page whose plan
-    depends on nothing but its kind (decided once, here).
+    depends on nothing but its kind (decided once, here). ``ref`` (what state functions,
+    the store and regeneration need) is made when first used: a prerendered page never
+    needs one.
     """
 
-    __slots__ = ("kind", "flags", "ref", "url", "data_url", "served", "built_meta", "build_state",
-                 "decision")
+    __slots__ = ("kind", "flags", "template", "locale", "full", "extra", "url", "data_url", "served",
+                 "built_meta", "build_state", "decision", "_ref")
 
-    def __init__(self, kind: int, ref: PageRef, url: str, data_url: str,
-                 served: tuple[Served, Served] | None = None) -> None:
+    def __init__(self, kind: int, template: Template, locale: str, full: str, extra: Any, url: str,
+                 data_url: str, served: tuple[Served, Served] | None = None) -> None:
         self.kind = kind
-        self.flags = ref.template.strategy_flags
-        self.ref = ref
+        self.flags = template.strategy_flags
+        self.template = template
+        self.locale = locale
+        self.full = full  # the page's path below the site root: template root + sub-path
+        self.extra = extra
         self.url = url
         self.data_url = data_url
         self.served = served
         self.built_meta: RecordMeta | None = None
         self.build_state: Any = None
         self.decision = plan(BUILT_PAGE, self.flags, None, 0.0) if kind != REVALIDATING else -1
+        self._ref: PageRef | None = None
 
     @property
-    def template(self) -> Template:
-        return self.ref.template
-
-    @property
-    def locale(self) -> str:
-        return self.ref.locale
+    def ref(self) -> PageRef:
+        ref = self._ref
+        if ref is None:
+            root = self.template.root
+            path = self.full if not root else self.full[len(root) + 1:]
+            ref = self._ref = PageRef(self.template, path, self.locale, self.extra, self.kind != GENERATED)
+        return ref
 
 
 class PageRequest:
@@ -144,6 +152,18 @@ class PageRequest:
         self.form = form
 
 
+def _templates_of(app: PerseusApp, dist: Dist) -> dict[str, Template]:
+    """The app's templates by name; every template the build rendered pages of must be there."""
+    templates = {t.name: t for t in app.templates}
+    built = {*dist.pages.templates, *(name for _, _, name, _ in dist.deferred)}
+    gone = sorted(built - set(templates))
+    if gone:
+        names = ", ".join(f"'{name}'" for name in gone)
+        raise DistError(f"{dist.path} holds pages of template(s) {names}, which the app does not have:"
+                        " run `perseus build` again")
+    return templates
+
+
 class PageTable:
     """Every page of a built site by (locale index, route id), and the router that finds them.
 
@@ -158,47 +178,39 @@ class PageTable:
         self.locales: list[str] = dist.render_conf["locales"]
         self.i18n = dist.render_conf.get("default_locale", NO_LOCALE) != NO_LOCALE
         self._json_headers = json_headers
+        self._templates = _templates_of(app, dist)
         self._extras = {t.name: dist.extra(t.name) for t in app.templates if t.strategy_flags & SERVER_FLAGS}
-        index = dist.pages
-        keys: dict[str, int] = {}
-        # Per locale: the built page's id in the dist index, by route id (-1: none).
+        keys: dict[str, int] = {}  # route key -> route id, what the router matches
+        # Per locale: the built page's id in the dist index, by route id.
         self._built_ids: list[dict[int, int]] = [{} for _ in self.locales]
+        self._pages: list[dict[int, Page]] = [{} for _ in self.locales]
+        index = dist.pages
         locale_ids = {index.locales.index(locale): i for i, locale in enumerate(self.locales)
                       if locale in index.locales}
         for i, path in enumerate(index.paths):
-            route = keys.setdefault(path, len(keys))
-            self._built_ids[locale_ids[index.locale_ids[i]]][route] = i
-        self._pages: list[dict[int, Page]] = [{} for _ in self.locales]
-        for path, locale, name, state in dist.deferred:
-            route = keys.setdefault(path, len(keys))
-            template = self._template(name)
-            page = self._page(page_kind(BUILT_PAGE, template.strategy_flags), template, path,
-                              self.locales.index(locale))
+            self._built_ids[locale_ids[index.locale_ids[i]]][keys.setdefault(path, len(keys))] = i
+        for path, locale, name, state in dist.deferred:  # pages rendered per request
+            locale_index, template = self.locales.index(locale), self._templates[name]
+            page = self._page(page_kind(BUILT_PAGE, template.strategy_flags), template, path, locale_index)
             page.build_state = state
             page.built_meta = RecordMeta(dist.built_at, 0.0, False)
-            self._pages[self.locales.index(locale)][route] = page
+            self._pages[locale_index][keys.setdefault(path, len(keys))] = page
         # Revalidating pages read the store on every request: made now, with their built copy.
+        revalidating = {i for i, name in enumerate(index.templates) if self._templates[name].revalidates}
         for locale_index, built in enumerate(self._built_ids):
             for route, dist_id in built.items():
-                name = index.templates[index.template_ids[dist_id]]
-                if self._template(name).revalidates:
+                if index.template_ids[dist_id] in revalidating:
                     self.page(locale_index, route)
         self.incremental = [t for t in app.templates if t.incremental]
         self.router = Router(keys, {t.root: i for i, t in enumerate(self.incremental)},
                              self.locales if self.i18n else ())
-        self.keys = list(keys)
-
-    def _template(self, name: str) -> Template:
-        return self.app.template(name)
 
     def _page(self, kind: int, template: Template, full: str, locale_index: int,
               served: tuple[Served, Served] | None = None) -> Page:
         locale = self.locales[locale_index]
-        root = template.root
-        ref = PageRef(template, full if not root else full[len(root) + 1:], locale,
-                      self._extras.get(template.name), kind != GENERATED)
         url = page_url(locale if self.i18n else None, full)
-        return Page(kind, ref, url, page_data_url(locale, full), served)
+        return Page(kind, template, locale, full, self._extras.get(template.name), url,
+                    page_data_url(locale, full), served)
 
     def page(self, locale_index: int, route: int) -> Page | None:
         """The page at route id ``route`` in the locale, or None if that locale has none."""
@@ -209,7 +221,7 @@ class PageTable:
             if dist_id < 0:
                 return None
             stored = self.dist.pages.page(dist_id)
-            template = self._template(stored.template)
+            template = self._templates[stored.template]
             kind = page_kind(BUILT_PAGE, template.strategy_flags)
             page = pages[route] = self._page(kind, template, stored.path, locale_index,
                                              built_answers(stored, self._json_headers))
