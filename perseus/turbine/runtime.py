@@ -14,10 +14,10 @@ from pathlib import Path
 from ..app import PerseusApp
 from ..errors import ConfigurationError, StoreError, status_for
 from ..http.response import Response
+from ..settings import Settings
 from ..stores.configured import check_store_reachable, open_mutable_store
 from ..stores.immutable import Dist, mutable_location
 from ..stores.lmdb_store import location_is_writable
-from ..settings import Settings
 from ..stores.records import PageRecords, PageVersion
 from .built import Bodies, ErrorPages
 from .generate import generate_version
