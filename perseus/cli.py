@@ -9,15 +9,19 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from . import __version__
 from .errors import BuildError, BuildTimeout, PerseusError
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
+if TYPE_CHECKING:
+    from .deploy.standalone import PkgLayout
+    from .settings import Settings
+
+# Where `export --serve` previews: this machine only.
+PREVIEW_HOST = "127.0.0.1"
 MAX_ROUTES_SHOWN = 40
 
 
@@ -59,17 +63,25 @@ def _fail(error: BaseException) -> NoReturn:
     sys.exit(1)
 
 
-def run_build(app_spec_value: str | None, dist: Path) -> None:
+def _settings(project: Path | None = None) -> Settings:
+    """The settings of this command, read once; a bad or unknown one stops it here."""
+    from .settings import load_settings
+
+    try:
+        return load_settings(project or Path.cwd())
+    except PerseusError as error:
+        _fail(error)
+
+
+def run_build(app_spec_value: str | None, dist: Path, settings: Settings) -> None:
     """Load the app and build it into ``dist``, printing progress and the route summary."""
     from .builder.build import build_site
-    from .builder.export import base_path_from_environment
     from .loader import app_spec, load_app
 
     project = Path.cwd()
     try:
-        app = load_app(app_spec(app_spec_value, project), project)
-        base_path = base_path_from_environment()
-        summary = asyncio.run(build_site(app, dist.resolve(), base_path=base_path,
+        app = load_app(app_spec(app_spec_value, settings), project)
+        summary = asyncio.run(build_site(app, dist.resolve(), settings,
                                          say=lambda line: click.echo(f"  {line}")))
     except BuildError as error:
         click.secho(f"build failed: {len(error.failures)} page(s) could not be built", fg="red", err=True)
@@ -98,8 +110,9 @@ def run_build(app_spec_value: str | None, dist: Path) -> None:
 @_dist_option
 def build(app_spec: str | None, dist: Path) -> None:
     """Prerender every page into dist/."""
+    settings = _settings()
     click.echo("perseus: building")
-    run_build(app_spec, dist)
+    run_build(app_spec, dist, settings)
 
 
 @main.command()
@@ -108,55 +121,53 @@ def build(app_spec: str | None, dist: Path) -> None:
 @click.option("--no-build", is_flag=True, help="Serve the existing dist/ without building.")
 @click.option("--watch", "-w", is_flag=True,
               help="Rebuild on changes, serve the last good build, reload browsers (perseus[dev]).")
-@click.option("--host", default=lambda: os.environ.get("PERSEUS_HOST", DEFAULT_HOST),
-              show_default="PERSEUS_HOST or 127.0.0.1")
-@click.option("--port", type=int, default=lambda: int(os.environ.get("PERSEUS_PORT", DEFAULT_PORT)),
-              show_default="PERSEUS_PORT or 8080")
-@click.option("--workers", type=click.IntRange(1), default=lambda: int(os.environ.get("PERSEUS_WORKERS", 1)),
-              show_default="PERSEUS_WORKERS or 1")
+@click.option("--host", show_default="PERSEUS_HOST, HOST or 127.0.0.1")
+@click.option("--port", type=int, show_default="PERSEUS_PORT, PORT or 8080")
+@click.option("--workers", type=click.IntRange(1), show_default="PERSEUS_WORKERS or 1")
 @click.option("--interface", type=click.Choice(["rsgi", "asgi"]), default="rsgi", hidden=True)
 def serve(
-    app_spec: str | None, dist: Path, no_build: bool, watch: bool, host: str, port: int, workers: int,
-    interface: str,
+    app_spec: str | None, dist: Path, no_build: bool, watch: bool, host: str | None, port: int | None,
+    workers: int | None, interface: str,
 ) -> None:
     """Build (unless --no-build), then serve the site on granian."""
+    settings = _settings()
+    host = host or settings.host
+    port = settings.port if port is None else port
+    workers = workers or settings.workers
     if watch:
-        from .deploy.standalone import standalone_requested as standalone
         from .dev import run_dev
 
-        if standalone():
+        if settings.standalone:
             raise click.UsageError("PERSEUS_STANDALONE serves a pkg/ as it was built; drop --watch")
         if no_build:
             raise click.UsageError("--watch builds on every change; drop --no-build")
         try:
-            sys.exit(run_dev(app_spec, dist, host=host, port=port, workers=workers))
+            sys.exit(run_dev(app_spec, dist, settings, host=host, port=port, workers=workers))
         except PerseusError as error:
             _fail(error)
+    from dataclasses import replace
+
     from granian import Granian
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
 
-    from .deploy.standalone import standalone_requested
     from .loader import app_spec as resolve_spec
+    from .settings import hand_to_workers
     from .stores.immutable import MANIFEST
 
     project = Path.cwd()
-    if standalone_requested():
-        project, dist = _standalone_paths()
+    if settings.standalone:
+        project, dist, settings = _standalone_paths(settings)
         no_build = True
     if not no_build:
-        _build_in_subprocess(app_spec, dist)
+        _build_in_subprocess(app_spec, dist, settings)
     elif not (dist / MANIFEST).is_file():
         _fail(PerseusError(f"no build in {dist}: run `perseus build` or drop --no-build"))
     _check_dist(dist)
-    _check_mutable_store(app_spec, project, dist)
-    # Workers import perseus.server.entry after the fork and find the site here.
-    os.environ["PERSEUS_PROJECT"] = str(project)
-    try:
-        os.environ["PERSEUS_APP"] = resolve_spec(app_spec, project)
-    except PerseusError as error:
-        _fail(error)
-    os.environ["PERSEUS_DIST"] = str(dist.resolve())
+    _check_mutable_store(app_spec, project, dist, settings)
+    # Workers import perseus.server.entry after the fork and read these settings back there.
+    hand_to_workers(replace(settings, project=project, app=resolve_spec(app_spec, settings),
+                            dist=dist.resolve()))
     target = f"perseus.server.entry:{interface}_app"
     plural = "s" if workers > 1 else ""
     click.echo(f"perseus: serving http://{host}:{port} ({workers} worker{plural}, {_implementation()})")
@@ -169,12 +180,12 @@ def serve(
     ).serve()
 
 
-def _build_in_subprocess(app_spec_value: str | None, dist: Path) -> None:
+def _build_in_subprocess(app_spec_value: str | None, dist: Path, settings: Settings) -> None:
     # PERF: a build holds every rendered page; done here, the server's main process (and
     # the workers it forks) would keep that memory: 10,000 pages, ~100 MiB more RSS.
     command = [sys.executable, *(["-P"] if sys.flags.safe_path else []), "-m", "perseus", "build",
                "--dist", str(dist), *(["--app", app_spec_value] if app_spec_value else [])]
-    done = subprocess.run(command, check=False)
+    done = subprocess.run(command, check=False, env=settings.child_environment())
     if done.returncode != 0:
         sys.exit(done.returncode)
 
@@ -189,20 +200,31 @@ def _check_dist(dist: Path) -> None:
         _fail(error)
 
 
-def _standalone_paths() -> tuple[Path, Path]:
-    """PERSEUS_STANDALONE: the app and site of the pkg/, and what is written where."""
-    from .deploy.standalone import pkg_layout, storage_report
-    from .loader import app_spec, load_app
+def _standalone(settings: Settings) -> tuple[PkgLayout, Settings]:
+    """PERSEUS_STANDALONE: the pkg/ to serve, and the settings of the app it holds."""
+    from .deploy.standalone import pkg_layout
 
     try:
-        layout = pkg_layout()
-        app = load_app(app_spec(None, layout.app), layout.app)
+        layout = pkg_layout(settings)
+    except PerseusError as error:
+        _fail(error)
+    return layout, _settings(layout.app)  # the pkg's app has its own pyproject.toml
+
+
+def _standalone_paths(settings: Settings) -> tuple[Path, Path, Settings]:
+    """PERSEUS_STANDALONE: the app and site of the pkg/, and what is written where."""
+    from .deploy.standalone import storage_report
+    from .loader import app_spec, load_app
+
+    layout, settings = _standalone(settings)
+    try:
+        app = load_app(app_spec(None, settings), layout.app)
     except PerseusError as error:
         _fail(error)
     click.echo(f"perseus: standalone from {layout.root} (no build)")
-    for line in storage_report(app, layout.dist):
+    for line in storage_report(app, layout.dist, settings):
         click.echo(f"  {line}")
-    return layout.app, layout.dist
+    return layout.app, layout.dist, settings
 
 
 @main.command()
@@ -211,24 +233,25 @@ def _standalone_paths() -> tuple[Path, Path]:
 @click.option("--no-build", is_flag=True, help="Export the existing dist/ without building.")
 @click.option("--serve", "preview", is_flag=True,
               help="Then preview the export on 127.0.0.1 with Python's http.server.")
-@click.option("--port", type=int, default=lambda: int(os.environ.get("PERSEUS_PORT", DEFAULT_PORT)),
-              show_default="PERSEUS_PORT or 8080", help="The preview's port.")
-def export(app_spec: str | None, dist: Path, no_build: bool, preview: bool, port: int) -> None:
+@click.option("--port", type=int, show_default="PERSEUS_PORT, PORT or 8080", help="The preview's port.")
+def export(app_spec: str | None, dist: Path, no_build: bool, preview: bool, port: int | None) -> None:
     """Write the site as static files into dist/exported/ (PERSEUS_BASE_PATH for a sub-path)."""
     from .deploy.project import export_project
 
-    build = None if no_build else lambda: run_build(app_spec, dist)
+    settings = _settings()
+    build = None if no_build else lambda: run_build(app_spec, dist, settings)
     try:
-        summary = export_project(Path.cwd(), app_spec, dist, build, say=click.echo)
+        summary = export_project(Path.cwd(), app_spec, dist, build, click.echo, settings)
     except PerseusError as error:
         _fail(error)
     if preview:
-        from .builder.export import base_path_from_environment
         from .builder.preview import preview_server
 
-        server = preview_server(summary.output, base_path_from_environment(), DEFAULT_HOST, port)
+        port = settings.port if port is None else port
+        base_path = settings.base_path
+        server = preview_server(summary.output, base_path, PREVIEW_HOST, port)
         click.echo(f"perseus: previewing {summary.output} with Python's http.server on "
-                   f"http://{DEFAULT_HOST}:{port}{base_path_from_environment()}/ (Ctrl-C stops)")
+                   f"http://{PREVIEW_HOST}:{port}{base_path}/ (Ctrl-C stops)")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -248,10 +271,12 @@ def deploy(app_spec: str | None, dist: Path, target: str, output: Path, export_o
     """Build, then write a self-contained pkg/ that runs with only Python (pkg/server)."""
     from .deploy.project import deploy_project
 
+    settings = _settings()
+
     def build() -> None:
         click.echo("perseus: building")
         try:
-            run_build(app_spec, dist)
+            run_build(app_spec, dist, settings)
         except SystemExit:
             click.secho(f"deploy stopped: the build failed (above); {output} was not written",
                         fg="red", err=True)
@@ -259,18 +284,18 @@ def deploy(app_spec: str | None, dist: Path, target: str, output: Path, export_o
 
     try:
         deploy_project(Path.cwd(), app_spec, dist, output, target, export_only=export_only,
-                       build=build, say=lambda line: click.echo(f"perseus deploy: {line}"))
+                       build=build, say=lambda line: click.echo(f"perseus deploy: {line}"), settings=settings)
     except PerseusError as error:
         _fail(error)
 
 
-def _check_mutable_store(app_spec_value: str | None, project: Path, dist: Path) -> None:
+def _check_mutable_store(app_spec_value: str | None, project: Path, dist: Path, settings: Settings) -> None:
     # Fail here, before granian forks, rather than in every worker.
     from .loader import app_spec, load_app
     from .turbine.runtime import check_mutable_store
 
     try:
-        check_mutable_store(load_app(app_spec(app_spec_value, project), project), dist.resolve())
+        check_mutable_store(load_app(app_spec(app_spec_value, settings), project), dist.resolve(), settings)
     except PerseusError as error:
         _fail(error)
 
@@ -300,15 +325,17 @@ def revalidate(dist: Path, paths: tuple[str, ...], template: str | None, all_pag
 
     PATH is a URL path such as /news (/en-US/news on a site with locales).
     """
-    from .deploy.standalone import pkg_layout, standalone_requested
     from .revalidation import revalidate as mark_due
 
     if not (paths or template or all_pages):
         raise click.UsageError("name the pages: PATH..., --template NAME or --all")
+    settings = _settings()
+    if settings.standalone:  # the site of the pkg/ that pkg/server serves
+        layout, settings = _standalone(settings)
+        dist = layout.dist
     try:
-        if standalone_requested():  # the site of the pkg/ that pkg/server serves
-            dist = pkg_layout().dist
-        report = mark_due(dist, paths, template=template, all_pages=all_pages, ignore_missing=True)
+        report = mark_due(dist, paths, template=template, all_pages=all_pages, ignore_missing=True,
+                          settings=settings)
     except PerseusError as error:
         _fail(error)
     for url in report.marked:

@@ -4,8 +4,10 @@ This process never imports the app: each build runs in a fresh ``perseus build``
 subprocess (so edited modules are imported anew), and the server is a ``perseus serve
 --no-build`` subprocess that is replaced only after a build succeeded. A failed build
 prints its failures (the build names every one) and the previous server keeps serving.
-Both children get ``PERSEUS_DEV_RELOAD``, which gives pages the reload script and the
-server its ``/.perseus/dev/events`` stream (``perseus.turbine.dev_reload``).
+Both children get ``PERSEUS_DEV_RELOAD=1`` (``Settings.dev_reload``), which gives pages the
+reload script and the server its ``/.perseus/dev/events`` stream
+(``perseus.turbine.dev_reload``); they read the rest of their settings themselves, so
+an edit to ``[tool.perseus]`` takes effect on the next build.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from typing import Any
 import click
 
 from .errors import PerseusError
+from .settings import Settings
 from .stores.immutable import read_build_id
-from .turbine.dev_reload import DEV_RELOAD_ENV
 
 INSTALL_HINT = "pip install 'perseus[dev]'"
 # Changes closer together than STEP_MS are one burst (an editor's write-then-rename, a
@@ -84,14 +86,14 @@ class DevServer:
     """The build and server subprocesses of one ``perseus serve --watch`` session."""
 
     def __init__(self, project: Path, dist: Path, app_spec: str | None,
-                 host: str, port: int, workers: int) -> None:
+                 host: str, port: int, workers: int, settings: Settings) -> None:
         self.project = project
         self.dist = dist
         self.app_args = ["--app", app_spec] if app_spec else []
         self.serve_args = ["--host", host, "--port", str(port), "--workers", str(workers)]
         self.url = f"http://{host}:{port}"
         self.server: subprocess.Popen[bytes] | None = None
-        self.env = {**os.environ, DEV_RELOAD_ENV: "1", "PYTHONUNBUFFERED": "1"}
+        self.env = {**settings.child_environment(reread=True, dev_reload=True), "PYTHONUNBUFFERED": "1"}
 
     def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
         # Each child leads its own process group, so stopping it reaches every process
@@ -179,10 +181,11 @@ def say(line: str) -> None:
     click.secho(f"perseus: {line}", fg="cyan")
 
 
-def run_dev(app_spec: str | None, dist: Path, *, host: str, port: int, workers: int) -> int:
+def run_dev(app_spec: str | None, dist: Path, settings: Settings, *, host: str, port: int,
+            workers: int) -> int:
     """The ``perseus serve --watch`` command; returns its exit status once interrupted (Ctrl-C, SIGTERM)."""
     _watchfiles()
-    dev = DevServer(Path.cwd(), dist.resolve(), app_spec, host, port, workers)
+    dev = DevServer(Path.cwd(), dist.resolve(), app_spec, host, port, workers, settings)
     # SIGTERM stops the session like Ctrl-C does: children first, then us. SIGINT is set
     # too, as a shell starts background jobs with it ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import importlib
-import os
 import sys
-import tomllib
 from pathlib import Path
 
 from .app import PerseusApp
 from .errors import AppNotFound
+from .settings import Settings
 
 
-def app_spec(explicit: str | None, project: Path) -> str:
-    """The ``module:attribute`` naming the app, by the documented order of precedence."""
-    if explicit:
-        return explicit
-    if os.environ.get("PERSEUS_APP"):
-        return os.environ["PERSEUS_APP"]
-    pyproject = project / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            config = tomllib.loads(pyproject.read_text()).get("tool", {}).get("perseus", {})
-        except tomllib.TOMLDecodeError as exc:
-            raise AppNotFound(
-                f"{pyproject} is not valid TOML ({exc}); fix it so [tool.perseus] app can be read"
-            ) from None
-        if isinstance(config.get("app"), str):
-            return str(config["app"])
-    return "app:app"
+def app_spec(explicit: str | None, settings: Settings) -> str:
+    """The ``module:attribute`` naming the app: ``explicit`` (``--app``), else ``settings.app``
+    (``PERSEUS_APP``, then ``[tool.perseus] app``, then ``app:app``)."""
+    return explicit or settings.app
 
 
 def load_app(spec: str, project: Path) -> PerseusApp:

@@ -39,6 +39,7 @@ from perseus_core.routing import PAGE, BadPath, Router, normalize_path
 from .errors import PerseusError, RevalidateError
 from .http.urls import page_url
 from .i18n.locales import NO_LOCALE
+from .settings import Settings, load_settings
 from .stores.immutable import RENDER_CONF, mutable_location, read_manifest
 from .stores.mutable import MutableStore, lease_owner
 from .stores.records import PageRecords, decode_record, page_key
@@ -137,7 +138,7 @@ class _Site:
 
 def revalidate(dist: str | os.PathLike[str] = "dist", paths: Iterable[str] = (), *,
                template: str | None = None, all_pages: bool = False,
-               ignore_missing: bool = False) -> RevalidationReport:
+               ignore_missing: bool = False, settings: Settings | None = None) -> RevalidationReport:
     """Mark pages of the site built in ``dist`` due: the next request regenerates them.
 
     Like Next.js's ``revalidatePath``: the next request for each page is answered with the
@@ -150,12 +151,16 @@ def revalidate(dist: str | os.PathLike[str] = "dist", paths: Iterable[str] = (),
         template: also mark every stored page of this template.
         all_pages: mark every stored page.
         ignore_missing: report pages that cannot be marked instead of raising.
+        settings: where the mutable store is (``PERSEUS_MUTABLE_DIR``, ``PERSEUS_STORE``);
+            by default, those of the environment and the working directory's pyproject.toml.
 
     Raises:
         RevalidateError: some pages cannot be marked (not revalidating or incremental,
             incremental but never generated, unknown); the others were marked.
         PerseusError: no build in ``dist``, or an unknown template.
     """
+    if settings is None:
+        settings = load_settings(Path.cwd())
     site = _Site(Path(dist))
     report = RevalidationReport()
     if template is not None and template not in site.templates:
@@ -170,12 +175,12 @@ def revalidate(dist: str | os.PathLike[str] = "dist", paths: Iterable[str] = (),
         target = _classify(site, url, report)
         if target is not None:
             targets[target] = url
-    location = mutable_location(Path(dist))
+    location = mutable_location(Path(dist), settings.mutable_dir)
     if site.stored and (targets or template is not None or all_pages):
         if not location.is_dir():
             raise PerseusError(f"no mutable store in {location}: was the site built with another"
                                " PERSEUS_MUTABLE_DIR?")
-        with _store_session(location) as store:
+        with _store_session(location, settings) as store:
             records = PageRecords(store, site.build_id)
             if template is not None or all_pages:
                 for key in _stored_pages(store, site.build_id, None if all_pages else template):
@@ -191,22 +196,21 @@ def revalidate(dist: str | os.PathLike[str] = "dist", paths: Iterable[str] = (),
 
 
 @contextmanager
-def _store_session(location: Path) -> Iterator[MutableStore]:
+def _store_session(location: Path, settings: Settings) -> Iterator[MutableStore]:
     """The configured store (``PERSEUS_STORE``) for a few writes: with Redis, marks go there
     and are announced to every machine's cache, and to this machine's LMDB."""
     # NOTE: imported here so that `import perseus` does not load LMDB.
-    from .stores.configured import redis_timeout, store_url
     from .stores.lmdb_store import lmdb_session
 
-    with lmdb_session(location) as local:
-        url = store_url()
+    with lmdb_session(location, settings.lmdb_map_size) as local:
+        url = settings.redis_url
         if url is None:
             yield local
             return
         from .stores.redis_store import RedisStore
         from .stores.tiered import TieredStore
 
-        remote = RedisStore(url, timeout=redis_timeout())
+        remote = RedisStore(url, timeout=settings.redis_timeout)
         try:
             yield TieredStore(local, remote)  # never started: this process only writes
         finally:

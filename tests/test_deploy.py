@@ -26,6 +26,7 @@ import pytest
 
 from perseus import PerseusApp, Template
 from perseus.deploy.standalone import storage_report
+from perseus.settings import Settings
 from tests.conftest import GOLDEN_EXPORT, REPO, Server, copy_example, free_port, perseus, tree
 
 UNREACHABLE_INDEX = "http://127.0.0.1:9/"
@@ -458,7 +459,7 @@ def test_standalone_names_the_mutable_store_of_regenerating_templates(tmp_path: 
     feed = Template("feed", view=lambda ctx, state: "")
     feed.revalidate_after = "1h"  # type: ignore[attr-defined]
     app = PerseusApp(templates=[Template("index", view=lambda ctx, state: ""), feed], root=tmp_path)
-    lines = storage_report(app, tmp_path / "dist")
+    lines = storage_report(app, tmp_path / "dist", Settings())
     store = tmp_path / "dist" / "mutable"
     assert any(line.startswith(f"mutable store: {store} (written when templates 'feed' regenerate pages")
                for line in lines), lines

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from perseus.errors import ConfigurationError, StoreError, StoreNotFound
-from perseus.stores.configured import open_mutable_store, store_url
+from perseus.settings import Settings, load_settings
+from perseus.stores.configured import open_mutable_store
 from perseus.stores.lmdb_store import open_lmdb
 from perseus.stores.mutable import MutableStore
 from perseus.stores.redis_store import RedisStore, redacted
@@ -119,43 +120,23 @@ def test_cached_values_outlive_a_redis_outage_and_the_cache_is_dropped_on_return
         redis_server.stop()
 
 
-def test_store_configuration(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("PERSEUS_STORE", raising=False)
-    assert store_url() is None
-    monkeypatch.setenv("PERSEUS_STORE", "lmdb")
-    store = open_mutable_store(tmp_path / "m")
+def test_store_configuration(tmp_path: Path) -> None:
+    def settings(**environ: str) -> Settings:
+        return load_settings(tmp_path, environ)
+
+    assert settings().redis_url is None
+    store = open_mutable_store(tmp_path / "m", settings(PERSEUS_STORE="lmdb"))
     assert not isinstance(store, TieredStore)
     store.close()
-    monkeypatch.setenv("PERSEUS_STORE", "memcached://secret@host/1")
     with pytest.raises(ConfigurationError, match="redis://host:port/db") as error:
-        store_url()
+        settings(PERSEUS_STORE="memcached://secret@host/1")
     assert "secret" not in str(error.value)
     port = free_port()
-    monkeypatch.setenv("PERSEUS_STORE", f"redis://user:hunter2@127.0.0.1:{port}/3")
     with pytest.raises(StoreError) as unreachable:
-        open_mutable_store(tmp_path / "m")
+        open_mutable_store(tmp_path / "m", settings(PERSEUS_STORE=f"redis://user:hunter2@127.0.0.1:{port}/3"))
     assert f"redis://user@127.0.0.1:{port}/3" in str(unreachable.value)
     assert "hunter2" not in str(unreachable.value)
     assert redacted("redis://:pw@[::1]:6379/0") == "redis://[::1]:6379/0"
     assert redacted("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
-    monkeypatch.setenv("PERSEUS_REDIS_TIMEOUT", "soon")
     with pytest.raises(ConfigurationError, match="PERSEUS_REDIS_TIMEOUT"):
-        open_mutable_store(tmp_path / "m")
-
-
-def test_a_lease_held_on_another_machine_blocks_until_it_expires(redis_server: RedisServer) -> None:
-    redis_server.flush()
-    here, there = RedisStore(redis_server.url), RedisStore(redis_server.url)
-    there.machine = "another-host/boot"  # its pids mean nothing here
-    try:
-        now = time.time()
-        # A pid that does not exist on this machine: on another machine it may well be alive.
-        assert there.acquire_lease(b"page", "999999999:far", 10, now).acquired
-        blocked = here.acquire_lease(b"page", "1:me", 10, now + 1)
-        assert not blocked.acquired and blocked.expires_at == now + 10
-        assert here.acquire_lease(b"page", "1:me", 10, now + 11).acquired  # expired: taken over
-        there.release_lease(b"page", "999999999:far")  # no longer the holder: nothing happens
-        assert not there.acquire_lease(b"page", "999999999:far", 10, now + 12).acquired
-    finally:
-        here.close()
-        there.close()
+        settings(PERSEUS_REDIS_TIMEOUT="soon")

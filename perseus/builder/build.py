@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,11 +16,12 @@ from .. import __version__
 from .._state import encode_state
 from ..app import PerseusApp
 from ..context import StateInfo
-from ..errors import BuildError, BuildTimeout, ConfigurationError, NotFound, PageFailure
+from ..errors import BuildError, BuildTimeout, NotFound, PageFailure
 from ..http.bodies import RenderedPage
 from ..http.response import ERROR_STATUSES
 from ..http.urls import RESERVED_SEGMENT
 from ..i18n.locales import NO_LOCALE
+from ..settings import Settings
 from ..stores.immutable import (
     GLOBAL_STATE,
     RENDER_CONF,
@@ -32,40 +32,28 @@ from ..stores.immutable import (
 )
 from ..template import BuildPaths, Template, is_reserved
 from ..turbine.calls import call_user
-from ..turbine.dev_reload import dev_reload_enabled
 from ..turbine.generate import BuiltPage, seed_mutable_store, version_of
 from ..turbine.render import PageRenderer, load_translators
 
 # Bounds on concurrent state functions: async ones on the loop, sync ones in threads.
 MAX_CONCURRENT_STATES = 64
 SYNC_THREADS = 8
-# How long one build-time state or paths function may run (PERSEUS_BUILD_TIMEOUT overrides).
-DEFAULT_BUILD_TIMEOUT = 300.0
 
 
-def build_timeout() -> float:
-    """Seconds one build-time user function may run: ``PERSEUS_BUILD_TIMEOUT`` or 300."""
-    raw = os.environ.get("PERSEUS_BUILD_TIMEOUT", "").strip()
-    if not raw:
-        return DEFAULT_BUILD_TIMEOUT
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = 0.0
-    if not seconds > 0:
-        raise ConfigurationError(f"PERSEUS_BUILD_TIMEOUT must be a positive number of seconds, got {raw!r}")
-    return seconds
+class _UserCalls:
+    """Build-time user functions: sync ones in ``pool``, each bounded by ``Settings.build_timeout``."""
 
+    def __init__(self, pool: ThreadPoolExecutor, seconds: float) -> None:
+        self.pool = pool
+        self.seconds = seconds
 
-async def _call_bounded(stage: str, function: Callable[..., Any], *args: Any,
-                        pool: ThreadPoolExecutor) -> Any:
-    """``call_user`` with the build timeout: an async function is cancelled, a sync one is
-    abandoned in its thread (it cannot be stopped) and the caller exits without it."""
-    seconds = build_timeout()
-    try:
-        return await asyncio.wait_for(call_user(function, *args, pool=pool), seconds)
-    except TimeoutError:
-        raise BuildTimeout(f"{stage} did not finish within {seconds:g} s") from None
+    async def run(self, stage: str, function: Callable[..., Any], *args: Any) -> Any:
+        """``call_user`` with the build timeout: an async function is cancelled, a sync one is
+        abandoned in its thread (it cannot be stopped) and the caller exits without it."""
+        try:
+            return await asyncio.wait_for(call_user(function, *args, pool=self.pool), self.seconds)
+        except TimeoutError:
+            raise BuildTimeout(f"{stage} did not finish within {self.seconds:g} s") from None
 
 
 @dataclass
@@ -101,40 +89,42 @@ def normalize_build_path(path: object) -> str:
 
 
 async def build_site(
-    app: PerseusApp, dist: Path, *, base_path: str = "", say: Callable[[str], None] = lambda _: None
+    app: PerseusApp, dist: Path, settings: Settings, *, say: Callable[[str], None] = lambda _: None
 ) -> BuildSummary:
     """Build every page of ``app`` into ``dist``; raise ``BuildError`` listing all failures.
 
-    On failure nothing is written: the previous ``dist`` stays as it was. One build of a
-    ``dist`` runs at a time: another waits (blocking) until it is done.
+    ``settings`` give the base path, the build timeout and where the mutable store is
+    seeded. On failure nothing is written: the previous ``dist`` stays as it was. One
+    build of a ``dist`` runs at a time: another waits (blocking) until it is done.
     """
     with build_lock(dist, say):
-        return await _build_locked(app, dist, base_path, say)
+        return await _build_locked(app, dist, settings, say)
 
 
 async def _build_locked(
-    app: PerseusApp, dist: Path, base_path: str, say: Callable[[str], None]
+    app: PerseusApp, dist: Path, settings: Settings, say: Callable[[str], None]
 ) -> BuildSummary:
+    base_path = settings.base_path
     started = time.perf_counter()
     build_id = new_build_id()  # known before rendering: watch mode puts it in every page
     locales = app.locales.all if app.locales is not None else [NO_LOCALE]
     translators = load_translators(app)
     failures: list[PageFailure] = []
-    build_timeout()  # a bad PERSEUS_BUILD_TIMEOUT is reported before anything runs
     pool = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="perseus-build")
+    calls = _UserCalls(pool, settings.build_timeout)
     try:
         global_state = None
         if app.global_state is not None:
             try:
-                global_state = await _call_bounded("global_state", app.global_state, pool=pool)
+                global_state = await calls.run("global_state", app.global_state)
                 encode_state(global_state)
             except Exception as exc:
                 failure = PageFailure("(global state)", None, NO_LOCALE, "global_state", exc)
                 raise BuildError([failure]) from exc
         renderer = PageRenderer(app, global_state, base_path, translators,
-                                reload_build_id=build_id if dev_reload_enabled() else None)
+                                reload_build_id=build_id if settings.dev_reload else None)
         say(f"collecting paths of {len(app.templates)} template(s)")
-        collected = await asyncio.gather(*(_collect_paths(t, pool, failures) for t in app.templates))
+        collected = await asyncio.gather(*(_collect_paths(t, calls, failures) for t in app.templates))
         jobs = [
             _PageJob(template, path, locale, extra)
             for template, (paths, extra) in zip(app.templates, collected, strict=True)
@@ -144,7 +134,7 @@ async def _build_locked(
         _check_conflicts(jobs, set(app.static_aliases), failures)
         say(f"rendering {len(jobs)} page(s)")
         limit = asyncio.Semaphore(MAX_CONCURRENT_STATES)
-        rendered = await asyncio.gather(*(_render(job, renderer, limit, pool, failures) for job in jobs))
+        rendered = await asyncio.gather(*(_render(job, renderer, limit, calls, failures) for job in jobs))
         errors = {(status, locale): _render_error(renderer, status, message, locale, failures)
                   for status, message in ERROR_STATUSES.items() for locale in locales}
     finally:
@@ -172,7 +162,8 @@ async def _build_locked(
         if any(template.uses_mutable_store for template in app.templates):
             # The store lives in the new dist/ (swapped in whole by commit) unless
             # PERSEUS_MUTABLE_DIR puts it elsewhere; records carry the build id.
-            seed_mutable_store(mutable_location(dist, writer.tmp), seeds)
+            seed_mutable_store(mutable_location(dist, settings.mutable_dir, writer.tmp), seeds,
+                               settings.lmdb_map_size)
         for (status, locale), error_page in errors.items():
             assert error_page is not None
             writer.add_error_page(status, locale, error_page)
@@ -192,12 +183,12 @@ async def _build_locked(
 
 
 async def _collect_paths(
-    template: Template, pool: ThreadPoolExecutor, failures: list[PageFailure]
+    template: Template, calls: _UserCalls, failures: list[PageFailure]
 ) -> tuple[list[str], Any]:
     if template.build_paths is None:
         return [""], None
     try:
-        result = await _call_bounded("build_paths", template.build_paths, pool=pool)
+        result = await calls.run("build_paths", template.build_paths)
         if isinstance(result, BuildPaths):
             if isinstance(result.paths, (str, bytes)):
                 # NOTE: list("first") would silently build the pages f, i, r, s and t.
@@ -239,7 +230,7 @@ def _check_conflicts(jobs: list[_PageJob], aliases: set[str], failures: list[Pag
 
 async def _render(
     job: _PageJob, renderer: PageRenderer, limit: asyncio.Semaphore,
-    pool: ThreadPoolExecutor, failures: list[PageFailure],
+    calls: _UserCalls, failures: list[PageFailure],
 ) -> BuiltPage | None:
     template = job.template
     stage = "build_state"
@@ -247,9 +238,8 @@ async def _render(
         state = None
         if template.build_state is not None:
             async with limit:
-                state = await _call_bounded(
+                state = await calls.run(
                     "build_state", template.build_state, StateInfo(job.path, job.locale, job.extra),
-                    pool=pool,
                 )
         stage = "render"
         if template.request_state is not None:

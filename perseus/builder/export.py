@@ -54,12 +54,6 @@ class ExportSummary:
     files: int
 
 
-def base_path_from_environment() -> str:
-    """``PERSEUS_BASE_PATH`` as a URL prefix: ``""`` or ``/docs`` (never a trailing ``/``)."""
-    value = os.environ.get("PERSEUS_BASE_PATH", "").strip().strip("/")
-    return f"/{value}" if value else ""
-
-
 def refuse_server_strategies(app: PerseusApp) -> None:
     """Raise ``ExportError`` naming every template whose strategy needs a server."""
     needing = server_strategies(app)

@@ -14,13 +14,13 @@ from pathlib import Path
 from ..builder.export import (
     NO_JEKYLL,
     ExportSummary,
-    base_path_from_environment,
     export_site,
     refuse_server_strategies,
     replace_directory,
 )
 from ..errors import DeployError
 from ..loader import app_spec, load_app
+from ..settings import Settings
 from ..stores.immutable import Dist
 from .package import DEPLOY_CONFIG, WHEELS_DIR, copy_app, copy_dist, write_launcher
 from .wheels import (
@@ -36,21 +36,22 @@ Build = Callable[[], None] | None
 EXPORT_DIR = "exported"
 
 
-def export_project(project: Path, spec: str | None, dist: Path, build: Build, say: Say) -> ExportSummary:
+def export_project(project: Path, spec: str | None, dist: Path, build: Build, say: Say,
+                   settings: Settings) -> ExportSummary:
     """Refuse server strategies, build (unless ``build`` is None), export into ``dist/exported``."""
-    app = load_app(app_spec(spec, project), project)
+    app = load_app(app_spec(spec, settings), project)
     # Before building: a refused export writes nothing at all.
     refuse_server_strategies(app)
     if build is not None:
         build()
-    summary = export_site(Dist(dist), app, dist / EXPORT_DIR, base_path_from_environment())
+    summary = export_site(Dist(dist), app, dist / EXPORT_DIR, settings.base_path)
     say(f"exported {summary.pages} page(s), {summary.files} file(s) to {summary.output}")
     return summary
 
 
 def deploy_project(
     project: Path, spec: str | None, dist: Path, output: Path, target_name: str,
-    *, export_only: bool, build: Build, say: Say,
+    *, export_only: bool, build: Build, say: Say, settings: Settings,
 ) -> Path:
     """Write ``output`` (pkg/): the static export alone, or wheels + app + site + ``server``."""
     target = resolve_target(target_name)
@@ -59,7 +60,7 @@ def deploy_project(
         raise DeployError(f"--output {output} would replace the project itself: pick another folder")
     _check_replaceable(output)
     if export_only:
-        summary = export_project(project, spec, dist, build, say)
+        summary = export_project(project, spec, dist, build, say, settings)
         staging = _staging(output)
         shutil.copytree(summary.output, staging)
         replace_directory(staging, output)
@@ -68,13 +69,13 @@ def deploy_project(
     require_pip()
     if build is not None:
         build()
-    resolved_spec = app_spec(spec, project)
+    resolved_spec = app_spec(spec, settings)
     staging = _staging(output)
     try:
         wheels = staging / WHEELS_DIR
         wheels.mkdir(parents=True)
         requirements = app_requirements(project)
-        own = own_wheel(target, wheels, say)
+        own = own_wheel(target, wheels, say, settings)
         download_dependencies(own, requirements, target, wheels, say)
         say(f"app: copying {project} (source) and the build {dist}")
         copy_app(project, staging / "app", leave_out=[output, dist], say=say)

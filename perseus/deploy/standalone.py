@@ -1,25 +1,20 @@
 """``PERSEUS_STANDALONE=true``: serving a ``pkg/`` written by ``perseus deploy``.
 
-Paths come from the pkg root (``PERSEUS_PKG``, which ``pkg/server`` sets, else the
-working directory), nothing is built, and the immutable part is only read.
+Paths come from the pkg root (``Settings.pkg``: ``PERSEUS_PKG``, which ``pkg/server`` sets,
+else the working directory), nothing is built, and the immutable part is only read.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..app import PerseusApp
 from ..errors import PerseusError
+from ..settings import Settings
 from ..stores.immutable import MANIFEST, mutable_location
 from ..turbine.strategies import server_strategies
 from .package import APP_DIR, DIST_DIR
-
-
-def standalone_requested() -> bool:
-    """Whether ``PERSEUS_STANDALONE`` is set to a true value."""
-    return os.environ.get("PERSEUS_STANDALONE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -31,9 +26,9 @@ class PkgLayout:
     dist: Path
 
 
-def pkg_layout() -> PkgLayout:
+def pkg_layout(settings: Settings) -> PkgLayout:
     """The ``pkg/`` to serve; ``PerseusError`` if it is not one."""
-    root = Path(os.environ.get("PERSEUS_PKG") or os.getcwd()).resolve()
+    root = (settings.pkg or Path.cwd()).resolve()
     layout = PkgLayout(root, root / APP_DIR, root / DIST_DIR)
     if not (layout.dist / MANIFEST).is_file() or not layout.app.is_dir():
         raise PerseusError(
@@ -43,7 +38,7 @@ def pkg_layout() -> PkgLayout:
     return layout
 
 
-def storage_report(app: PerseusApp, dist: Path) -> list[str]:
+def storage_report(app: PerseusApp, dist: Path, settings: Settings) -> list[str]:
     """Start-up lines saying what is written at run time, and where."""
     lines = [f"site: {dist} (read only, never written)"]
     mutable = [use for use in server_strategies(app) if use.needs_mutable_store]
@@ -52,6 +47,7 @@ def storage_report(app: PerseusApp, dist: Path) -> list[str]:
         return lines
     users = ", ".join(sorted({f"'{use.template}'" for use in mutable}))
     # NOTE: whether it can be written is checked next, by `perseus serve`, which stops if not.
-    lines.append(f"mutable store: {mutable_location(dist)} (written when templates {users} regenerate"
+    location = mutable_location(dist, settings.mutable_dir)
+    lines.append(f"mutable store: {location} (written when templates {users} regenerate"
                  " pages; PERSEUS_MUTABLE_DIR moves it)")
     return lines

@@ -7,7 +7,6 @@ and cache (it is only the offline install on the target that must not).
 from __future__ import annotations
 
 import json
-import os
 import platform
 import shlex
 import shutil
@@ -24,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 from .. import __version__
 from ..errors import DeployError
+from ..settings import Settings
 
 Say = Callable[[str], None]
 # NOTE: pip matches --platform exactly and never falls back to older manylinux tags
@@ -90,14 +90,13 @@ def require_pip() -> None:
         raise DeployError(f"perseus deploy needs pip in {sys.prefix}: run `{sys.executable} -m ensurepip`")
 
 
-def perseus_source() -> tuple[Path | None, str]:
+def perseus_source(explicit: str | None) -> tuple[Path | None, str]:
     """Where to build perseus's wheel from, and how that was found.
 
-    ``PERSEUS_SOURCE`` first (a source tree; a built wheel is taken by ``own_wheel`` as
-    it is), then the local directory this perseus was installed from
+    ``explicit`` (``PERSEUS_SOURCE``) first (a source tree; a built wheel is taken by
+    ``own_wheel`` as it is), then the local directory this perseus was installed from
     (pip records it in ``direct_url.json``); ``None`` means: download it instead.
     """
-    explicit = os.environ.get("PERSEUS_SOURCE")
     if explicit:
         if not _is_perseus_source(Path(explicit)):
             raise DeployError(f"PERSEUS_SOURCE={explicit} is not perseus's source"
@@ -122,12 +121,12 @@ def _is_perseus_source(path: Path) -> bool:
     return bool(project.get("name") == "perseus")
 
 
-def own_wheel(target: Target, wheels: Path, say: Say) -> Path:
+def own_wheel(target: Target, wheels: Path, say: Say, settings: Settings) -> Path:
     """Put perseus's wheel for ``target`` into ``wheels``: given, built from source, or downloaded."""
-    given = os.environ.get("PERSEUS_SOURCE", "")
+    given = settings.source or ""
     if given.endswith(".whl"):
         return _given_wheel(Path(given), target, wheels, say)
-    source, found_by = perseus_source()
+    source, found_by = perseus_source(settings.source)
     if source is None:
         say(f"perseus wheel: {found_by}; downloading perseus=={__version__}")
         run_pip(["download", "--no-deps", "--only-binary=:all:", *_target_args(target), "-d", str(wheels),
@@ -136,7 +135,7 @@ def own_wheel(target: Target, wheels: Path, say: Say) -> Path:
         compiled = target.is_host
         kind = "compiled core" if compiled else "pure build (this machine cannot compile for the target)"
         say(f"perseus wheel: building from {found_by} ({kind})")
-        _build_wheel(source, wheels, compiled)
+        _build_wheel(source, wheels, compiled, dict(settings.environ))
     built = sorted(wheels.glob("perseus-*.whl"))
     if not built:
         raise DeployError(f"no perseus wheel was produced in {wheels}")
@@ -156,13 +155,13 @@ def _given_wheel(wheel: Path, target: Target, wheels: Path, say: Say) -> Path:
     return Path(shutil.copy(wheel, wheels))
 
 
-def _build_wheel(source: Path, wheels: Path, compiled: bool) -> None:
+def _build_wheel(source: Path, wheels: Path, compiled: bool, environ: dict[str, str]) -> None:
     with tempfile.TemporaryDirectory(prefix="perseus-wheel-") as scratch:
         # NOTE: built from a clean copy, so a stale build/ of the source tree cannot
         # slip old modules into the wheel.
         tree = Path(scratch) / "perseus"
         shutil.copytree(source, tree, ignore=_ignore_in_source)
-        env = {**os.environ, **_reproducible_compiler_flags(tree)}
+        env = {**environ, **_reproducible_compiler_flags(tree, environ.get("CFLAGS", ""))}
         if not compiled:
             env["PERSEUS_NO_COMPILE"] = "1"
         run_pip(["wheel", "--no-deps", "-w", str(wheels), str(tree)], "building perseus's wheel", env=env)
@@ -172,13 +171,13 @@ def _ignore_in_source(folder: str, names: list[str]) -> set[str]:
     return {n for n in names if n.startswith(".") or n in SOURCE_SKIP or n.endswith(".egg-info")}
 
 
-def _reproducible_compiler_flags(tree: Path) -> dict[str, str]:
+def _reproducible_compiler_flags(tree: Path, cflags: str) -> dict[str, str]:
     # SECURITY: keep this machine's paths out of the compiled modules: no debug info,
     # __FILE__ strings remapped, and no rpath pointing into this machine's Python.
     remaps = {tree: "perseus", Path(sys.base_prefix): "python", Path(sys.prefix): "venv",
               Path(tempfile.gettempdir()): "tmp"}
     flags = ["-g0", *(f"-ffile-prefix-map={old}={new}" for old, new in remaps.items())]
-    env = {"CFLAGS": " ".join([os.environ.get("CFLAGS", ""), *flags]).strip()}
+    env = {"CFLAGS": " ".join([cflags, *flags]).strip()}
     ldshared = sysconfig.get_config_var("LDSHARED")
     if isinstance(ldshared, str) and "-rpath" in ldshared:
         env["LDSHARED"] = " ".join(arg for arg in ldshared.split() if "-rpath" not in arg)

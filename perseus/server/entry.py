@@ -1,29 +1,32 @@
-"""What granian imports in each worker: the app and ``dist/`` named by the environment.
+"""What granian imports in each worker: the app and ``dist/`` named by the parent's settings.
 
-``perseus serve`` sets ``PERSEUS_PROJECT``, ``PERSEUS_APP`` and ``PERSEUS_DIST`` before
-starting granian; each worker opens its own engine after the fork.
+``perseus serve`` validates its settings, writes them into its environment
+(``perseus.settings.hand_to_workers``: ``PERSEUS_PROJECT``, ``PERSEUS_APP``,
+``PERSEUS_DIST`` and the rest, in canonical form) and starts granian, whose workers
+(forked or spawned) inherit that environment and read it back here; each worker opens
+its own engine after the fork.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..loader import app_spec, load_app
-from ..turbine.dev_reload import dev_reload_enabled
+from ..settings import load_settings
 from ..turbine.engine import Engine, open_engine
 from .asgi import ASGIApp
 from .dev_events import DevReloadRSGI
 from .rsgi import RSGIApp
 
+settings = load_settings(Path.cwd())
 
-def engine_from_environment() -> Engine:
-    project = Path(os.environ.get("PERSEUS_PROJECT") or os.getcwd())
-    app = load_app(app_spec(None, project), project)
-    dist = Path(os.environ.get("PERSEUS_DIST") or project / "dist")
-    return open_engine(app, dist)
+
+def engine_from_settings() -> Engine:
+    project = settings.project_dir
+    app = load_app(app_spec(None, settings), project)
+    return open_engine(app, settings.dist or project / "dist", settings)
 
 
 # Watch mode adds the browser-reload events stream; production never has it.
-rsgi_app = (DevReloadRSGI if dev_reload_enabled() else RSGIApp)(engine_from_environment)
-asgi_app = ASGIApp(engine_from_environment)
+rsgi_app = (DevReloadRSGI if settings.dev_reload else RSGIApp)(engine_from_settings)
+asgi_app = ASGIApp(engine_from_settings)

@@ -62,14 +62,14 @@ _COUNT = struct.Struct("<I")
 _ETAG_DIGEST = 12
 
 
-def mutable_location(dist: Path, building: Path | None = None) -> Path:
-    """Where the mutable store of ``dist`` lives: ``PERSEUS_MUTABLE_DIR`` or ``dist/mutable``.
+def mutable_location(dist: Path, configured: Path | None, building: Path | None = None) -> Path:
+    """Where the mutable store of ``dist`` lives: ``configured`` (``Settings.mutable_dir``,
+    from ``PERSEUS_MUTABLE_DIR``) or ``dist/mutable``.
 
     ``building`` is the temporary directory of a build in progress, which becomes ``dist``.
     """
-    configured = os.environ.get("PERSEUS_MUTABLE_DIR", "").strip()
-    if configured:
-        return Path(configured).resolve()
+    if configured is not None:
+        return configured
     return (building if building is not None else dist) / MUTABLE_DIR
 
 

@@ -27,17 +27,15 @@ from typing import TypeVar
 
 import lmdb
 
-from ..errors import ConfigurationError, StoreError, StoreNotFound
+from ..errors import StoreError, StoreNotFound
+from ..settings import DEFAULT_MAP_SIZE
 from .mutable import Lease, lease_blocks
 
 T = TypeVar("T")
 log = logging.getLogger("perseus.store")
 
-# PERF: a large map up front (sparse on disk) makes runtime resizes rare;
-# PERSEUS_LMDB_MAP_SIZE sets another (bytes, or with a K, M or G suffix).
-DEFAULT_MAP_SIZE = 1 << 30
-MIN_MAP_SIZE = 64 << 10
-_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+# PERF: a large map up front (DEFAULT_MAP_SIZE, sparse on disk) makes runtime resizes rare;
+# PERSEUS_LMDB_MAP_SIZE (Settings.lmdb_map_size) sets another.
 MAX_MAP_SIZE = 1 << 40
 # NOTE: reader slots are fixed by the first process to open; each worker uses a
 # handful (the loop thread), so this leaves room for many workers and tools.
@@ -52,30 +50,11 @@ _current_pid = [os.getpid()]
 os.register_at_fork(after_in_child=lambda: _current_pid.__setitem__(0, os.getpid()))
 
 
-def configured_map_size() -> int:
-    """The initial map size: ``PERSEUS_LMDB_MAP_SIZE`` (``65536``, ``64K``, ``256M``, ``2G``) or 1 GiB.
-
-    Raises:
-        ConfigurationError: the value is not a size, or below 64 KiB.
-    """
-    text = os.environ.get("PERSEUS_LMDB_MAP_SIZE", "").strip().upper().removesuffix("IB").removesuffix("B")
-    if not text:
-        return DEFAULT_MAP_SIZE
-    unit = _UNITS.get(text[-1], 1)
-    digits = text[:-1] if text[-1] in _UNITS else text
-    if not digits.isdigit() or int(digits) * unit < MIN_MAP_SIZE:
-        raise ConfigurationError(
-            f"PERSEUS_LMDB_MAP_SIZE must be a size of at least 64K (e.g. 268435456, 256M, 2G),"
-            f" got {os.environ['PERSEUS_LMDB_MAP_SIZE']!r}"
-        )
-    return int(digits) * unit
-
-
 def open_lmdb(path: str | os.PathLike[str], *, readonly: bool = False,
               map_size: int | None = None) -> LMDBStore:
     """The LMDB store at ``path`` for this process, opening it if needed.
 
-    ``map_size`` defaults to ``configured_map_size()``; the map grows when it is full.
+    ``map_size`` (``Settings.lmdb_map_size``) defaults to 1 GiB; the map grows when it is full.
 
     Raises:
         StoreError: the location cannot be created or opened (read-only, permissions).
@@ -83,13 +62,13 @@ def open_lmdb(path: str | os.PathLike[str], *, readonly: bool = False,
     real = os.path.realpath(path)
     store = _OPEN.get((real, os.getpid()))
     if store is None or store.closed:
-        store = LMDBStore(real, readonly=readonly, map_size=map_size or configured_map_size())
+        store = LMDBStore(real, readonly=readonly, map_size=map_size or DEFAULT_MAP_SIZE)
         _OPEN[(real, os.getpid())] = store
     return store
 
 
 @contextmanager
-def lmdb_session(path: str | os.PathLike[str]) -> Iterator[LMDBStore]:
+def lmdb_session(path: str | os.PathLike[str], map_size: int | None = None) -> Iterator[LMDBStore]:
     """The store at ``path`` for a short piece of work, closed afterwards.
 
     NOTE: a process that already has it open (a server worker calling
@@ -97,7 +76,7 @@ def lmdb_session(path: str | os.PathLike[str]) -> Iterator[LMDBStore]:
     """
     known = _OPEN.get((os.path.realpath(path), os.getpid()))
     already_open = known is not None and not known.closed
-    store = open_lmdb(path)
+    store = open_lmdb(path, map_size=map_size)
     try:
         yield store
     finally:

@@ -1,7 +1,7 @@
 """Browser reload for ``perseus serve --watch``: the script pages get and the stream it listens to.
 
-Only in watch mode (``PERSEUS_DEV_RELOAD`` set by the dev server for its build and server
-processes) does a page carry a small script that opens ``/.perseus/dev/events``, a
+Only in watch mode (``Settings.dev_reload``: ``PERSEUS_DEV_RELOAD``, set by the dev server
+for its build and server processes) does a page carry a small script that opens ``/.perseus/dev/events``, a
 Server-Sent Events stream announcing the build id the server serves, and reloads the page
 when that id differs from the one the page was built with. A rebuild replaces the server
 process: the stream drops, ``EventSource`` reconnects by itself, and the new server
@@ -11,22 +11,14 @@ answers the events path with 404 like any unknown ``/.perseus/`` path.
 
 from __future__ import annotations
 
-import os
-
 import orjson
 
 from perseus_core._escape import escape_script_json
 
 from ..http.urls import DEV_EVENTS_PATH
 
-DEV_RELOAD_ENV = "PERSEUS_DEV_RELOAD"
 # How soon a browser reconnects after the stream drops (the server is being replaced).
 RECONNECT_MS = 300
-
-
-def dev_reload_enabled() -> bool:
-    """Whether this process builds or serves for ``perseus serve --watch``."""
-    return bool(os.environ.get(DEV_RELOAD_ENV))
 
 
 def reload_script(base_path: str, build_id: str) -> str:

@@ -31,6 +31,7 @@ from ..http.urls import (
     TRANSLATIONS_PREFIX,
 )
 from ..i18n.locales import NO_LOCALE as NO_I18N
+from ..settings import Settings, load_settings
 from ..stores.immutable import Dist
 from .built import Built
 from .incremental import Incremental
@@ -54,8 +55,9 @@ Strategy = Callable[[PageRequest], MaybeResponse]
 class Engine:
     """Answers requests against a built site."""
 
-    def __init__(self, app: PerseusApp, dist: Dist) -> None:
+    def __init__(self, app: PerseusApp, dist: Dist, settings: Settings) -> None:
         self.app = app
+        self.settings = settings
         self.dist = dist
         self.table = PageTable(app, dist, JSON_HEADERS)
         self.router = self.table.router
@@ -63,7 +65,7 @@ class Engine:
         self.i18n = self.table.i18n
         self.default_locale: str = dist.render_conf.get("default_locale", NO_I18N)
         self.base_path: str = dist.render_conf.get("base_path", "")
-        self.runtime = runtime = Runtime(app, dist, self.base_path, self.default_locale)
+        self.runtime = runtime = Runtime(app, dist, self.base_path, self.default_locale, settings)
         self.bodies = runtime.bodies
         self.errors = runtime.errors
         request_state = RequestState(runtime)
@@ -214,6 +216,10 @@ class Engine:
         self.runtime.close()
 
 
-def open_engine(app: PerseusApp, dist: Path) -> Engine:
-    """Open ``dist`` (built from ``app``) for serving."""
-    return Engine(app, Dist(dist))
+def open_engine(app: PerseusApp, dist: Path, settings: Settings | None = None) -> Engine:
+    """Open ``dist`` (built from ``app``) for serving.
+
+    ``settings`` default to those of the environment and ``app``'s project (for tests and
+    tools that open a site in-process); servers pass the ones they read at start.
+    """
+    return Engine(app, Dist(dist), settings if settings is not None else load_settings(app.root))

@@ -62,14 +62,14 @@ async def generate_version(template: Template, path: str, locale: str, extra: An
     return version_of(template, path, locale, build_id, BuiltPage(encode_state(state), page), time.time())
 
 
-def seed_mutable_store(location: Path, versions: Sequence[PageVersion]) -> None:
+def seed_mutable_store(location: Path, versions: Sequence[PageVersion], map_size: int) -> None:
     """Write the build's revalidating pages into the store at ``location``, then close it.
 
     NOTE: the build runs in the process that later starts granian: the environment
     must be closed before the workers fork (each opens its own).
     """
     try:
-        store = open_lmdb(location)
+        store = open_lmdb(location, map_size=map_size)
     except StoreError as exc:
         raise StoreError(
             f"{exc}; revalidating and incremental pages need a writable mutable store:"

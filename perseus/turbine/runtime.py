@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..app import PerseusApp
 from ..errors import ConfigurationError, StoreError, status_for
 from ..http.response import Response
+from ..settings import Settings
 from ..stores.configured import check_store_reachable, open_mutable_store
 from ..stores.immutable import Dist, mutable_location
 from ..stores.lmdb_store import location_is_writable
 from ..stores.records import PageRecords, PageVersion
 from .built import Bodies, ErrorPages
-from .dev_reload import dev_reload_enabled
 from .generate import generate_version
 from .pages import PageRequest
 from .regeneration import IncrementalGenerator, PageRef, Revalidator
@@ -28,28 +27,9 @@ from .render import PageRenderer, load_translators
 
 log = logging.getLogger("perseus.request")
 USER_THREADS = 16
-CONCURRENT_GENERATIONS = 8
-MAX_STORED_PAGES = 100_000
 
 
-def _seconds(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    try:
-        return float(value) if value else default
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a number of seconds, got {value!r}") from None
-
-
-def _count(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    if not value.isdigit() or int(value) < 1:
-        raise ConfigurationError(f"{name} must be a whole number of at least 1, got {value!r}")
-    return int(value)
-
-
-def check_mutable_store(app: PerseusApp, dist_path: os.PathLike[str] | str) -> None:
+def check_mutable_store(app: PerseusApp, dist_path: Path, settings: Settings) -> None:
     """Fail unless the mutable store can be written, when some template needs it.
 
     Raises:
@@ -57,7 +37,7 @@ def check_mutable_store(app: PerseusApp, dist_path: os.PathLike[str] | str) -> N
         StoreError: ``PERSEUS_STORE`` names a Redis that does not answer.
     """
     needing = [t.name for t in app.templates if t.uses_mutable_store]
-    location = mutable_location(Path(dist_path))
+    location = mutable_location(dist_path, settings.mutable_dir)
     if needing and not location_is_writable(location):
         names = ", ".join(f"'{name}'" for name in needing)
         raise ConfigurationError(
@@ -67,40 +47,38 @@ def check_mutable_store(app: PerseusApp, dist_path: os.PathLike[str] | str) -> N
             " should_revalidate and incremental from those templates"
         )
     if needing:
-        check_store_reachable()
+        check_store_reachable(settings)
 
 
 class Runtime:
     """The services of one served site, handed to every strategy module."""
 
-    def __init__(self, app: PerseusApp, dist: Dist, base_path: str, default_locale: str) -> None:
+    def __init__(self, app: PerseusApp, dist: Dist, base_path: str, default_locale: str,
+                 settings: Settings) -> None:
         self.app = app
         self.dist = dist
         self.bodies = Bodies(dist)
         self.errors = ErrorPages(dist, self.bodies, default_locale)
         self.pool = ThreadPoolExecutor(USER_THREADS, thread_name_prefix="perseus-user")
         # In watch mode, pages rendered at request time carry the reload script like built ones.
-        reload_id = dist.build_id if dev_reload_enabled() else None
+        reload_id = dist.build_id if settings.dev_reload else None
         self.renderer = PageRenderer(app, dist.global_state, base_path, load_translators(app),
                                      reload_build_id=reload_id)
         self.records: PageRecords | None = None
         self.revalidator: Revalidator | None = None
         self.generator: IncrementalGenerator | None = None
         if any(t.uses_mutable_store for t in app.templates):
-            check_mutable_store(app, dist.path)
-            store = open_mutable_store(mutable_location(dist.path))
+            check_mutable_store(app, dist.path, settings)
+            store = open_mutable_store(mutable_location(dist.path, settings.mutable_dir), settings)
             self.records = PageRecords(store, dist.build_id)
-            timeout = _seconds("PERSEUS_GENERATION_TIMEOUT", 30.0)
-            backoff = _seconds("PERSEUS_RETRY_BACKOFF", 3.0)
+            timeout = settings.generation_timeout
             self.revalidator = Revalidator(store, self.records, self.generate, self.pool,
-                                           timeout=timeout, backoff=backoff)
-            max_pages = _count("PERSEUS_MAX_GENERATED_PAGES", MAX_STORED_PAGES)
+                                           timeout=timeout, backoff=settings.retry_backoff)
             self.generator = IncrementalGenerator(store, self.records, self.generate, timeout=timeout,
-                                                  max_pages=max_pages)
+                                                  max_pages=settings.max_generated_pages)
         # ISR-06: a flood of new paths runs at most this many generations at once per worker
         # (the others wait, within the generation timeout).
-        self.generation_slots = asyncio.Semaphore(_count("PERSEUS_MAX_CONCURRENT_GENERATIONS",
-                                                         CONCURRENT_GENERATIONS))
+        self.generation_slots = asyncio.Semaphore(settings.max_concurrent_generations)
 
     async def generate(self, ref: PageRef) -> PageVersion:
         """A new version of ``ref``'s page: its build state, rendered."""
