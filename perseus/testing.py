@@ -219,19 +219,16 @@ class TestClient:
     def _import(self, spec: str) -> PerseusApp:
         """The app imported anew, as each ``perseus`` process imports it.
 
-        Modules a site brought in (by any client) are dropped from ``sys.modules`` first,
-        so that two sites with an ``app.py`` each never share one.
+        The modules a site brought in (this one, or another client's) are dropped from
+        ``sys.modules`` first, so that two sites with an ``app.py`` each never share one.
         """
-        module = spec.partition(":")[0].partition(".")[0]
-        for name in [*_site_modules, *sys.modules]:
-            if name.partition(".")[0] == module or name in _site_modules:
-                sys.modules.pop(name, None)
+        for name in _site_modules:
+            sys.modules.pop(name, None)
         _site_modules.clear()
         before = set(sys.modules)
         app = load_app(spec, self.project)
         for name in set(sys.modules) - before:
-            file = getattr(sys.modules[name], "__file__", None) or ""
-            path = Path(file).resolve()
+            path = Path(getattr(sys.modules[name], "__file__", None) or "/").resolve()
             if path.is_relative_to(self.project) and "site-packages" not in path.parts:
                 _site_modules.add(name)
         return app
