@@ -6,9 +6,9 @@
         with TestClient("path/to/site") as client:      # builds into path/to/site/dist
             assert client.get("/").status_code == 200
 
-Requests go through ``Engine.respond`` exactly as the RSGI and ASGI adapters send them:
-the path is decoded the same way (a bad one is a 400), header names are lower-cased and
-the query string is passed raw. The engine runs on an event loop in a thread of its own,
+Requests go through ``Engine.respond`` as the server adapters send them: the path decoded
+as the ASGI adapter decodes ``raw_path`` (a bad one is the engine's 400), header names
+lower-cased, the query string raw. The engine runs on an event loop in a thread of its own,
 so regenerations it starts in the background carry on between requests, as in a server.
 """
 
