@@ -314,6 +314,22 @@ def hand_to_workers(settings: Settings) -> None:
     os.environ.update(settings.variables())
 
 
+def set_environment(changes: Mapping[str, str]) -> Callable[[], None]:
+    """Set ``changes`` in this process's environment (for code that reads it itself, such as
+    an app under ``perseus.testing.TestClient``); returns the function that restores it."""
+    saved = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
+
+    def restore() -> None:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    return restore
+
+
 def settings_table() -> str:
     """The README's settings table, in Markdown."""
     rows = ["| setting | variable | `[tool.perseus]` | default | meaning |",

@@ -19,10 +19,22 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from perseus.testing import TestClient
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 # The committed export of examples/basic (tests/test_export.py says how to regenerate it).
 GOLDEN_EXPORT = REPO / "tests" / "golden" / "export-basic"
+
+
+# The file that takes longest (test_deploy.py: a compile and four installs from wheels, a
+# third of the suite's time) is collected first, so that a pytest-xdist worker starts on it
+# at once while the others share the rest, rather than the run ending on it alone.
+LONGEST_FIRST = ("test_deploy.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)  # stable: order kept otherwise
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -172,26 +184,55 @@ def basic_server(basic_site: Path) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def escaping_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def basic_client(basic_site: Path) -> Iterator[TestClient]:
+    """The build of ``basic_site`` answered in-process (perseus.testing)."""
+    with TestClient(basic_site, build=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def escaping_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A built site whose state, global state and head hold strings that break out of scripts."""
     from tests.sites import write_escaping_site
 
     project = tmp_path_factory.mktemp("escaping") / "site"
     write_escaping_site(project)
     perseus("build", cwd=project)
-    server = Server(project)
+    return project
+
+
+@pytest.fixture(scope="session")
+def escaping_server(escaping_site: Path) -> Iterator[Server]:
+    server = Server(escaping_site)
     yield server
     server.close()
 
 
 @pytest.fixture(scope="session")
-def i18n_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """examples/i18n (en-US, fr-FR), built and served once for the session."""
+def escaping_client(escaping_site: Path) -> Iterator[TestClient]:
+    with TestClient(escaping_site, build=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def i18n_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """examples/i18n (en-US, fr-FR), built once for the session."""
     project = copy_example("i18n", tmp_path_factory.mktemp("i18n"))
     perseus("build", cwd=project)
-    server = Server(project)
+    return project
+
+
+@pytest.fixture(scope="session")
+def i18n_server(i18n_site: Path) -> Iterator[Server]:
+    server = Server(i18n_site)
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def i18n_client(i18n_site: Path) -> Iterator[TestClient]:
+    with TestClient(i18n_site, build=False) as client:
+        yield client
 
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; never `playwright install`

@@ -1,4 +1,5 @@
-"""Gzip copies of prerendered bodies, negotiated by Accept-Encoding, through a real granian."""
+"""Gzip copies of prerendered bodies, negotiated by Accept-Encoding: in-process (perseus.testing,
+which never adds or undoes an encoding), and their framing on the wire through granian."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Server, perseus, split_answer
+from perseus.testing import TestClient
+from tests.conftest import Server, split_answer
 
 APP = '''
 from perseus import PerseusApp, Template
@@ -28,27 +30,45 @@ app = PerseusApp(templates=[
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = tmp_path_factory.mktemp("compression") / "site"
     project.mkdir()
     (project / "app.py").write_text(APP)
-    perseus("build", cwd=project)
-    running = Server(project)
+    return project
+
+
+@pytest.fixture(scope="module")
+def server(project: Path) -> Iterator[TestClient]:
+    with TestClient(project) as client:  # builds project/dist
+        yield client
+
+
+@pytest.fixture(scope="module")
+def granian(project: Path, server: TestClient) -> Iterator[Server]:
+    running = Server(project)  # the build the client made
     yield running
     running.close()
 
 
-def fetch(server: Server, path: str, *headers: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+def fetch(server: TestClient, path: str, *headers: str,
+          method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+    """The answer as the engine sent it: status, headers and body (nothing decoded)."""
+    fields = dict(header.split(": ", 1) for header in headers)
+    response = server.request(method, path, headers=fields)
+    return response.status_code, dict(response.headers), response.content
+
+
+def fetch_raw(server: Server, path: str, *headers: str) -> tuple[int, dict[str, str], bytes]:
     """Send the request byte for byte (no client adds or undoes any encoding)."""
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close", *headers]
+    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close", *headers]
     return split_answer(server.raw(("\r\n".join(lines) + "\r\n\r\n").encode()))
 
 
 @pytest.mark.parametrize("path", ["/big", "/.perseus/page/xx-XX/big.json", "/.perseus/client.js"])
-def test_gzip_copy_is_the_identity_body_compressed(server: Server, path: str) -> None:
-    status, plain_headers, plain = fetch(server, path)
+def test_gzip_copy_is_the_identity_body_compressed(granian: Server, path: str) -> None:
+    status, plain_headers, plain = fetch_raw(granian, path)
     assert status == 200 and "content-encoding" not in plain_headers
-    status, headers, packed = fetch(server, path, "Accept-Encoding: gzip, deflate, br")
+    status, headers, packed = fetch_raw(granian, path, "Accept-Encoding: gzip, deflate, br")
     assert status == 200
     assert headers["content-encoding"] == "gzip"
     assert gzip.decompress(packed) == plain
@@ -78,7 +98,7 @@ def test_gzip_copy_is_the_identity_body_compressed(server: Server, path: str) ->
     ("*;q=0", False),
     ("", False),
 ])
-def test_accept_encoding_q_values(server: Server, accept: str, gzipped: bool) -> None:
+def test_accept_encoding_q_values(server: TestClient, accept: str, gzipped: bool) -> None:
     status, headers, body = fetch(server, "/big", f"Accept-Encoding: {accept}")
     assert status == 200
     assert (headers.get("content-encoding") == "gzip") is gzipped
@@ -86,7 +106,7 @@ def test_accept_encoding_q_values(server: Server, accept: str, gzipped: bool) ->
     assert b"<h1>Big</h1>" in text
 
 
-def test_if_none_match_works_for_each_representation(server: Server) -> None:
+def test_if_none_match_works_for_each_representation(server: TestClient) -> None:
     _, plain, _ = fetch(server, "/big")
     _, packed, _ = fetch(server, "/big", "Accept-Encoding: gzip")
     status, headers, body = fetch(server, "/big", "Accept-Encoding: gzip", f"If-None-Match: {packed['etag']}")
@@ -102,7 +122,7 @@ def test_if_none_match_works_for_each_representation(server: Server) -> None:
     assert b"<h1>Big</h1>" in gzip.decompress(body)
 
 
-def test_head_mirrors_get(server: Server) -> None:
+def test_head_mirrors_get(server: TestClient) -> None:
     _, get_headers, _ = fetch(server, "/big", "Accept-Encoding: gzip")
     status, headers, body = fetch(server, "/big", "Accept-Encoding: gzip", method="HEAD")
     assert (status, body) == (200, b"")
@@ -110,7 +130,7 @@ def test_head_mirrors_get(server: Server) -> None:
         assert headers[name] == get_headers[name], name
 
 
-def test_small_bodies_and_error_pages_are_not_compressed(server: Server) -> None:
+def test_small_bodies_and_error_pages_are_not_compressed(server: TestClient) -> None:
     status, headers, body = fetch(server, "/.perseus/page/xx-XX/small.json", "Accept-Encoding: gzip")
     assert status == 200 and len(body) < 1024
     assert "content-encoding" not in headers and "vary" not in headers
@@ -123,7 +143,7 @@ def test_build_is_reproducible_with_its_gzip_copies(tmp_path: Path) -> None:
     project = tmp_path / "site"
     project.mkdir()
     (project / "app.py").write_text(APP)
-    perseus("build", cwd=project)
+    TestClient(project).close()  # built, in-process as `perseus build` builds
     first = (project / "dist" / "pages.bin").read_bytes()
-    perseus("build", cwd=project)
+    TestClient(project).close()
     assert (project / "dist" / "pages.bin").read_bytes() == first

@@ -9,7 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.conftest import Server, perseus
+from perseus.testing import TestClient
+from tests.conftest import perseus
 from tests.sites import HOSTILE_STRINGS, expected_state
 
 
@@ -43,8 +44,8 @@ def scripts_of(page: str) -> list[tuple[dict[str, str | None], str]]:
     return parser.scripts
 
 
-def test_state_element_is_single_inert_and_round_trips(escaping_server: Server) -> None:
-    page = escaping_server.get("/hostile").text
+def test_state_element_is_single_inert_and_round_trips(escaping_client: TestClient) -> None:
+    page = escaping_client.get("/hostile").text
     scripts = scripts_of(page)
     # Exactly the three scripts perseus writes: state, site meta, client runtime.
     assert [attrs.get("id") or attrs.get("src") for attrs, _ in scripts] == [
@@ -56,16 +57,16 @@ def test_state_element_is_single_inert_and_round_trips(escaping_server: Server) 
     assert orjson.loads(state_text) == expected_state()
 
 
-def test_global_state_and_head_are_escaped_by_the_view(escaping_server: Server) -> None:
-    page = escaping_server.get("/hostile").text
+def test_global_state_and_head_are_escaped_by_the_view(escaping_client: TestClient) -> None:
+    page = escaping_client.get("/hostile").text
     assert page.count("<title>") == 1
     assert page.count("<script") == 3  # nothing injected through the head or the view
     assert "window.__pwned = 1" in page  # ...yet the text itself is there, escaped
 
 
-def test_json_endpoint_round_trips_state_head_and_content(escaping_server: Server) -> None:
-    html_page = escaping_server.get("/hostile").text
-    data = orjson.loads(escaping_server.get("/.perseus/page/xx-XX/hostile.json").content)
+def test_json_endpoint_round_trips_state_head_and_content(escaping_client: TestClient) -> None:
+    html_page = escaping_client.get("/hostile").text
+    data = orjson.loads(escaping_client.get("/.perseus/page/xx-XX/hostile.json").content)
     assert data["state"] == expected_state()
     joined = "".join(HOSTILE_STRINGS)
     assert "&lt;/script&gt;" in data["head"] and data["head"] in html_page

@@ -10,7 +10,8 @@ import pytest
 
 from perseus import ConfigurationError, Locales, RenderContext
 from perseus.i18n import load_translator
-from tests.conftest import Server, copy_example, perseus
+from perseus.testing import TestClient
+from tests.conftest import copy_example, perseus
 
 FRENCH_JSON = {
     "nav-home": "Accueil", "nav-about": "À propos", "nav-posts": "Articles",
@@ -63,17 +64,13 @@ def test_json_translations_are_the_lightweight_alternative(project: Path) -> Non
     (project / "translations" / "fr-FR.ftl").unlink()
     source = orjson.dumps(FRENCH_JSON)
     (project / "translations" / "fr-FR.json").write_bytes(source)
-    perseus("build", cwd=project)
-    server = Server(project)
-    try:
+    with TestClient(project) as server:  # built and served in-process
         assert "<h1>Salut Ada !</h1>" in server.get("/fr-FR").text
         assert "<h1>Article first</h1>" in server.get("/fr-FR/post/first").text
         assert "<h1>Hello, \u2068Ada\u2069!</h1>" in server.get("/en-US").text  # Fluent beside JSON
         translations = server.get("/.perseus/translations/fr-FR")
         assert translations.headers["content-type"] == "application/json"
         assert translations.content == source
-    finally:
-        server.close()
     shutil.rmtree(project / "dist")
     without_greeting = {k: v for k, v in FRENCH_JSON.items() if k != "greeting"}
     (project / "translations" / "fr-FR.json").write_bytes(orjson.dumps(without_greeting))

@@ -1,12 +1,13 @@
-"""examples/i18n through a real granian server: locales, translations, negotiation, redirect safety."""
+"""examples/i18n: locales, translations and negotiation in-process (perseus.testing); redirect
+safety against hand-written request targets and Host headers through a real granian server."""
 
 from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 
+from perseus.testing import TestClient, TestResponse
 from tests.conftest import Server
 from tests.test_serve_basic import state_of
 
@@ -55,12 +56,12 @@ def raw_response(
     ],
 )
 def test_unlocalised_paths_redirect_to_the_negotiated_locale(
-    i18n_server: Server, accept_language: str | None, locale: str
+    i18n_client: TestClient, accept_language: str | None, locale: str
 ) -> None:
     headers = {"accept-language": accept_language} if accept_language is not None else {}
     for path, target in [("/", f"/{locale}"), ("/about", f"/{locale}/about"),
                          ("/post/first?ref=mail", f"/{locale}/post/first?ref=mail")]:
-        response = i18n_server.get(path, headers=headers)
+        response = i18n_client.get(path, headers=headers)
         assert response.status_code == 307, path
         assert response.headers["location"] == target
         assert response.headers["vary"].lower() == "accept-language"
@@ -74,29 +75,38 @@ def test_a_huge_accept_language_header_still_redirects(i18n_server: Server) -> N
         assert headers[b"location"] == [b"/" + locale + b"/about"]
 
 
-def test_redirect_is_one_hop_to_a_page(i18n_server: Server) -> None:
-    with httpx.Client(base_url=i18n_server.url, follow_redirects=True, max_redirects=5) as client:
-        for path, status in [("/", 200), ("/about", 200), ("/post/first/", 200), ("/EN-us/about", 200),
-                             ("/nope", 404), ("/about-us", 404), ("/xx-XX/about", 404), ("/fr", 404)]:
-            response = client.get(path, headers={"accept-language": "fr"})
-            assert len(response.history) == 1, path
-            assert response.status_code == status, path
+def follow(client: TestClient, path: str, headers: dict[str, str]) -> tuple[int, TestResponse]:
+    """GET ``path`` following redirects (at most 5): how many were followed, and the last answer."""
+    for hops in range(6):
+        response = client.get(path, headers=headers)
+        if response.status_code not in (301, 302, 303, 307, 308):
+            return hops, response
+        path = response.headers["location"]
+    raise AssertionError(f"more than 5 redirects from {path}")
+
+
+def test_redirect_is_one_hop_to_a_page(i18n_client: TestClient) -> None:
+    for path, status in [("/", 200), ("/about", 200), ("/post/first/", 200), ("/EN-us/about", 200),
+                         ("/nope", 404), ("/about-us", 404), ("/xx-XX/about", 404), ("/fr", 404)]:
+        hops, response = follow(i18n_client, path, headers={"accept-language": "fr"})
+        assert hops == 1, path
+        assert response.status_code == status, path
     # Canonical URLs answer directly.
-    for target in [b"/en-US", b"/en-US/", b"/fr-FR/about/", b"//fr-FR//post//first"]:
-        assert i18n_server.raw_get(target)[0] == 200, target
+    for target in ["/en-US", "/en-US/", "/fr-FR/about/", "//fr-FR//post//first"]:
+        assert i18n_client.get(target).status_code == 200, target
     # A dot segment after a locale is no page of that locale: 404, not a redirect loop.
-    assert i18n_server.raw_get(b"/en-US/../fr-FR/about")[0] == 404
+    assert i18n_client.get("/en-US/../fr-FR/about").status_code == 404
 
 
-def test_a_locale_in_the_wrong_case_keeps_it(i18n_server: Server) -> None:
-    response = i18n_server.get("/FR-fr/post/first", headers={"accept-language": "en-US"})
+def test_a_locale_in_the_wrong_case_keeps_it(i18n_client: TestClient) -> None:
+    response = i18n_client.get("/FR-fr/post/first", headers={"accept-language": "en-US"})
     assert response.headers["location"] == "/fr-FR/post/first"
 
 
-def test_redirect_to_head_and_other_methods(i18n_server: Server) -> None:
-    head = i18n_server.client.head("/about", headers={"accept-language": "fr"})
+def test_redirect_to_head_and_other_methods(i18n_client: TestClient) -> None:
+    head = i18n_client.head("/about", headers={"accept-language": "fr"})
     assert head.status_code == 307 and head.headers["location"] == "/fr-FR/about" and head.content == b""
-    assert i18n_server.client.post("/about").status_code == 405
+    assert i18n_client.request("POST", "/about").status_code == 405
 
 
 # REDIR-01/02 and ESC-06: hand-written request targets, no client normalisation.
@@ -142,62 +152,62 @@ def test_redirects_ignore_host_and_forwarded_headers(i18n_server: Server, host: 
 
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("page", PAGES)
-def test_every_page_is_built_in_every_locale(i18n_server: Server, locale: str, page: str) -> None:
-    response = i18n_server.get(f"/{locale}/{page}")
+def test_every_page_is_built_in_every_locale(i18n_client: TestClient, locale: str, page: str) -> None:
+    response = i18n_client.get(f"/{locale}/{page}")
     assert response.status_code == 200
     assert f'<html lang="{locale}">' in response.text
     home = "Home" if locale == "en-US" else "Accueil"
     assert f'<a href="/{locale}">{home}</a>' in response.text  # ctx.link and ctx.t
-    data = i18n_server.get(f"/.perseus/page/{locale}/{page}.json")
+    data = i18n_client.get(f"/.perseus/page/{locale}/{page}.json")
     assert data.status_code == 200
     assert home in data.json()["content"]
 
 
-def test_translated_text_with_arguments_and_plurals(i18n_server: Server) -> None:
-    english = i18n_server.get("/en-US").text
+def test_translated_text_with_arguments_and_plurals(i18n_client: TestClient) -> None:
+    english = i18n_client.get("/en-US").text
     assert f"<h1>Hello, {ADA}!</h1>" in english
     assert "<p>There are \u20682\u2069 posts.</p>" in english
     assert "<title>Home</title>" in english
-    french = i18n_server.get("/fr-FR").text
+    french = i18n_client.get("/fr-FR").text
     assert f"<h1>Bonjour, {ADA} !</h1>" in french
     assert "<p>Il y a \u20682\u2069 articles.</p>" in french
-    assert "Article « \u2068first\u2069 »" in i18n_server.get("/fr-FR/post/first").text
+    assert "Article « \u2068first\u2069 »" in i18n_client.get("/fr-FR/post/first").text
 
 
-def test_state_functions_receive_the_locale(i18n_server: Server) -> None:
+def test_state_functions_receive_the_locale(i18n_client: TestClient) -> None:
     for locale in LOCALES:
-        assert state_of(i18n_server.get(f"/{locale}").text) == {"visitor": "Ada", "built_for": locale}
-        post = i18n_server.get(f"/.perseus/page/{locale}/post/second.json").json()
+        assert state_of(i18n_client.get(f"/{locale}").text) == {"visitor": "Ada", "built_for": locale}
+        post = i18n_client.get(f"/.perseus/page/{locale}/post/second.json").json()
         assert post["state"] == {"slug": "second", "locale": locale}
 
 
-def test_json_endpoint_refuses_unknown_locales(i18n_server: Server) -> None:
+def test_json_endpoint_refuses_unknown_locales(i18n_client: TestClient) -> None:
     for path in ["/.perseus/page/de-DE/about.json", "/.perseus/page/xx-XX/about.json",
                  "/.perseus/page/fr-fr/about.json", "/.perseus/page//about.json"]:
-        response = i18n_server.get(path)
+        response = i18n_client.get(path)
         assert response.status_code == 404, path
         assert response.json()["error"]["status"] == 404
-    assert i18n_server.get("/.perseus/page/fr-FR/nope.json").status_code == 404
+    assert i18n_client.get("/.perseus/page/fr-FR/nope.json").status_code == 404
 
 
-def test_translations_endpoint(i18n_server: Server) -> None:
-    project = i18n_server.project
+def test_translations_endpoint(i18n_client: TestClient) -> None:
+    project = i18n_client.project
     for locale in LOCALES:
-        response = i18n_server.get(f"/.perseus/translations/{locale}")
+        response = i18n_client.get(f"/.perseus/translations/{locale}")
         assert response.status_code == 200
         assert response.content == (project / "translations" / f"{locale}.ftl").read_bytes()
         assert response.headers["content-type"] == "text/plain; charset=utf-8"
-        again = i18n_server.get(f"/.perseus/translations/{locale}",
+        again = i18n_client.get(f"/.perseus/translations/{locale}",
                                 headers={"if-none-match": response.headers["etag"]})
         assert again.status_code == 304
     for unknown in ["de-DE", "xx-XX", "fr-fr", "", "../app.py"]:
-        assert i18n_server.get(f"/.perseus/translations/{unknown}").status_code == 404, unknown
+        assert i18n_client.get(f"/.perseus/translations/{unknown}").status_code == 404, unknown
 
 
-def test_error_pages_are_localised(i18n_server: Server) -> None:
+def test_error_pages_are_localised(i18n_client: TestClient) -> None:
     for locale, text, title in [("en-US", "This page does not exist.", "Page not available"),
                                 ("fr-FR", "Cette page n’existe pas.", "Page indisponible")]:
-        response = i18n_server.get(f"/{locale}/post/unknown")
+        response = i18n_client.get(f"/{locale}/post/unknown")
         assert response.status_code == 404
         assert f'<html lang="{locale}">' in response.text
         assert f"<h1>{text}</h1>" in response.text
@@ -205,17 +215,17 @@ def test_error_pages_are_localised(i18n_server: Server) -> None:
         assert response.headers["cache-control"] == "no-store"
 
 
-def test_client_runtime_knows_the_locale(i18n_server: Server) -> None:
-    page = i18n_server.get("/fr-FR/about").text
+def test_client_runtime_knows_the_locale(i18n_client: TestClient) -> None:
+    page = i18n_client.get("/fr-FR/about").text
     meta = '<script id="__perseus_meta" type="application/json">{"base":"","locale":"fr-FR","i18n":true}'
     assert meta in page
 
 
-def test_static_routes_are_not_localised(i18n_server: Server) -> None:
-    robots = i18n_server.get("/robots.txt")
+def test_static_routes_are_not_localised(i18n_client: TestClient) -> None:
+    robots = i18n_client.get("/robots.txt")
     assert robots.status_code == 200 and robots.text.startswith("User-agent")
-    assert i18n_server.get("/.perseus/client.js").status_code == 200
-    assert i18n_server.get("/.perseus/nope").status_code == 404
+    assert i18n_client.get("/.perseus/client.js").status_code == 200
+    assert i18n_client.get("/.perseus/nope").status_code == 404
 
 
 

@@ -14,7 +14,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.conftest import Server, free_port, perseus
+from perseus.testing import TestClient
+from tests.conftest import free_port, perseus
 
 PAGES = 3_000
 APP = '''
@@ -39,18 +40,16 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     site = tmp_path_factory.mktemp("many") / "site"
     site.mkdir()
     (site / "app.py").write_text(APP.format(count=PAGES))
-    perseus("build", cwd=site)
     return site
 
 
 @pytest.fixture(scope="module")
-def server(project: Path) -> Iterator[Server]:
-    running = Server(project)
-    yield running
-    running.close()
+def server(project: Path) -> Iterator[TestClient]:
+    with TestClient(project) as client:  # built in-process
+        yield client
 
 
-def check_page(server: Server, n: int) -> None:
+def check_page(server: TestClient, n: int) -> None:
     page = server.get(f"/item/{n}")
     assert page.status_code == 200, n
     assert f"<title>Item {n}</title>" in page.text and f"<h1>Item {n}</h1>" in page.text
@@ -59,7 +58,7 @@ def check_page(server: Server, n: int) -> None:
     assert orjson.loads(data.content)["state"] == {"n": n}
 
 
-def test_first_last_and_a_sample_of_many_pages(server: Server) -> None:
+def test_first_last_and_a_sample_of_many_pages(server: TestClient) -> None:
     sample = random.Random(3).sample(range(PAGES), 60)
     for n in [0, PAGES - 1, *sample, 0, PAGES - 1]:  # asked twice: first answer and kept answer
         check_page(server, n)
@@ -67,11 +66,12 @@ def test_first_last_and_a_sample_of_many_pages(server: Server) -> None:
     assert server.get(f"/item/{PAGES}").status_code == 404
 
 
-def test_each_page_answers_the_same_by_every_url_and_method(server: Server) -> None:
+def test_each_page_answers_the_same_by_every_url_and_method(server: TestClient) -> None:
     canonical = server.get("/item/1234")
-    for url in [b"/item/1234/", b"//item//1234", b"/item/1234?x=1", b"/item/1234"]:
-        assert server.raw_get(url) == (200, canonical.content), url
-    head = server.client.head("/item/1234")
+    for url in ["/item/1234/", "//item//1234", "/item/1234?x=1", "/item/1234"]:
+        answer = server.get(url)
+        assert (answer.status_code, answer.content) == (200, canonical.content), url
+    head = server.head("/item/1234")
     assert head.status_code == 200 and head.content == b""
     assert head.headers["etag"] == canonical.headers["etag"]
     assert server.get("/item/1234", headers={"if-none-match": canonical.headers["etag"]}).status_code == 304

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import Server, copy_example, free_port, perseus, run_in_thread
 from tests.redis_server import RedisServer
-from tests.test_request_time import ENV, generations, version_of
+from tests.strategies import ENV, generations, version_of
 
 
 @pytest.fixture(scope="module")

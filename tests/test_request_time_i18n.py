@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Server, perseus
+from perseus.testing import TestClient
+from tests.conftest import perseus
 
 APP = '''
 from html import escape
@@ -38,19 +39,17 @@ TRANSLATIONS = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     project = tmp_path_factory.mktemp("i18n-strategies")
     (project / "app.py").write_text(APP)
     (project / "translations").mkdir()
     for locale, messages in TRANSLATIONS.items():
         (project / "translations" / f"{locale}.json").write_text(json.dumps(messages))
-    perseus("build", cwd=project)
-    server = Server(project)
-    yield server
-    server.close()
+    with TestClient(project) as client:
+        yield client
 
 
-def test_request_state_renders_in_the_requested_locale(server: Server) -> None:
+def test_request_state_renders_in_the_requested_locale(server: TestClient) -> None:
     french = server.get("/fr-FR/greet?name=Zoé")
     assert french.status_code == 200 and '<html lang="fr-FR"' in french.text
     assert "Bonjour" in french.text and "Zoé" in french.text
@@ -58,7 +57,7 @@ def test_request_state_renders_in_the_requested_locale(server: Server) -> None:
         "name": "Al", "locale": "en-US", "path": "/en-US/greet"}
 
 
-def test_incremental_pages_are_generated_per_locale(server: Server) -> None:
+def test_incremental_pages_are_generated_per_locale(server: TestClient) -> None:
     english = server.get("/en-US/post/new")
     french = server.get("/fr-FR/post/new")
     assert english.status_code == french.status_code == 200
@@ -69,7 +68,7 @@ def test_incremental_pages_are_generated_per_locale(server: Server) -> None:
     assert missing.status_code == 404 and '<html lang="fr-FR"' in missing.text
 
 
-def test_revalidate_names_pages_with_their_locale(server: Server) -> None:
+def test_revalidate_names_pages_with_their_locale(server: TestClient) -> None:
     assert server.get("/en-US/post/kept").status_code == server.get("/fr-FR/post/kept").status_code == 200
     result = perseus("revalidate", "/fr-FR/post/kept", "/post/kept", "/en-US/post/a", cwd=server.project,
                      check=False)

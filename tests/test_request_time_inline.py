@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from perseus import ConfigurationError, Template
-from tests.conftest import Server, perseus
+from perseus.testing import TestClient
 
 APP = '''
 import threading
@@ -42,16 +42,14 @@ app = PerseusApp(templates=[
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     project = tmp_path_factory.mktemp("inline-state")
     (project / "app.py").write_text(APP)
-    perseus("build", cwd=project)
-    server = Server(project)
-    yield server
-    server.close()
+    with TestClient(project) as client:
+        yield client
 
 
-def test_non_blocking_state_sees_the_request_and_runs_off_the_pool(server: Server) -> None:
+def test_non_blocking_state_sees_the_request_and_runs_off_the_pool(server: TestClient) -> None:
     response = server.get("/who?name=Ann", headers={"User-Agent": "probe", "Cookie": "flavour=mint"})
     assert response.status_code == 200
     assert response.headers["cache-control"] == "private, no-store"
@@ -64,7 +62,7 @@ def test_non_blocking_state_sees_the_request_and_runs_off_the_pool(server: Serve
     assert pooled["thread"].startswith("perseus-user")  # the default keeps the pool
 
 
-def test_non_blocking_state_is_amalgamated_on_built_and_generated_pages(server: Server) -> None:
+def test_non_blocking_state_is_amalgamated_on_built_and_generated_pages(server: TestClient) -> None:
     built = server.get("/.perseus/page/xx-XX/merged/a.json?name=Cy").json()["state"]
     assert built["built"] == "a" and built["name"] == "Cy" and built["merged"] is True
     generated = server.get("/merged/new?name=Di")
@@ -73,7 +71,7 @@ def test_non_blocking_state_is_amalgamated_on_built_and_generated_pages(server: 
     assert generated.headers["cache-control"] == "private, no-store"
 
 
-def test_non_blocking_state_errors_are_clean_error_pages(server: Server) -> None:
+def test_non_blocking_state_errors_are_clean_error_pages(server: TestClient) -> None:
     failed = server.get("/boom")
     assert failed.status_code == 500
     assert "secret detail" not in failed.text and "Traceback" not in failed.text

@@ -1,5 +1,6 @@
-"""`perseus revalidate` and ``perseus.revalidate`` against examples/strategies served by granian
-(two workers, LMDB on disk); and ISR-10, a ``should_revalidate`` that raises."""
+"""`perseus revalidate` (another process) and ``perseus.revalidate`` against examples/strategies
+answered in-process (perseus.testing, LMDB on disk); and ISR-10, a ``should_revalidate`` that raises.
+That a regeneration one worker runs is served by every worker is test_request_time_workers.py's."""
 
 from __future__ import annotations
 
@@ -12,26 +13,26 @@ import pytest
 
 import perseus
 from perseus.errors import RevalidateError
-from tests.conftest import Server, build_example
+from perseus.testing import TestClient
+from tests.conftest import copy_example
 from tests.conftest import perseus as perseus_cli
-from tests.test_request_time import fetch_all, generations, version_of, wait_for_new_version
+from tests.strategies import fetch_all, generations, version_of, wait_for_new_version
 
 ENV = {"PERSEUS_RETRY_BACKOFF": "0.3", "PERSEUS_GENERATION_TIMEOUT": "2"}
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_example("strategies", tmp_path_factory.mktemp("on-demand"), ENV)
+    return copy_example("strategies", tmp_path_factory.mktemp("on-demand"))
 
 
 @pytest.fixture(scope="module")
-def server(site: Path) -> Iterator[Server]:
-    server = Server(site, workers=2, env=ENV)
-    yield server
-    server.close()
+def server(site: Path) -> Iterator[TestClient]:
+    with TestClient(site, env=ENV) as client:
+        yield client
 
 
-def settled(server: Server, path: str) -> str:
+def settled(server: TestClient, path: str) -> str:
     """The page's version once no regeneration (say, from an earlier mark) is changing it."""
     current = version_of(server.get(path))
     for _ in range(20):
@@ -43,7 +44,7 @@ def settled(server: Server, path: str) -> str:
     raise AssertionError(f"{path} keeps changing")
 
 
-def test_a_revalidated_page_is_served_stale_once_then_regenerated(server: Server, site: Path) -> None:
+def test_a_revalidated_page_is_served_stale_once_then_regenerated(server: TestClient, site: Path) -> None:
     old = settled(server, "/news")
     count = len(generations(site, "news"))
     result = perseus_cli("revalidate", "/news", cwd=site)  # another process, the server running
@@ -53,13 +54,13 @@ def test_a_revalidated_page_is_served_stale_once_then_regenerated(server: Server
     # should_revalidate says "unchanged" (no news.stale): an on-demand mark regenerates anyway.
     assert len(generations(site, "news")) == count + 1
     responses = fetch_all(server, ["/news"] * 8 + ["/.perseus/page/xx-XX/news.json"] * 8)
-    assert {version_of(r) for r in responses} == {new}  # every worker, HTML and JSON
+    assert {version_of(r) for r in responses} == {new}  # HTML and JSON
     time.sleep(0.3)
     fetch_all(server, ["/news"] * 4)
     assert len(generations(site, "news")) == count + 1  # the mark is spent: no more regenerations
 
 
-def test_a_generated_incremental_page_can_be_revalidated(server: Server, site: Path) -> None:
+def test_a_generated_incremental_page_can_be_revalidated(server: TestClient, site: Path) -> None:
     slug = uuid.uuid4().hex
     old = version_of(server.get(f"/post/{slug}"))
     perseus_cli("revalidate", f"/post/{slug}", cwd=site)
@@ -68,7 +69,7 @@ def test_a_generated_incremental_page_can_be_revalidated(server: Server, site: P
     assert len(generations(site, "post", slug)) == 2
 
 
-def test_pages_that_cannot_be_revalidated_are_named_with_their_kind(server: Server, site: Path) -> None:
+def test_pages_that_cannot_be_revalidated_are_named_with_their_kind(server: TestClient, site: Path) -> None:
     never = f"/post/never-{uuid.uuid4().hex}"
     result = perseus_cli("revalidate", "/nope", "/greet", "/", never, "/clock", cwd=site, check=False)
     assert result.returncode == 1
@@ -85,7 +86,7 @@ def test_pages_that_cannot_be_revalidated_are_named_with_their_kind(server: Serv
     assert usage.returncode == 2 and "--template NAME or --all" in usage.stderr
 
 
-def test_a_whole_template_or_every_stored_page(server: Server, site: Path) -> None:
+def test_a_whole_template_or_every_stored_page(server: TestClient, site: Path) -> None:
     slug = uuid.uuid4().hex
     server.get(f"/post/{slug}")
     result = perseus_cli("revalidate", "--template", "post", cwd=site)
@@ -98,7 +99,7 @@ def test_a_whole_template_or_every_stored_page(server: Server, site: Path) -> No
         assert f"marked {url}\n" in everything.stdout
 
 
-def test_the_python_api_marks_pages_and_raises_for_the_others(server: Server, site: Path) -> None:
+def test_the_python_api_marks_pages_and_raises_for_the_others(server: TestClient, site: Path) -> None:
     old = settled(server, "/clock")
     report = perseus.revalidate(site / "dist", ["/clock"])
     assert report.marked == ["/clock"] and report.skipped == []
@@ -111,7 +112,9 @@ def test_the_python_api_marks_pages_and_raises_for_the_others(server: Server, si
     assert kept.marked == [] and len(kept.skipped) == 1
 
 
-def test_should_revalidate_raising_keeps_the_last_good_version(server: Server, site: Path) -> None:
+def test_should_revalidate_raising_keeps_the_last_good_version(
+    server: TestClient, site: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """ISR-10: logged, never in the body, retried only after a backoff."""
     flag = site / "data" / "news.check-fails"
     settled(server, "/news")
@@ -126,7 +129,7 @@ def test_should_revalidate_raising_keeps_the_last_good_version(server: Server, s
         checks = len(generations(site, "news-check"))
         # 20 requests over 2 s, backoff 0.3 s doubling: a handful of attempts, not one per request.
         assert 1 <= checks <= 6, checks
-        log = server.log.read_text()
+        log = caplog.text
         assert "ConnectionError: the CMS status API is down" in log
         assert "serving the last good version" in log
     finally:

@@ -1,4 +1,4 @@
-"""examples/basic through a real granian server: the HTTP surface of DESIGN.md section 4."""
+"""examples/basic answered in-process (perseus.testing): the HTTP surface of DESIGN.md section 4."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 import orjson
 
-from tests.conftest import Server
+from perseus.testing import TestClient
 
 
 def state_of(page: str) -> object:
@@ -16,8 +16,8 @@ def state_of(page: str) -> object:
     return orjson.loads(match.group(1))
 
 
-def test_index_is_prerendered_with_its_build_state_and_head(basic_server: Server) -> None:
-    response = basic_server.get("/")
+def test_index_is_prerendered_with_its_build_state_and_head(basic_client: TestClient) -> None:
+    response = basic_client.get("/")
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert "<title>Home</title>" in response.text
@@ -26,94 +26,94 @@ def test_index_is_prerendered_with_its_build_state_and_head(basic_server: Server
     assert '<div id="root"><nav>' in response.text
 
 
-def test_build_paths_pages_and_helper_state(basic_server: Server) -> None:
+def test_build_paths_pages_and_helper_state(basic_client: TestClient) -> None:
     for path, title in [("/post", "All posts"), ("/post/first", "The first post"),
                         ("/post/second", "Second thoughts")]:
-        response = basic_server.get(path)
+        response = basic_client.get(path)
         assert response.status_code == 200, path
         assert f"<title>{html.escape(title)}</title>" in response.text
         assert state_of(response.text)["source"] == "the POSTS table"  # type: ignore[index]
 
 
-def test_empty_segments_and_trailing_slashes_are_ignored(basic_server: Server) -> None:
-    assert basic_server.raw_get(b"/about/")[0] == 200
-    assert basic_server.raw_get(b"//post//first")[0] == 200
+def test_empty_segments_and_trailing_slashes_are_ignored(basic_client: TestClient) -> None:
+    assert basic_client.get("/about/").status_code == 200
+    assert basic_client.get("//post//first").status_code == 200
 
 
-def test_unknown_page_uses_the_custom_404_view(basic_server: Server) -> None:
-    response = basic_server.get("/post/unknown")
+def test_unknown_page_uses_the_custom_404_view(basic_client: TestClient) -> None:
+    response = basic_client.get("/post/unknown")
     assert response.status_code == 404
     assert "Nothing here" in response.text
     assert response.headers["cache-control"] == "no-store"
 
 
-def test_json_endpoint_gives_state_head_and_content(basic_server: Server) -> None:
-    response = basic_server.get("/.perseus/page/xx-XX/post/first.json")
+def test_json_endpoint_gives_state_head_and_content(basic_client: TestClient) -> None:
+    response = basic_client.get("/.perseus/page/xx-XX/post/first.json")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     data = response.json()
     assert data["state"]["title"] == "The first post"
     assert data["head"] == "<title>The first post</title>"
     assert "<h1>The first post</h1>" in data["content"]
-    index = basic_server.get("/.perseus/page/xx-XX/.json", params={"entity_name": "about"})
+    index = basic_client.get("/.perseus/page/xx-XX/.json", params={"entity_name": "about"})
     assert index.json()["state"]["greeting"] == "Welcome to perseus"  # query hints are ignored
 
 
-def test_json_endpoint_errors_are_json_with_the_html_status(basic_server: Server) -> None:
-    missing = basic_server.get("/.perseus/page/xx-XX/post/unknown.json")
+def test_json_endpoint_errors_are_json_with_the_html_status(basic_client: TestClient) -> None:
+    missing = basic_client.get("/.perseus/page/xx-XX/post/unknown.json")
     assert missing.status_code == 404
     assert missing.json() == {"error": {"status": 404, "message": "page not found"}}
-    assert basic_server.get("/.perseus/page/fr-FR/about.json").status_code == 404
-    assert basic_server.get("/.perseus/page/xx-XX/about").status_code == 400
+    assert basic_client.get("/.perseus/page/fr-FR/about.json").status_code == 404
+    assert basic_client.get("/.perseus/page/xx-XX/about").status_code == 400
 
 
-def test_static_files_and_aliases(basic_server: Server) -> None:
-    css = basic_server.get("/.perseus/static/style.css")
+def test_static_files_and_aliases(basic_client: TestClient) -> None:
+    css = basic_client.get("/.perseus/static/style.css")
     assert css.status_code == 200
     assert css.headers["content-type"] == "text/css; charset=utf-8"
     assert "font-family" in css.text
-    robots = basic_server.get("/robots.txt")
+    robots = basic_client.get("/robots.txt")
     assert robots.status_code == 200 and robots.text.startswith("User-agent")
-    assert basic_server.get("/ROBOTS.TXT").status_code == 404
-    assert basic_server.get("/.perseus/static/nope.css").status_code == 404
+    assert basic_client.get("/ROBOTS.TXT").status_code == 404
+    assert basic_client.get("/.perseus/static/nope.css").status_code == 404
 
 
-def test_set_headers_applies_to_the_page(basic_server: Server) -> None:
-    response = basic_server.get("/about")
+def test_set_headers_applies_to_the_page(basic_client: TestClient) -> None:
+    response = basic_client.get("/about")
     assert response.headers["x-greeting"] == "Hello from about"
     assert response.headers["cache-control"] == "public, max-age=0, must-revalidate"
 
 
-def test_etag_gives_304(basic_server: Server) -> None:
+def test_etag_gives_304(basic_client: TestClient) -> None:
     for path in ["/", "/.perseus/page/xx-XX/.json", "/robots.txt", "/.perseus/client.js"]:
-        first = basic_server.get(path)
+        first = basic_client.get(path)
         tag = first.headers["etag"]
-        again = basic_server.get(path, headers={"if-none-match": tag})
+        again = basic_client.get(path, headers={"if-none-match": tag})
         assert again.status_code == 304, path
         assert again.content == b""
         assert again.headers["etag"] == tag
 
 
-def test_head_has_no_body_and_the_same_status(basic_server: Server) -> None:
+def test_head_has_no_body_and_the_same_status(basic_client: TestClient) -> None:
     for path, status in [("/", 200), ("/nope", 404), ("/robots.txt", 200)]:
-        response = basic_server.client.head(path)
+        response = basic_client.head(path)
         assert response.status_code == status
         assert response.content == b""
-        assert response.headers["content-type"] == basic_server.get(path).headers["content-type"]
+        assert response.headers["content-type"] == basic_client.get(path).headers["content-type"]
 
 
-def test_other_methods_get_405_with_allow(basic_server: Server) -> None:
+def test_other_methods_get_405_with_allow(basic_client: TestClient) -> None:
     for method in ["POST", "PUT", "DELETE", "PATCH"]:
         for path in ["/", "/.perseus/page/xx-XX/.json", "/robots.txt", "/.perseus/static/style.css"]:
-            response = basic_server.client.request(method, path)
+            response = basic_client.request(method, path)
             assert response.status_code == 405, (method, path)
             assert response.headers["allow"] == "GET, HEAD"
 
 
-def test_client_runtime_is_served_and_linked(basic_server: Server) -> None:
-    page = basic_server.get("/").text
+def test_client_runtime_is_served_and_linked(basic_client: TestClient) -> None:
+    page = basic_client.get("/").text
     assert '<script type="module" src="/.perseus/client.js"></script>' in page
-    client = basic_server.get("/.perseus/client.js")
+    client = basic_client.get("/.perseus/client.js")
     assert client.status_code == 200
     assert client.headers["content-type"].startswith("text/javascript")
     assert "/.perseus/page/" in client.text

@@ -96,7 +96,8 @@ class Engine:
 
         ``query`` is the raw query string. Pages that run user code (request state,
         incremental generation) are answered with an awaitable; everything else, stale
-        revalidating pages included, at once.
+        revalidating pages included, at once. Called on the worker's running event loop:
+        a due page's regeneration is started on it as a task.
         """
         if method == "GET":
             served = self.exact.get(path)
