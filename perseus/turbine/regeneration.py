@@ -247,7 +247,7 @@ class IncrementalGenerator:
         # ISR-06: past the bound a new path is still served (generated per request), never kept,
         # so random paths cannot grow the store; logged on the first and every 1000th time.
         if self.unstored % 1000 == 0:
-            incremental_log.warning("the mutable store holds PERSEUS_MAX_GENERATED_PAGES=%d pages: '/%s' was"
-                        " generated but not stored (%d so far in this worker)",
-                        self.max_pages, page.full, self.unstored + 1)
+            incremental_log.warning(
+                "the mutable store holds PERSEUS_MAX_GENERATED_PAGES=%d pages: '/%s' was generated but"
+                " not stored (%d so far in this worker)", self.max_pages, page.full, self.unstored + 1)
         self.unstored += 1

@@ -61,7 +61,9 @@ class Revalidation:
         if version is not None:
             meta = version.meta
         decision = plan(BUILT_PAGE, page.flags, meta, time.time())
-        web_request = self.schedule(request, decision, meta.generated_at if meta is not None else 0.0)
+        web_request = None
+        if decision & REVALIDATE and meta is not None:  # PERF: no call for a page that is not due
+            web_request = self.schedule(request, decision, meta.generated_at)
         if decision & PER_REQUEST:
             if version is None:
                 return self.request_state.answer(request, web_request=web_request)
