@@ -164,7 +164,7 @@ def serve(
     elif not (dist / MANIFEST).is_file():
         _fail(PerseusError(f"no build in {dist}: run `perseus build` or drop --no-build"))
     _check_dist(dist)
-    _check_mutable_store(app_spec, project, dist, settings)
+    _check_servable(app_spec, project, dist, settings)
     # Workers import perseus.server.entry after the fork and read these settings back there.
     hand_to_workers(replace(settings, project=project, app=resolve_spec(app_spec, settings),
                             dist=dist.resolve()))
@@ -289,13 +289,18 @@ def deploy(app_spec: str | None, dist: Path, target: str, output: Path, export_o
         _fail(error)
 
 
-def _check_mutable_store(app_spec_value: str | None, project: Path, dist: Path, settings: Settings) -> None:
-    # Fail here, before granian forks, rather than in every worker.
+def _check_servable(app_spec_value: str | None, project: Path, dist: Path, settings: Settings) -> None:
+    # Fail here, before granian forks, rather than in every worker: a build of other
+    # templates, or a mutable store that cannot be written.
     from .loader import app_spec, load_app
+    from .stores.immutable import Dist
+    from .turbine.pages import templates_of
     from .turbine.runtime import check_mutable_store
 
     try:
-        check_mutable_store(load_app(app_spec(app_spec_value, settings), project), dist.resolve(), settings)
+        app = load_app(app_spec(app_spec_value, settings), project)
+        templates_of(app, Dist(dist.resolve()))
+        check_mutable_store(app, dist.resolve(), settings)
     except PerseusError as error:
         _fail(error)
 

@@ -35,3 +35,13 @@ def test_a_dist_with_pages_of_a_template_the_app_lost_is_refused_at_open(tmp_pat
         assert isinstance(answer, Response) and answer.status == 200 and b"<p>old</p>" in answer.body
     finally:
         engine.close()
+
+
+def test_perseus_serve_refuses_such_a_dist_before_starting(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(SITE)
+    perseus("build", cwd=tmp_path)
+    (tmp_path / "app.py").write_text(SITE.replace('"old"', '"new"'))
+    result = perseus("serve", "--no-build", "--port", "1", cwd=tmp_path, check=False, timeout=30)
+    assert result.returncode == 1
+    assert "template(s) 'old', which the app does not have" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -157,8 +157,12 @@ class PageRequest:
         self.form = form
 
 
-def _templates_of(app: PerseusApp, dist: Dist) -> dict[str, Template]:
-    """The app's templates by name; every template the build rendered pages of must be there."""
+def templates_of(app: PerseusApp, dist: Dist) -> dict[str, Template]:
+    """The app's templates by name; every template the build rendered pages of must be there.
+
+    Raises:
+        DistError: ``dist`` was built from an app with other templates.
+    """
     templates = {t.name: t for t in app.templates}
     built = {*dist.pages.templates, *(name for _, _, name, _ in dist.deferred)}
     gone = sorted(built - set(templates))
@@ -183,7 +187,7 @@ class PageTable:
         self.locales: list[str] = dist.render_conf["locales"]
         self.i18n = dist.render_conf.get("default_locale", NO_LOCALE) != NO_LOCALE
         self._json_headers = json_headers
-        self._templates = _templates_of(app, dist)
+        self._templates = templates_of(app, dist)
         self._extras = {t.name: dist.extra(t.name) for t in app.templates if t.strategy_flags & SERVER_FLAGS}
         keys: dict[str, int] = {}  # route key -> route id, what the router matches
         index = dist.pages
