@@ -20,7 +20,6 @@ from perseus_core.plan import (
     UNBUILT_PAGE,
     RecordMeta,
     page_kind,
-    plan,
 )
 from perseus_core.routing import Router
 
@@ -101,16 +100,18 @@ def built_answers(stored: StoredPage, json_headers: Headers) -> tuple[Served, Se
 class Page:
     """One page of the site in one locale, as every strategy sees it.
 
-    ``served`` holds its built answers (HTML, JSON) where the build rendered it,
-    ``built_meta`` what ``plan`` needs of that built copy, ``build_state`` the build half
-    of a page rendered per request, and ``decision`` the plan of a page whose plan
-    depends on nothing but its kind (decided once, here). ``ref`` (what state functions,
-    the store and regeneration need) is made when first used: a prerendered page never
+    ``kind`` is the static half of the plan (``perseus_core.plan.page_kind``): for a
+    prerendered page or one rendered per request, ``plan`` depends on nothing else, so
+    the kind alone picks the strategy; revalidating and generated pages ask ``plan`` on
+    every request. ``served`` holds its built answers (HTML, JSON) where the build
+    rendered it, ``built_meta`` what ``plan`` needs of that built copy, ``build_state``
+    the build half of a page rendered per request. ``ref`` (what state functions, the
+    store and regeneration need) is made when first used: a prerendered page never
     needs one.
     """
 
     __slots__ = ("kind", "flags", "template", "locale", "full", "extra", "url", "served",
-                 "built_meta", "build_state", "decision", "_ref")
+                 "built_meta", "build_state", "_ref")
 
     def __init__(self, kind: int, template: Template, locale: str, full: str, extra: Any, url: str,
                  served: tuple[Served, Served] | None = None) -> None:
@@ -124,7 +125,6 @@ class Page:
         self.served = served
         self.built_meta: RecordMeta | None = None
         self.build_state: Any = None
-        self.decision = plan(BUILT_PAGE, self.flags, None, 0.0) if kind != REVALIDATING else -1
         self._ref: PageRef | None = None
 
     @property
