@@ -113,10 +113,10 @@ class Page:
     __slots__ = ("kind", "flags", "template", "locale", "full", "extra", "url", "served",
                  "built_meta", "build_state", "_ref")
 
-    def __init__(self, kind: int, template: Template, locale: str, full: str, extra: Any, url: str,
-                 served: tuple[Served, Served] | None = None) -> None:
+    def __init__(self, kind: int, flags: int, template: Template, locale: str, full: str, extra: Any,
+                 url: str, served: tuple[Served, Served] | None = None) -> None:
         self.kind = kind
-        self.flags = template.strategy_flags
+        self.flags = flags
         self.template = template
         self.locale = locale
         self.full = full  # the page's path below the site root: template root + sub-path
@@ -188,7 +188,9 @@ class PageTable:
         self.i18n = dist.render_conf.get("default_locale", NO_LOCALE) != NO_LOCALE
         self._json_headers = json_headers
         self._templates = templates_of(app, dist)
-        self._extras = {t.name: dist.extra(t.name) for t in app.templates if t.strategy_flags & SERVER_FLAGS}
+        # PERF: each template's flags read once (a new incremental path makes a page per request).
+        self._flags = {t.name: t.strategy_flags for t in app.templates}
+        self._extras = {name: dist.extra(name) for name, flags in self._flags.items() if flags & SERVER_FLAGS}
         keys: dict[str, int] = {}  # route key -> route id, what the router matches
         index = dist.pages
         # Per locale: the built page's id in the dist index, by route id (-1: none).
@@ -201,7 +203,7 @@ class PageTable:
             self._built_ids[locale_ids[index.locale_ids[i]]][keys.setdefault(path, len(keys))] = i
         for path, locale, name, state in dist.deferred:  # pages rendered per request
             locale_index, template = self.locales.index(locale), self._templates[name]
-            page = self._page(page_kind(BUILT_PAGE, template.strategy_flags), template, path, locale_index)
+            page = self._page(BUILT_PAGE, template, path, locale_index)
             page.build_state = state
             page.built_meta = RecordMeta(dist.built_at, 0.0, False)
             self._pages[locale_index][keys.setdefault(path, len(keys))] = page
@@ -215,11 +217,14 @@ class PageTable:
         self.router = Router(keys, {t.root: i for i, t in enumerate(self.incremental)},
                              self.locales if self.i18n else ())
 
-    def _page(self, kind: int, template: Template, full: str, locale_index: int,
+    def _page(self, route: int, template: Template, full: str, locale_index: int,
               served: tuple[Served, Served] | None = None) -> Page:
+        """A page of ``template`` that routing found as ``route`` (BUILT_PAGE or UNBUILT_PAGE)."""
         locale = self.locales[locale_index]
+        flags = self._flags[template.name]
         url = page_url(locale if self.i18n else None, full)
-        return Page(kind, template, locale, full, self._extras.get(template.name), url, served)
+        return Page(page_kind(route, flags), flags, template, locale, full, self._extras.get(template.name),
+                    url, served)
 
     def page(self, locale_index: int, route: int) -> Page | None:
         """The page at route id ``route`` in the locale, or None if that locale has none."""
@@ -232,10 +237,9 @@ class PageTable:
                 return None
             stored = self.dist.pages.page(dist_id)
             template = self._templates[stored.template]
-            kind = page_kind(BUILT_PAGE, template.strategy_flags)
-            page = pages[route] = self._page(kind, template, stored.path, locale_index,
+            page = pages[route] = self._page(BUILT_PAGE, template, stored.path, locale_index,
                                              built_answers(stored, self._json_headers))
-            if kind == REVALIDATING:
+            if page.kind == REVALIDATING:
                 interval = template.revalidate_after
                 due = self.dist.built_at + interval if interval else 0.0
                 page.built_meta = RecordMeta(self.dist.built_at, due, False)
@@ -247,5 +251,5 @@ class PageTable:
         Made per request and never kept: unknown paths must not grow the table.
         """
         template = self.incremental[template_id]
-        return self._page(page_kind(UNBUILT_PAGE, template.strategy_flags), template, full, locale_index)
+        return self._page(UNBUILT_PAGE, template, full, locale_index)
 
