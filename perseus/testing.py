@@ -19,7 +19,7 @@ import inspect
 import os
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -31,6 +31,7 @@ from .app import PerseusApp
 from .builder.build import build_site
 from .http.urls import decode_target
 from .loader import app_spec, load_app
+from .request import Headers
 from .settings import Settings, load_settings, set_environment
 from .turbine.engine import Engine, open_engine
 
@@ -46,33 +47,6 @@ _QUERY_SAFE = _PATH_SAFE + "?"
 _site_modules: set[str] = set()
 
 
-class Headers(Mapping[str, str]):
-    """Response headers: case-insensitive; a name sent twice reads as its values joined by ", "."""
-
-    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
-        self.raw = [(name.lower(), value) for name, value in pairs]
-
-    def get_list(self, name: str) -> list[str]:
-        """Every value of ``name``, in the order sent."""
-        name = name.lower()
-        return [value for key, value in self.raw if key == name]
-
-    def __getitem__(self, name: str) -> str:
-        values = self.get_list(name)
-        if not values:
-            raise KeyError(name)
-        return ", ".join(values)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(dict.fromkeys(key for key, _ in self.raw))
-
-    def __len__(self) -> int:
-        return len(set(key for key, _ in self.raw))
-
-    def __repr__(self) -> str:
-        return f"Headers({self.raw!r})"
-
-
 class TestResponse:
     """One answer: ``status_code``, ``headers`` and the body as sent (never decompressed)."""
 
@@ -86,7 +60,7 @@ class TestResponse:
     @property
     def text(self) -> str:
         """The body decoded with the charset of its content type (UTF-8 when it names none)."""
-        _, _, charset = self.headers.get("content-type", "").partition("charset=")
+        _, _, charset = (self.headers.get("content-type") or "").partition("charset=")
         return self.content.decode(charset.strip() or "utf-8", errors="replace")
 
     def json(self) -> Any:

@@ -19,7 +19,7 @@ from ..context import StateInfo
 from ..errors import BuildError, BuildTimeout, NotFound, PageFailure
 from ..http.bodies import RenderedPage
 from ..http.response import ERROR_STATUSES
-from ..http.urls import RESERVED_SEGMENT
+from ..http.urls import RESERVED_SEGMENT, page_url
 from ..i18n.locales import NO_LOCALE
 from ..settings import Settings
 from ..stores.immutable import (
@@ -157,7 +157,7 @@ async def _build_locked(
             if job.template.revalidates:
                 seeds.append(version_of(job.template, job.path, job.locale, writer.build_id,
                                         built, built_at))
-            url = "/" + full if job.locale == NO_LOCALE else f"/{job.locale}/{full}".rstrip("/")
+            url = page_url(None if job.locale == NO_LOCALE else job.locale, full)
             summary.routes.append((url, job.template.name, job.template.strategy))
         if any(template.uses_mutable_store for template in app.templates):
             # The store lives in the new dist/ (swapped in whole by commit) unless

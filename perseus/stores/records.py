@@ -27,10 +27,9 @@ import orjson
 from perseus_core.plan import RecordMeta
 
 from ..errors import StoreNotFound
+from ..http.bodies import BUILT_PAGE_CACHE, JSON_TYPE
 from .mutable import MutableStore
 
-# The same validators and lifetime as built pages: browsers revalidate with the ETag.
-STORED_PAGE_CACHE = "public, max-age=0, must-revalidate"
 MAGIC = b"PSR"
 FORMAT = 1
 _HEADER = len(MAGIC) + 1 + 16
@@ -76,7 +75,8 @@ class PageVersion:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "meta", RecordMeta(self.generated_at, self.due_at))
-        json_headers = [("content-type", "application/json"), ("cache-control", STORED_PAGE_CACHE),
+        # The same validators and lifetime as built pages: browsers revalidate with the ETag.
+        json_headers = [("content-type", JSON_TYPE), ("cache-control", BUILT_PAGE_CACHE),
                         ("etag", self.json_etag)]
         html_headers = self.headers + [("etag", self.html_etag)]
         object.__setattr__(self, "forms", ((self.html, self.html_etag, html_headers),
