@@ -57,7 +57,6 @@ class Engine:
 
     def __init__(self, app: PerseusApp, dist: Dist, settings: Settings) -> None:
         self.app = app
-        self.settings = settings
         self.dist = dist
         self.table = PageTable(app, dist, JSON_HEADERS)
         self.router = self.table.router

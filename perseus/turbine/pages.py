@@ -182,7 +182,6 @@ class PageTable:
     """
 
     def __init__(self, app: PerseusApp, dist: Dist, json_headers: Headers) -> None:
-        self.app = app
         self.dist = dist
         self.locales: list[str] = dist.render_conf["locales"]
         self.i18n = dist.render_conf.get("default_locale", NO_LOCALE) != NO_LOCALE

@@ -89,11 +89,11 @@ class Runtime:
     def failed(self, error: Exception, request: PageRequest) -> Response:
         """The error answer for user code (or the store) failing on ``request``, logged."""
         status = status_for(error)
-        ref = request.page.ref
+        page = request.page
         if status >= 500:
-            log.error("page '/%s' failed: %s: %s", ref.full, type(error).__name__, error,
+            log.error("page '/%s' failed: %s: %s", page.full, type(error).__name__, error,
                       exc_info=not isinstance(error, (TimeoutError, StoreError)))
-        return self.errors.answer(status, request.method, request.form, ref.locale)
+        return self.errors.answer(status, request.method, request.form, page.locale)
 
     def close(self) -> None:
         """Stop the user-code threads (not waiting for hung ones) and flush the store."""
