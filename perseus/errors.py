@@ -82,6 +82,11 @@ class StoreError(PerseusError):
     """The mutable store cannot be opened or written (read-only location, full disk...)."""
 
 
+class Overloaded(PerseusError):
+    """Every thread for sync user code is busy and its queue is full: answered 503 at once,
+    with ``Retry-After``, rather than queued without bound."""
+
+
 class StoreNotFound(StoreError):
     """A key the mutable store does not hold; the only error a missing key gives."""
 
@@ -114,4 +119,8 @@ def status_for(error: BaseException) -> int:
     """The HTTP status an exception raised while answering a request maps to."""
     if isinstance(error, NotFound):
         return 404
+    if isinstance(error, Overloaded):
+        return 503
+    if isinstance(error, TimeoutError):  # user code past PERSEUS_REQUEST_TIMEOUT (or its upstream)
+        return 504
     return 500

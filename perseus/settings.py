@@ -196,6 +196,15 @@ class Settings:
                                     "seconds a build-time state or paths function may run")
     generation_timeout: float = _setting(30.0, "PERSEUS_GENERATION_TIMEOUT", "generation_timeout", _seconds,
                                          "seconds a generation or regeneration at run time may take")
+    # 10 s: a visitor has given up by then, and it is below the timeouts of the proxies in
+    # front (nginx and AWS load balancers 60 s, Cloudflare 100 s), so the site's own 504
+    # page is shown rather than the proxy's.
+    request_timeout: float = _setting(10.0, "PERSEUS_REQUEST_TIMEOUT", "request_timeout", _seconds,
+                                      "seconds user code may run for one request (request state,"
+                                      " a first generation); past it the answer is 504")
+    request_threads: int = _setting(16, "PERSEUS_REQUEST_THREADS", "request_threads", _count,
+                                    "threads per worker for sync user code a request waits on; with"
+                                    " all busy and 4 times as many calls queued, new ones get 503")
     retry_backoff: float = _setting(3.0, "PERSEUS_RETRY_BACKOFF", "retry_backoff", _seconds,
                                     "seconds before a failed regeneration is retried (doubling up to 30)")
     max_generated_pages: int = _setting(100_000, "PERSEUS_MAX_GENERATED_PAGES", "max_generated_pages", _count,

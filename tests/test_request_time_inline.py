@@ -57,9 +57,9 @@ def test_non_blocking_state_sees_the_request_and_runs_off_the_pool(server: TestC
     state = endpoint.json()["state"]
     assert state["name"] == "Bo" and state["agent"] == "probe" and state["flavour"] is None
     assert "('name', 'Ann')" in response.text and "('flavour', 'mint')" in response.text
-    assert not state["thread"].startswith("perseus-user")  # on the loop, not in the thread pool
+    assert not state["thread"].startswith("perseus-request")  # on the loop, not in the thread pool
     pooled = server.get("/.perseus/page/xx-XX/pooled.json").json()["state"]
-    assert pooled["thread"].startswith("perseus-user")  # the default keeps the pool
+    assert pooled["thread"].startswith("perseus-request")  # the default keeps the pool
 
 
 def test_non_blocking_state_is_amalgamated_on_built_and_generated_pages(server: TestClient) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 Headers = list[tuple[str, str]]
 # Statuses the server answers with an error page of its own; each is prerendered per locale.
 ERROR_STATUSES = {400: "bad request", 404: "page not found", 405: "method not allowed",
-                  500: "internal server error"}
+                  500: "internal server error", 503: "service unavailable", 504: "gateway timeout"}
 
 
 class Response:

@@ -40,6 +40,10 @@ _LENGTH = struct.Struct(">I")
 log = logging.getLogger("perseus.store")
 
 
+class NotCached(Exception):
+    """``PageRecords.cached``: this machine has no copy of the page; the network store may."""
+
+
 def page_key(locale: str, path: str) -> bytes:
     """The store key of the page at ``path`` (no locale, no slashes around) in ``locale``."""
     return hashlib.blake2b(f"page\0{locale}\0{path}".encode(), digest_size=20).digest()
@@ -155,6 +159,20 @@ class PageRecords:
         if value is None:
             self._decoded.pop(key, None)
             return None
+        return self._version(key, value, locale, path)
+
+    def cached(self, locale: str, path: str, key: bytes) -> PageVersion | None:
+        """``get`` from this machine's copy of a networked store, with no network trip.
+
+        Raises:
+            NotCached: this machine holds no copy (``get`` it, off the event loop).
+        """
+        value = self.store.read_local(key)  # type: ignore[attr-defined]
+        if value is None:
+            raise NotCached(path)
+        return self._version(key, value, locale, path)
+
+    def _version(self, key: bytes, value: bytes, locale: str, path: str) -> PageVersion | None:
         checksum = value[4:_HEADER]
         cached = self._decoded.get(key)
         if cached is not None and cached[0] == checksum:

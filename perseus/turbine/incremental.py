@@ -9,8 +9,8 @@ import time
 
 from perseus_core.plan import GENERATE, PER_REQUEST, SOURCE, UNBUILT_PAGE, plan
 
-from ..errors import StoreError
 from ..http.response import Response
+from ..stores.records import PageVersion
 from .pages import PageRequest
 from .request_state import MaybeResponse, RequestState
 from .revalidation import Revalidation, send_version
@@ -27,14 +27,11 @@ class Incremental:
 
     def answer(self, request: PageRequest) -> MaybeResponse:
         ref = request.page.ref
-        runtime = self.runtime
         if any(segment in (".", "..") for segment in ref.full.split("/")):
-            return runtime.errors.answer(404, request.method, request.form, ref.locale)
-        assert runtime.records is not None  # an incremental template opens the mutable store
-        try:
-            version = runtime.records.get(ref.locale, ref.full, ref.key)
-        except StoreError as error:
-            return runtime.failed(error, request)
+            return self.runtime.errors.answer(404, request.method, request.form, ref.locale)
+        return self.runtime.with_stored(ref, lambda version: self._answer(request, version))
+
+    def _answer(self, request: PageRequest, version: PageVersion | None) -> MaybeResponse:
         meta = version.meta if version is not None else None
         decision = plan(UNBUILT_PAGE, request.page.flags, meta, time.time())
         if version is None or decision & SOURCE == GENERATE:

@@ -11,7 +11,12 @@ Incremental generation: concurrent first requests in one worker share one genera
 future per page); across workers the lease decides who generates while the others wait
 for the record to appear. ``NotFound`` and errors store nothing, so a path can still be
 generated later and unknown paths never grow the store; nor do valid ones past
-``max_pages`` stored pages (served, generated again per request, never kept).
+``max_pages`` stored pages (served, generated again per request, never kept). A store
+that cannot be read, leased or written costs no answer: the page is generated and
+served, unkept (``StoreTrouble`` logs it).
+
+Every store call goes through ``store_call``: inline for LMDB, off the event loop for a
+store that waits on the network (Redis).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from perseus_core.plan import DUE_ON_DEMAND
 
@@ -31,6 +37,7 @@ from ..stores.mutable import MutableStore, lease_owner
 from ..stores.records import PageRecords, PageVersion, page_key
 from ..template import Template
 from .calls import call_user
+from .store_trouble import StoreTrouble
 
 log = logging.getLogger("perseus.revalidate")
 incremental_log = logging.getLogger("perseus.incremental")
@@ -65,26 +72,32 @@ class PageRef:
 
 
 Generate = Callable[[PageRef], Awaitable[PageVersion]]
+StoreCall = Callable[..., Awaitable[Any]]
 
 
-def release_lease(store: MutableStore, page: PageRef, owner: str) -> None:
-    """Give up ``page``'s lease; if the store is away, log it (the lease expires on its own)."""
+async def release_lease(store: MutableStore, store_call: StoreCall, page: PageRef, owner: str,
+                        trouble: StoreTrouble) -> None:
+    """Give up ``page``'s lease; if the store is away, note it (the lease expires on its own)."""
     try:
-        store.release_lease(page.key, owner)
+        await store_call(store.release_lease, page.key, owner)
     except StoreError as exc:
-        log.error("cannot release the lease of '/%s': %s", page.full, exc)
+        trouble.report(f"cannot release the lease of '/{page.full}'", exc)
 
 
 class Revalidator:
     """Runs background regenerations of due pages, single-flight per page."""
 
     def __init__(self, store: MutableStore, records: PageRecords, generate: Generate,
-                 pool: ThreadPoolExecutor, *, timeout: float, backoff: float) -> None:
+                 pool: ThreadPoolExecutor, store_call: StoreCall, trouble: StoreTrouble, *,
+                 timeout: float, check_timeout: float, backoff: float) -> None:
         self.store = store
         self.records = records
         self.generate = generate
         self.pool = pool
+        self.store_call = store_call
+        self.trouble = trouble
         self.timeout = timeout
+        self.check_timeout = check_timeout  # should_revalidate runs under the request timeout
         self.backoff = backoff
         self.owner = lease_owner()
         self._running: dict[bytes, asyncio.Task[None]] = {}
@@ -106,10 +119,12 @@ class Revalidator:
 
     async def _revalidate(self, page: PageRef, request: Request | None, based_on: float) -> None:
         key = page.key
+        call = self.store_call
         try:
-            lease = self.store.acquire_lease(key, self.owner, self.timeout + LEASE_MARGIN, time.time())
+            lease = await call(self.store.acquire_lease, key, self.owner, self.timeout + LEASE_MARGIN,
+                               time.time())
         except StoreError as exc:
-            log.error("cannot take the regeneration lease of '/%s': %s", page.full, exc)
+            self.trouble.report(f"cannot take the regeneration lease of '/{page.full}'", exc)
             self._not_before[key] = time.time() + self.backoff
             return
         if not lease.acquired:
@@ -118,67 +133,81 @@ class Revalidator:
             self._not_before[key] = min(lease.expires_at, time.time() + LEASE_RECHECK)
             return
         try:
-            current = self.records.get(page.locale, page.full)
+            current = await call(self.records.get, page.locale, page.full)
             if current is not None and current.generated_at > based_on:
-                self._release(page)
+                await self._release(page)
                 return
             # NOTE: a page marked by `perseus revalidate` is regenerated whatever the logic says.
             marked = current is not None and current.due_at == DUE_ON_DEMAND
             if not marked and not await self._should_revalidate(page, request):
-                self._release(page)
+                await self._release(page)
                 return
-            version = await asyncio.wait_for(self.generate(page), self.timeout)
-            self.records.put(version)
+            async with asyncio.timeout(self.timeout):
+                version = await self.generate(page)
+            await call(self.records.put, version)
         except NotFound as exc:
             if page.built:
-                self._failed(page, exc)
+                await self._failed(page, exc)
                 return
             # ISR-05: a generated page whose source is gone is removed; its path answers
             # 404 (nothing stored) until the source has it again.
             log.warning("'/%s' (%s) is gone (NotFound): removed from the store", page.full, page.locale)
-            self.records.delete(page.locale, page.full)
+            try:
+                await call(self.records.delete, page.locale, page.full)
+            except StoreError as store_error:
+                await self._failed(page, store_error)
+                return
         except Exception as exc:
-            self._failed(page, exc)
+            await self._failed(page, exc)
             return
         self._failures.pop(key, None)
-        self._release(page)
+        self.trouble.recovered()
+        await self._release(page)
 
-    def _release(self, page: PageRef) -> None:
-        release_lease(self.store, page, self.owner)
+    async def _release(self, page: PageRef) -> None:
+        await release_lease(self.store, self.store_call, page, self.owner, self.trouble)
 
     async def _should_revalidate(self, page: PageRef, request: Request | None) -> bool:
         check = page.template.should_revalidate
         if check is None:
             return True
-        answer = await asyncio.wait_for(call_user(check, page.info, request, pool=self.pool), self.timeout)
+        async with asyncio.timeout(self.check_timeout):
+            answer = await call_user(check, page.info, request, pool=self.pool)
         return bool(answer)
 
-    def _failed(self, page: PageRef, error: BaseException) -> None:
+    async def _failed(self, page: PageRef, error: BaseException) -> None:
         # ISR-01: the last good version stays; retry after a growing backoff.
         failures = self._failures.get(page.key, 0) + 1
         self._failures[page.key] = failures
         backoff = min(self.backoff * 2 ** (failures - 1), MAX_BACKOFF)
         until = time.time() + backoff
         self._not_before[page.key] = until
-        what = "timed out" if isinstance(error, TimeoutError) else f"raised {type(error).__name__}: {error}"
-        if isinstance(error, NotFound):
-            what = "raised NotFound, which a built page cannot be"
-        log.error("regenerating '/%s' (%s) %s; serving the last good version, retrying in %.1fs",
-                  page.full, page.locale, what, backoff)
+        if isinstance(error, StoreError):
+            self.trouble.report(f"regenerating '/{page.full}' ({page.locale}): the new version cannot be"
+                                f" stored; serving the last good version, retrying in {backoff:.1f}s", error)
+        else:
+            what = ("timed out" if isinstance(error, TimeoutError)
+                    else f"raised {type(error).__name__}: {error}")
+            if isinstance(error, NotFound):
+                what = "raised NotFound, which a built page cannot be"
+            log.error("regenerating '/%s' (%s) %s; serving the last good version, retrying in %.1fs",
+                      page.full, page.locale, what, backoff)
         try:
-            self.store.hold_lease(page.key, self.owner, until)
+            await self.store_call(self.store.hold_lease, page.key, self.owner, until)
         except StoreError as exc:
-            log.error("cannot hold the regeneration lease of '/%s': %s", page.full, exc)
+            self.trouble.report(f"cannot hold the regeneration lease of '/{page.full}'", exc)
 
 
 class IncrementalGenerator:
     """Generates unbuilt pages single-flight and stores them."""
 
-    def __init__(self, store: MutableStore, records: PageRecords, generate: Generate, *,
-                 timeout: float, max_pages: int) -> None:
+    def __init__(self, store: MutableStore, records: PageRecords, generate: Generate,
+                 store_call: StoreCall, trouble: StoreTrouble, *, timeout: float, max_pages: int) -> None:
         self.store = store
         self.records = records
         self.generate = generate
+        self.store_call = store_call
+        self.trouble = trouble
         self.timeout = timeout
         self.max_pages = max_pages
         self.unstored = 0  # pages served but not kept because the store was at max_pages
@@ -191,6 +220,7 @@ class IncrementalGenerator:
         Raises:
             NotFound: the state function said the path does not exist.
             TimeoutError: generation took longer than the timeout.
+            Overloaded: every thread for sync user code is busy.
             Exception: whatever the state function or view raised.
         """
         shared = self._in_flight.get(page.key)
@@ -212,35 +242,53 @@ class IncrementalGenerator:
     async def _generate_once(self, page: PageRef) -> PageVersion:
         deadline = time.monotonic() + self.timeout + LEASE_MARGIN
         pause = POLL_SECONDS
+        call = self.store_call
         while True:
-            existing = self.records.get(page.locale, page.full)
-            if existing is not None:
-                return existing
-            lease = self.store.acquire_lease(page.key, self.owner, self.timeout + LEASE_MARGIN, time.time())
+            try:
+                existing: PageVersion | None = await call(self.records.get, page.locale, page.full)
+                if existing is not None:
+                    return existing
+                lease = await call(self.store.acquire_lease, page.key, self.owner,
+                                   self.timeout + LEASE_MARGIN, time.time())
+            except StoreError as exc:
+                # STORE-01: with the store away the page is still generated and served, unkept.
+                self.trouble.report(f"cannot look up or lease the generated page '/{page.full}'", exc)
+                return await self._generate(page)
             if lease.acquired:
                 try:
                     return await self._generate_and_store(page)
                 finally:
-                    release_lease(self.store, page, self.owner)
+                    await release_lease(self.store, call, page, self.owner, self.trouble)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"waited too long for another worker to generate '/{page.full}'")
             # Another worker is generating this page: wait for its record.
             await asyncio.sleep(pause)
             pause = min(pause * 2, MAX_POLL_SECONDS)
 
+    async def _generate(self, page: PageRef) -> PageVersion:
+        async with asyncio.timeout(self.timeout):
+            return await self.generate(page)
+
     async def _generate_and_store(self, page: PageRef) -> PageVersion:
-        existing = self.records.get(page.locale, page.full)  # finished while we took the lease
+        call = self.store_call
+        existing: PageVersion | None = None
+        try:
+            existing = await call(self.records.get, page.locale, page.full)  # finished while we leased
+        except StoreError:
+            pass
         if existing is not None:
             return existing
-        version = await asyncio.wait_for(self.generate(page), self.timeout)
+        version = await self._generate(page)
         try:
-            if self.store.count() >= self.max_pages:
+            if await call(self.store.count) >= self.max_pages:
                 self._not_stored(page)
                 return version
-            self.records.put(version)
+            await call(self.records.put, version)
         except StoreError as exc:
             # STORE-01: the fresh page is still served, just not kept.
-            incremental_log.error("could not store the generated page '/%s': %s", page.full, exc)
+            self.trouble.report(f"could not store the generated page '/{page.full}'", exc)
+            return version
+        self.trouble.recovered()
         return version
 
     def _not_stored(self, page: PageRef) -> None:

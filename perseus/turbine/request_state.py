@@ -1,8 +1,10 @@
 """Request state (and amalgamation): pages rendered on every request, never stored.
 
 How a template's state functions run: async ones are awaited on the loop; sync ones
-run in the user-code pool (one hop for state, merge and render), or inline on the loop
-for templates declared ``blocking=False``. Only the body asked for is rendered.
+run in the request pool (one hop for state, merge and render), or inline on the loop
+for templates declared ``blocking=False``. Only the body asked for is rendered. All of it
+runs under ``PERSEUS_REQUEST_TIMEOUT`` (504 past it), except the inline kind, which
+cannot be interrupted.
 """
 
 from __future__ import annotations
@@ -83,30 +85,38 @@ class RequestState:
 
     async def _run(self, request: PageRequest, build_state: Any, web_request: Request) -> Response:
         runtime = self.runtime
-        ref = request.page.ref
-        template = ref.template
         try:
-            global_state = runtime.dist.global_state
-            if self.global_from_request:
-                global_state = await self._global_state(web_request)
-            mode = self.modes[template.name]
-            if mode == IN_POOL:
-                # PERF: sync user code runs in the pool in one hop: state, merge and render.
-                return await asyncio.get_running_loop().run_in_executor(
-                    runtime.pool, self._run_sync, request, build_state, web_request, global_state)
-            if mode == INLINE:
-                return self._run_sync(request, build_state, web_request, global_state)
-            assert template.request_state is not None
-            if self.async_states[template.name]:  # PERF: skips call_user's inspection
-                state = await template.request_state(ref.info, web_request)
-            else:
-                state = await call_user(template.request_state, ref.info, web_request, pool=runtime.pool)
-            if build_state is not None and state is not None and template.amalgamate_states:
-                state = await call_user(template.amalgamate_states, ref.info, build_state, state,
-                                        pool=runtime.pool)
-            return self._render(request, state if state is not None else build_state, global_state)
+            # Past the timeout async user code is cancelled and a sync call's thread is
+            # left to finish (counted by the pool); the answer is 504 either way.
+            async with asyncio.timeout(runtime.request_timeout):
+                return await self._state_then_render(request, build_state, web_request)
         except Exception as error:
             return runtime.failed(error, request)
+
+    async def _state_then_render(self, request: PageRequest, build_state: Any,
+                                 web_request: Request) -> Response:
+        runtime = self.runtime
+        ref = request.page.ref
+        template = ref.template
+        global_state = runtime.dist.global_state
+        if self.global_from_request:
+            global_state = await self._global_state(web_request)
+        mode = self.modes[template.name]
+        if mode == IN_POOL:
+            # PERF: sync user code runs in the pool in one hop: state, merge and render.
+            return await asyncio.get_running_loop().run_in_executor(
+                runtime.pool, self._run_sync, request, build_state, web_request, global_state)
+        if mode == INLINE:
+            return self._run_sync(request, build_state, web_request, global_state)
+        assert template.request_state is not None
+        if self.async_states[template.name]:  # PERF: skips call_user's inspection
+            state = await template.request_state(ref.info, web_request)
+        else:
+            state = await call_user(template.request_state, ref.info, web_request, pool=runtime.pool)
+        if build_state is not None and state is not None and template.amalgamate_states:
+            state = await call_user(template.amalgamate_states, ref.info, build_state, state,
+                                    pool=runtime.pool)
+        return self._render(request, state if state is not None else build_state, global_state)
 
     def _run_sync(self, request: PageRequest, build_state: Any, web_request: Request,
                   global_state: Any) -> Response:

@@ -4,17 +4,15 @@ The store is read on every request (so another worker's, or ``perseus revalidate
 newer version is seen at once); ``plan`` decides from that version's metadata and the
 clock. Stale pages are answered at once while one regeneration runs
 (``regeneration.Revalidator``); a store that cannot be read leaves the build's copy as
-the last good version.
+the last good version (``Runtime.with_stored``).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 
 from perseus_core.plan import BUILT_PAGE, PER_REQUEST, REVALIDATE, SOURCE, STORED, plan
 
-from ..errors import StoreError
 from ..http.bodies import BUILT_PAGE_CACHE
 from ..http.response import Response, etag_matches
 from ..request import Request
@@ -22,8 +20,6 @@ from ..stores.records import PageVersion
 from .pages import PageRequest
 from .request_state import MaybeResponse, RequestState, state_request
 from .runtime import Runtime
-
-log = logging.getLogger("perseus.request")
 
 
 def send_version(request: PageRequest, version: PageVersion) -> Response:
@@ -48,18 +44,12 @@ class Revalidation:
         self.request_state = request_state
 
     def answer(self, request: PageRequest) -> MaybeResponse:
+        return self.runtime.with_stored(request.page.ref, lambda version: self._answer(request, version))
+
+    def _answer(self, request: PageRequest, version: PageVersion | None) -> MaybeResponse:
         page = request.page
-        ref = page.ref
-        meta = page.built_meta
-        version = None
-        records = self.runtime.records
-        assert records is not None  # a revalidating template opens the mutable store
-        try:
-            version = records.get(ref.locale, ref.full, ref.key)
-        except StoreError as error:  # the store is away: the built copy is the last good one
-            log.error("cannot read '/%s' from the store: %s", ref.full, error)
-        if version is not None:
-            meta = version.meta
+        # No stored version (or the store away): the build's copy is the last good one.
+        meta = page.built_meta if version is None else version.meta
         decision = plan(BUILT_PAGE, page.flags, meta, time.time())
         web_request = None
         if decision & REVALIDATE and meta is not None:  # PERF: no call for a page that is not due

@@ -1,5 +1,6 @@
-"""What the strategies share while a site is served: the renderer, the user-code pool, the
-mutable store with its regeneration machinery, and the site's built bodies and error pages.
+"""What the strategies share while a site is served: the renderer, the pools for sync user
+code, the mutable store with its regeneration machinery, and the site's built bodies and
+error pages.
 
 Opened once per worker (after granian forks), closed when the worker stops.
 """
@@ -8,25 +9,41 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from ..app import PerseusApp
-from ..errors import ConfigurationError, StoreError, status_for
+from ..errors import ConfigurationError, Overloaded, StoreError, status_for
 from ..http.response import Response
 from ..settings import Settings
 from ..stores.configured import check_store_reachable, open_mutable_store
 from ..stores.immutable import Dist, mutable_location
 from ..stores.lmdb_store import location_is_writable
-from ..stores.records import PageRecords, PageVersion
+from ..stores.records import NotCached, PageRecords, PageVersion
 from .built import Bodies, ErrorPages
 from .generate import generate_version
 from .pages import PageRequest
+from .pools import UserPool
 from .regeneration import IncrementalGenerator, PageRef, Revalidator
 from .render import PageRenderer, load_translators
+from .store_trouble import StoreTrouble
 
 log = logging.getLogger("perseus.request")
-USER_THREADS = 16
+# Background regenerations run at most max_concurrent_generations at once; their sync calls
+# get threads of their own, so a hung regeneration never holds a request's thread.
+BACKGROUND_THREADS = 8
+# A store that waits on the network (Redis) is called from these threads, never the loop.
+STORE_THREADS = 8
+RETRY_AFTER = [("retry-after", "1")]
+StoreCall = Callable[..., Awaitable[Any]]
+MaybeResponse = Response | Awaitable[Response]
+AnswerWith = Callable[[PageVersion | None], MaybeResponse]
+
+
+async def call_inline(function: Callable[..., Any], *args: Any) -> Any:
+    """A local store's call (LMDB: microseconds), made on the event loop."""
+    return function(*args)
 
 
 def check_mutable_store(app: PerseusApp, dist_path: Path, settings: Settings) -> None:
@@ -59,7 +76,13 @@ class Runtime:
         self.dist = dist
         self.bodies = Bodies(dist)
         self.errors = ErrorPages(dist, self.bodies, default_locale)
-        self.pool = ThreadPoolExecutor(USER_THREADS, thread_name_prefix="perseus-user")
+        self.request_timeout = settings.request_timeout
+        # Sync user code a visitor waits on, and background regenerations: separate threads.
+        self.pool = UserPool("request", settings.request_threads, settings.request_timeout)
+        self.background = UserPool("regeneration", BACKGROUND_THREADS, settings.generation_timeout)
+        self.store_trouble = StoreTrouble()
+        self.store_pool: UserPool | None = None
+        self.store_call: StoreCall = call_inline
         # In watch mode, pages rendered at request time carry the reload script like built ones.
         reload_id = dist.build_id if settings.dev_reload else None
         self.renderer = PageRenderer(app, dist.global_state, base_path, load_translators(app),
@@ -71,32 +94,93 @@ class Runtime:
             check_mutable_store(app, dist.path, settings)
             store = open_mutable_store(mutable_location(dist.path, settings.mutable_dir), settings)
             self.records = PageRecords(store, dist.build_id)
-            timeout = settings.generation_timeout
-            self.revalidator = Revalidator(store, self.records, self.generate, self.pool,
-                                           timeout=timeout, backoff=settings.retry_backoff)
-            self.generator = IncrementalGenerator(store, self.records, self.generate, timeout=timeout,
-                                                  max_pages=settings.max_generated_pages)
+            if getattr(store, "network", False):
+                self.store_pool = UserPool("store", STORE_THREADS, settings.redis_timeout)
+                self.store_call = self._call_store
+            self.revalidator = Revalidator(
+                store, self.records, self.regenerate, self.background, self.store_call, self.store_trouble,
+                timeout=settings.generation_timeout, check_timeout=settings.request_timeout,
+                backoff=settings.retry_backoff)
+            self.generator = IncrementalGenerator(
+                store, self.records, self.generate, self.store_call, self.store_trouble,
+                timeout=settings.request_timeout, max_pages=settings.max_generated_pages)
         # ISR-06: a flood of new paths runs at most this many generations at once per worker
         # (the others wait, within the generation timeout).
         self.generation_slots = asyncio.Semaphore(settings.max_concurrent_generations)
 
     async def generate(self, ref: PageRef) -> PageVersion:
-        """A new version of ``ref``'s page: its build state, rendered."""
+        """A new version of ``ref``'s page, for a visitor waiting on it: build state, rendered."""
+        return await self._generate(ref, self.pool)
+
+    async def regenerate(self, ref: PageRef) -> PageVersion:
+        """``generate`` in the background (a due page), in threads of its own."""
+        return await self._generate(ref, self.background)
+
+    async def _generate(self, ref: PageRef, pool: UserPool) -> PageVersion:
         async with self.generation_slots:
             return await generate_version(ref.template, ref.path, ref.locale, ref.extra, self.renderer,
-                                          self.pool, self.dist.build_id)
+                                          pool, self.dist.build_id)
+
+    async def _call_store(self, function: Callable[..., Any], *args: Any) -> Any:
+        assert self.store_pool is not None
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.store_pool, function, *args)
+        except Overloaded as exc:  # every store thread waits on a slow store: fail like it
+            raise StoreError(f"the mutable store is slow: {exc}") from None
+
+    def with_stored(self, ref: PageRef, answer: AnswerWith) -> MaybeResponse:
+        """``answer`` given ``ref``'s stored version, or None (none stored, or the store
+        failing: noted, and the caller serves what it can without it).
+
+        PERF: from LMDB, or this machine's copy of a networked store, the version is read
+        on the loop and ``answer`` called at once; otherwise it is fetched off the loop.
+        """
+        records = self.records
+        assert records is not None
+        try:
+            if self.store_pool is None:
+                version = records.get(ref.locale, ref.full, ref.key)
+            else:
+                version = records.cached(ref.locale, ref.full, ref.key)
+        except NotCached:
+            return self._fetch_then(ref, answer)
+        except StoreError as error:
+            self.store_trouble.report(f"cannot read '/{ref.full}' from the store", error)
+            version = None
+        return answer(version)
+
+    async def _fetch_then(self, ref: PageRef, answer: AnswerWith) -> Response:
+        assert self.records is not None
+        try:
+            version = await self.store_call(self.records.get, ref.locale, ref.full, ref.key)
+        except StoreError as error:
+            self.store_trouble.report(f"cannot read '/{ref.full}' from the store", error)
+            version = None
+        result = answer(version)
+        return result if isinstance(result, Response) else await result
 
     def failed(self, error: Exception, request: PageRequest) -> Response:
         """The error answer for user code (or the store) failing on ``request``, logged."""
         status = status_for(error)
         page = request.page
-        if status >= 500:
+        if status == 504:
+            log.error("page '/%s' took longer than PERSEUS_REQUEST_TIMEOUT=%gs: answered 504"
+                      " (%d sync call(s) still running past their deadline in this worker)",
+                      page.full, self.request_timeout, self.pool.hung)
+        elif status == 503:
+            log.error("page '/%s' answered 503: %s", page.full, error)
+        elif status >= 500:
             log.error("page '/%s' failed: %s: %s", page.full, type(error).__name__, error,
-                      exc_info=not isinstance(error, (TimeoutError, StoreError)))
-        return self.errors.answer(status, request.method, request.form, page.locale)
+                      exc_info=not isinstance(error, StoreError))
+        answer = self.errors.answer(status, request.method, request.form, page.locale)
+        if status == 503:
+            answer = Response(503, answer.headers + RETRY_AFTER, answer.body)
+        return answer
 
     def close(self) -> None:
         """Stop the user-code threads (not waiting for hung ones) and flush the store."""
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        for pool in (self.pool, self.background, self.store_pool):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
         if self.records is not None:
             self.records.store.close()
