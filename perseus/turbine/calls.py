@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
 
-async def call_user(function: Callable[..., Any], *args: Any, pool: ThreadPoolExecutor | None) -> Any:
+async def call_user(function: Callable[..., Any], *args: Any, pool: Executor | None) -> Any:
     """Await an async function; run a sync one in ``pool`` (inline when ``pool`` is None).
 
     A sync function that returns an awaitable has that awaited too.

@@ -10,7 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -50,7 +50,7 @@ def version_of(template: Template, path: str, locale: str, build_id: str, built:
 
 
 async def generate_version(template: Template, path: str, locale: str, extra: Any,
-                           renderer: PageRenderer, pool: ThreadPoolExecutor, build_id: str) -> PageVersion:
+                           renderer: PageRenderer, pool: Executor, build_id: str) -> PageVersion:
     """Run ``template``'s build state for ``path`` and render it, as a new version.
 
     Raises whatever the state function or view raises (``NotFound`` included).

@@ -10,10 +10,11 @@ until it returns; such calls are counted (``hung``) and logged.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from typing import Any
 
 from ..errors import Overloaded
@@ -21,24 +22,36 @@ from ..errors import Overloaded
 log = logging.getLogger("perseus.request")
 # Calls admitted beyond the threads, waiting for one: a short burst, never an unbounded queue.
 QUEUE_PER_THREAD = 4
+Work = tuple[Future[Any], int, Callable[..., Any], tuple[Any, ...]]
 
 
-class UserPool(ThreadPoolExecutor):
-    """A ``ThreadPoolExecutor`` that refuses work when ``threads * (1 + QUEUE_PER_THREAD)``
-    calls are already admitted, and knows which of its calls outlived ``deadline`` seconds."""
+class UserPool(Executor):
+    """Threads that refuse work when ``threads * (1 + QUEUE_PER_THREAD)`` calls are already
+    admitted, and know which of their calls outlived ``deadline`` seconds.
+
+    NOTE: not a ``ThreadPoolExecutor``: its threads are joined when the interpreter exits,
+    so one hung call would hold a stopping worker for as long as it hangs. These are
+    daemon threads: a worker that stops leaves hung calls behind.
+    """
 
     def __init__(self, name: str, threads: int, deadline: float) -> None:
-        super().__init__(threads, thread_name_prefix=f"perseus-{name}")
         self.name = name
         self.threads = threads
         self.limit = threads * (1 + QUEUE_PER_THREAD)
         self.deadline = deadline
         self.refused = 0
         self._lock = threading.Lock()
-        self._started: dict[int, float] = {}  # admitted calls by id, with when they were admitted
+        self._started: dict[int, float] = {}  # admitted calls by number, with when they were admitted
         self._calls = 0
+        self._work: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
+        self._workers = [threading.Thread(target=self._serve, name=f"perseus-{name}-{n}", daemon=True)
+                         for n in range(threads)]
+        for worker in self._workers:
+            worker.start()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if kwargs:
+            raise TypeError("UserPool.submit takes positional arguments only")
         with self._lock:
             if len(self._started) >= self.limit:
                 self.refused += 1
@@ -47,17 +60,39 @@ class UserPool(ThreadPoolExecutor):
             self._calls += 1
             call = self._calls
             self._started[call] = time.monotonic()
-        try:
-            return super().submit(self._run, call, fn, *args, **kwargs)
-        except BaseException:
-            self._finish(call)
-            raise
+        future: Future[Any] = Future()
+        self._work.put((future, call, fn, args))
+        return future
 
-    def _run(self, call: int, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            self._finish(call)
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if cancel_futures:
+            while True:
+                try:
+                    work = self._work.get_nowait()
+                except queue.Empty:
+                    break
+                if work is not None:
+                    work[0].cancel()
+                    self._finish(work[1])
+        for _ in self._workers:
+            self._work.put(None)
+        if wait:
+            for worker in self._workers:
+                worker.join()
+
+    def _serve(self) -> None:
+        while (work := self._work.get()) is not None:
+            future, call, fn, args = work
+            try:
+                if future.set_running_or_notify_cancel():
+                    try:
+                        result = fn(*args)
+                    except BaseException as exc:
+                        future.set_exception(exc)
+                    else:
+                        future.set_result(result)
+            finally:
+                self._finish(call)
 
     def _finish(self, call: int) -> None:
         with self._lock:

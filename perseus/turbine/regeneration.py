@@ -25,7 +25,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
 from perseus_core.plan import DUE_ON_DEMAND
@@ -88,7 +88,7 @@ class Revalidator:
     """Runs background regenerations of due pages, single-flight per page."""
 
     def __init__(self, store: MutableStore, records: PageRecords, generate: Generate,
-                 pool: ThreadPoolExecutor, store_call: StoreCall, trouble: StoreTrouble, *,
+                 pool: Executor, store_call: StoreCall, trouble: StoreTrouble, *,
                  timeout: float, check_timeout: float, backoff: float) -> None:
         self.store = store
         self.records = records
