@@ -184,7 +184,10 @@ class PageRecords:
         if version.build_id != self.build_id:
             return None  # written for another build: regenerated, never served
         if len(self._decoded) >= MAX_DECODED:
-            self._decoded.pop(next(iter(self._decoded)))
+            try:
+                self._decoded.pop(next(iter(self._decoded)))
+            except (RuntimeError, StopIteration, KeyError):
+                pass  # NOTE: another thread (a networked store's) changed it meanwhile: keep going
         self._decoded[key] = (checksum, version)
         return version
 

@@ -94,7 +94,7 @@ class Runtime:
             check_mutable_store(app, dist.path, settings)
             store = open_mutable_store(mutable_location(dist.path, settings.mutable_dir), settings)
             self.records = PageRecords(store, dist.build_id)
-            if getattr(store, "network", False):
+            if store.network:
                 self.store_pool = UserPool("store", STORE_THREADS, settings.redis_timeout)
                 self.store_call = self._call_store
             self.revalidator = Revalidator(
