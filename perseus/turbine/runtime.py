@@ -25,7 +25,7 @@ from .built import Bodies, ErrorPages
 from .generate import generate_version
 from .pages import PageRequest
 from .pools import UserPool
-from .regeneration import IncrementalGenerator, PageRef, Revalidator
+from .regeneration import IncrementalGenerator, PageRef, Revalidator, StoreCall
 from .render import PageRenderer, load_translators
 from .store_trouble import StoreTrouble
 
@@ -36,7 +36,6 @@ BACKGROUND_THREADS = 8
 # A store that waits on the network (Redis) is called from these threads, never the loop.
 STORE_THREADS = 8
 RETRY_AFTER = [("retry-after", "1")]
-StoreCall = Callable[..., Awaitable[Any]]
 MaybeResponse = Response | Awaitable[Response]
 AnswerWith = Callable[[PageVersion | None], MaybeResponse]
 
