@@ -130,7 +130,9 @@ def test_a_dist_lost_between_the_two_renames_of_a_swap_is_put_back(project: Path
 
 def test_two_concurrent_builds_both_finish_and_leave_one_valid_dist(project: Path) -> None:
     (project / "started.txt").unlink()
-    one = start_build(project, SLOW="1", LABEL="one")
+    # SLOW: the second build must start and reach the lock while the first holds it; on a
+    # loaded 2-core machine a Python start-up alone took over a second.
+    one = start_build(project, SLOW="4", LABEL="one")
     try:
         wait_for(project / "started.txt")  # the first build holds the lock now
         two = start_build(project, LABEL="two")
