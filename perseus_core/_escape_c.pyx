@@ -4,9 +4,14 @@
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.string cimport memchr, memcpy
 
+from .errors import wrong_type
 
-def escape_html(str text):
-    """Escape text for an HTML text node or a quoted attribute value."""
+
+def escape_html(value):
+    """Escape text for an HTML text node or a quoted attribute value (see the pure twin)."""
+    if not isinstance(value, str):
+        raise wrong_type("text", "str", value)
+    cdef str text = <str> value
     cdef Py_ssize_t n = len(text)
     cdef Py_ssize_t i
     cdef Py_UCS4 ch
@@ -51,12 +56,15 @@ cdef inline const unsigned char* _next(const unsigned char* p, const unsigned ch
     return found if found != NULL else end
 
 
-def escape_script_json(bytes data):
+def escape_script_json(value):
     """Make UTF-8 JSON inert inside a ``<script>`` element (see the pure twin).
 
     PERF: libc's vectorised ``memchr`` finds each special byte, and the runs
     between them are copied with ``memcpy``: JSON state has few such bytes.
     """
+    if not isinstance(value, bytes):
+        raise wrong_type("data", "bytes", value)
+    cdef bytes data = <bytes> value
     cdef const unsigned char* src = <const unsigned char*> PyBytes_AS_STRING(data)
     cdef const unsigned char* end = src + PyBytes_GET_SIZE(data)
     cdef const unsigned char* p
