@@ -123,8 +123,14 @@ class Router:
     def _incremental(self, key: str) -> tuple[int, int]:
         if self.incremental:
             # PERF: hashing every prefix of a 64 KB path of short segments took 260 ms:
-            # only prefixes that could be a root are looked up (at most depth + 1).
-            prefix = key[: self._candidate_end(key)]
+            # only prefixes that could be a root are looked up (at most depth + 1), those
+            # no longer than the longest root and of no more segments than the deepest.
+            end = len(key)
+            if end > self._root_length:
+                end = max(key.rfind("/", 0, self._root_length + 1), 0)
+            if key.count("/", 0, end) >= self._root_depth:
+                end = self._deepest_end(key, end)
+            prefix = key[:end]
             while True:
                 template = self.incremental.get(prefix, -1)
                 if template >= 0:
@@ -135,15 +141,9 @@ class Router:
                 prefix = prefix[:cut] if cut > 0 else ""
         return NOT_FOUND, -1
 
-    def _candidate_end(self, key: str) -> int:
-        """Where the longest prefix of ``key`` that could be an incremental root ends:
-        one no longer than the longest root, of no more segments than the deepest."""
-        end = len(key)
-        if end > self._root_length:
-            end = max(key.rfind("/", 0, self._root_length + 1), 0)
+    def _deepest_end(self, key: str, end: int) -> int:
+        """Where the prefix of ``key[:end]`` with as many segments as the deepest root ends."""
         at = -1
         for _ in range(self._root_depth):
             at = key.find("/", at + 1, end)
-            if at < 0:
-                return end
         return max(at, 0)

@@ -401,6 +401,18 @@ def test_subclasses_and_extreme_ids_give_both_twins_the_same_answer(
     assert found[0] is not TypeError, found  # taken (perhaps refused as a value, never as a type)
 
 
+def test_every_entry_point_takes_the_same_keyword_arguments_in_both_twins() -> None:
+    for paths, routing, escape, shell in zip(PATHS, ROUTING, ESCAPE, SHELL, strict=True):
+        assert paths.normalize_path(path="/a/") == "a"
+        router = routing.Router(pages={"a": 1}, incremental={"": 2}, locales=())
+        assert router.resolve(path="/a") == (0, 1, -1) and router.match(key="b") == (1, 2)
+        assert escape.escape_html(text="<") == "&lt;"
+        assert escape.escape_script_json(data=b"<") == b"\\u003c"
+        document = shell.Shell(document=DOCUMENT, scripts="")
+        page = document.page(lang="", head="", content="x", escaped_state=b"1")
+        assert b"x</div>" in page
+
+
 # --- escaping -------------------------------------------------------------------------------------
 
 JSON = st.recursive(
