@@ -97,7 +97,8 @@ class _Site:
         try:
             verdict, ident, locale_index = self.router.resolve(path)
         except BadPath:
-            raise ValueError("not a valid URL path (control character or invalid UTF-8)") from None
+            raise ValueError("not a valid URL path (control character, invalid UTF-8 or malformed"
+                             " %-escape)") from None
         key = normalize_path(path)
         if verdict == UNKNOWN_LOCALE:
             example = self.url(self.locales[0], key)

@@ -49,7 +49,10 @@ class Template:
         view: ``view(ctx, state) -> str``, the page body as HTML text.
         head: ``head(ctx, state) -> str``, HTML put into ``<head>`` (title, meta).
         set_headers: ``set_headers(ctx, state) -> Mapping[str, str]``, extra response
-            headers for the page's HTML; they override perseus's defaults by name.
+            headers for the page's HTML; they override perseus's defaults by name. A
+            name that is not a token, a framing header or a value with a control
+            character (tab aside) fails the build of a built page, and answers 500 (logged
+            with the template and header) for a page rendered or generated on request.
         build_paths: ``build_paths() -> BuildPaths | list[str]``, sync or async.
         build_state: ``build_state(info) -> state``, sync or async, run at build time
             once per path and locale (and again when a page is regenerated).

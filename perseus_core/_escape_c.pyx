@@ -4,9 +4,17 @@
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.string cimport memchr, memcpy
 
+from .errors import wrong_type
 
-def escape_html(str text):
-    """Escape text for an HTML text node or a quoted attribute value."""
+
+def escape_html(text):
+    """Escape text for an HTML text node or a quoted attribute value (see the pure twin)."""
+    if not isinstance(text, str):
+        raise wrong_type("text", "str", text)
+    return _escape_html(<str> text)
+
+
+cdef str _escape_html(str text):
     cdef Py_ssize_t n = len(text)
     cdef Py_ssize_t i
     cdef Py_UCS4 ch
@@ -51,12 +59,18 @@ cdef inline const unsigned char* _next(const unsigned char* p, const unsigned ch
     return found if found != NULL else end
 
 
-def escape_script_json(bytes data):
+def escape_script_json(data):
     """Make UTF-8 JSON inert inside a ``<script>`` element (see the pure twin).
 
     PERF: libc's vectorised ``memchr`` finds each special byte, and the runs
     between them are copied with ``memcpy``: JSON state has few such bytes.
     """
+    if not isinstance(data, bytes):
+        raise wrong_type("data", "bytes", data)
+    return _escape_script_json(<bytes> data)
+
+
+cdef bytes _escape_script_json(bytes data):
     cdef const unsigned char* src = <const unsigned char*> PyBytes_AS_STRING(data)
     cdef const unsigned char* end = src + PyBytes_GET_SIZE(data)
     cdef const unsigned char* p

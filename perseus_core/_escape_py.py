@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from .errors import wrong_type
+
 _HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
 
 
 def escape_html(text: str) -> str:
-    """Escape text for an HTML text node or a quoted attribute value."""
+    """Escape text for an HTML text node or a quoted attribute value.
+
+    Raises:
+        TypeError: ``text`` is not ``str``.
+    """
+    if not isinstance(text, str):
+        raise wrong_type("text", "str", text)
     return text.translate(_HTML)
 
 
@@ -18,7 +26,12 @@ def escape_script_json(data: bytes) -> bytes:
     JavaScript before ES2019 treats them as line ends. Applied after serialising, so
     it holds whichever serialiser produced the JSON. ``JSON.parse`` gives back the
     same value.
+
+    Raises:
+        TypeError: ``data`` is not ``bytes`` (a ``bytearray`` or ``memoryview`` neither).
     """
+    if not isinstance(data, bytes):
+        raise wrong_type("data", "bytes", data)
     if (
         b"<" not in data
         and b">" not in data

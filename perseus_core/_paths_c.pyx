@@ -1,26 +1,35 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Cython kernel: request-path normalisation (see the pure twin)."""
 
-from .errors import BadPath
+from ._percent cimport hex_owed
+
+from .errors import BadPath, wrong_type
 
 
-def normalize_path(str path):
+def normalize_path(path):
     """Turn a decoded request path into a render-config key (see the pure twin)."""
-    cdef Py_ssize_t n = len(path)
+    if not isinstance(path, str):
+        raise wrong_type("path", "str", path)
+    cdef str text = <str> path
+    cdef Py_ssize_t n = len(text)
     cdef Py_UCS4 ch
     cdef bint previous_slash = False, doubled = False
-    for ch in path:
-        if ch < 32 or ch == 127 or ch == 0xFFFD:
-            raise BadPath(repr(path))
+    cdef int owed = 0
+    for ch in text:
+        owed = hex_owed(ch, owed)
+        if ch < 32 or ch == 127 or ch == 0xFFFD or owed < 0:
+            raise BadPath(repr(text))
         if ch == 47:
             doubled = doubled or previous_slash
             previous_slash = True
         else:
             previous_slash = False
+    if owed:
+        raise BadPath(repr(text))
     if doubled:
-        return "/".join([segment for segment in path.split("/") if segment])
-    cdef Py_ssize_t start = 1 if n and path[0] == "/" else 0
-    cdef Py_ssize_t end = n - 1 if n > start and path[n - 1] == "/" else n
+        return "/".join([segment for segment in text.split("/") if segment])
+    cdef Py_ssize_t start = 1 if n and text[0] == "/" else 0
+    cdef Py_ssize_t end = n - 1 if n > start and text[n - 1] == "/" else n
     if start == 0 and end == n:
-        return path
-    return path[start:end]
+        return text
+    return text[start:end]

@@ -1,12 +1,14 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Cython kernel: route matching in one pass over the path (see the pure twin).
 
-PERF: an ASCII path without "//" (nearly every request) is checked eight bytes at
-a time and matched in place; any other path is normalised into a stack buffer of
-UTF-8 in one scan. Each lookup (the exact key, then each shorter prefix) hashes
-the key eight bytes at a time and probes an open-addressing table whose slots
-carry 32 bits of the hash, so a probe that misses rarely touches the key itself.
-No ``str.split``, no slices, no new strings.
+PERF: an ASCII path without "//" or "%" (nearly every request) is checked eight
+bytes at a time and matched in place; any other path is normalised into a stack
+buffer of UTF-8 in one scan. Each lookup (the exact key, then each shorter prefix
+that could be an incremental root: no longer and no deeper than the longest and
+the deepest root, so routing stays linear in the path's length) hashes the key
+eight bytes at a time and probes an open-addressing table whose slots carry 32
+bits of the hash, so a probe that misses rarely touches the key itself. No
+``str.split``, no slices, no new strings.
 NOTE: only the app's own routes are ever inserted, so request paths cannot grow
 probe chains (no hash flooding); they can only pick among existing ones.
 """
@@ -15,8 +17,10 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcmp, memcpy, memset
 
-from ._routing_py import check_routes
-from .errors import BadPath
+from ._percent cimport hex_owed
+
+from ._routing_py import check_routes, root_depth, route_table
+from .errors import BadPath, wrong_type
 
 PAGE = 0
 INCREMENTAL = 1
@@ -98,17 +102,17 @@ cdef inline Py_ssize_t _utf8(uint32_t ch, unsigned char* out) noexcept nogil:
 
 
 cdef enum:
-    SCAN_CLEAN = 0       # no control character, no "//"
+    SCAN_CLEAN = 0       # no control character, no "//", no "%"
     SCAN_BAD = 1         # a control character or DEL: certainly there
-    SCAN_MAYBE = 2       # perhaps "//": normalise the slow way, which is exact
+    SCAN_MAYBE = 2       # perhaps "//" or "%": normalise the slow way, which is exact
 
 
 cdef inline int _scan_ascii(const unsigned char* data, Py_ssize_t n) noexcept nogil:
     # PERF: eight ASCII bytes per step (SWAR). A flag can only be wrong in the
     # byte above a true match (borrow), so "bad" is exact about whether there is
-    # one, and a false "//" only sends the path down the exact slow path.
+    # one, and a false "//" or "%" only sends the path down the exact slow path.
     cdef uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL
-    cdef uint64_t word, t, slashes, bad = 0, pairs = 0, carry = 0
+    cdef uint64_t word, t, slashes, bad = 0, pairs = 0, carry = 0, percent = 0
     cdef Py_ssize_t i = 0
     while i < n:
         if n - i >= 8:
@@ -122,15 +126,17 @@ cdef inline int _scan_ascii(const unsigned char* data, Py_ssize_t n) noexcept no
         slashes = (t - ones) & ~t & high                    # "/"
         pairs |= (slashes & (slashes << 8)) | (carry & (slashes >> 7))
         carry = slashes >> 63
+        t = word ^ (0x25 * ones)
+        percent |= (t - ones) & ~t & high                   # "%"
         i += 8
     if bad:
         return SCAN_BAD
-    return SCAN_MAYBE if pairs else SCAN_CLEAN
+    return SCAN_MAYBE if pairs or percent else SCAN_CLEAN
 
 
-cdef bytes _key_bytes(str key):
-    return key.encode("utf-8", "surrogatepass")
-
+cdef bytes _key_bytes(key):
+    # NOTE: untyped, so that str subclasses pass (check_routes has refused anything else).
+    return (<str> key).encode("utf-8", "surrogatepass")
 
 cdef class Router:
     """Matches request paths to page ids and incremental template ids (see the pure twin)."""
@@ -140,6 +146,8 @@ cdef class Router:
     cdef unsigned char* _arena   # the records: Entry, then the key's UTF-8, 8-byte aligned
     cdef list _locale_keys       # the locales' UTF-8
     cdef bint _has_incremental
+    cdef Py_ssize_t _root_depth    # segments of the deepest incremental root
+    cdef Py_ssize_t _root_bytes    # UTF-8 length of the longest incremental root
     cdef readonly dict pages
     cdef readonly dict incremental
     cdef readonly tuple locales
@@ -155,11 +163,13 @@ cdef class Router:
 
     def __init__(self, pages, incremental, locales=()):
         check_routes(pages, incremental, locales)
-        self.pages = dict(pages)
-        self.incremental = dict(incremental)
+        self.pages = route_table(pages)
+        self.incremental = route_table(incremental)
         self.locales = tuple(locales)
         self._locale_keys = [_key_bytes(locale) for locale in self.locales]
         self._has_incremental = len(self.incremental) > 0
+        self._root_depth = root_depth(self.incremental)
+        self._root_bytes = max([len(_key_bytes(key)) for key in self.incremental], default=0)
         keys = list(dict.fromkeys([*self.pages, *self.incremental]))
         encoded = [_key_bytes(key) for key in keys]
         cdef Py_ssize_t capacity = 8
@@ -224,16 +234,39 @@ cdef class Router:
             return entry
         # The most specific incremental root: the key itself, each shorter prefix, then "".
         incremental[0] = True
-        while self._has_incremental:
+        if not self._has_incremental:
+            return NULL
+        cdef Py_ssize_t end = self._candidate_end(key, n)
+        if end < n:
+            entry = self._find(key, end)
+        n = end
+        while True:
             if entry != NULL and entry.template >= 0:
                 return entry
             if n == 0:
-                break
+                return NULL
             n -= 1
             while n > 0 and key[n] != 47:
                 n -= 1
             entry = self._find(key, n)
-        return NULL
+
+    cdef inline Py_ssize_t _candidate_end(self, const unsigned char* key, Py_ssize_t n) noexcept:
+        # Where the longest prefix of key[:n] that could be an incremental root ends:
+        # one no longer than the longest root, of no more segments than the deepest.
+        # PERF: hashing every prefix of a 64 KB path of short segments took 220 ms.
+        cdef Py_ssize_t end = n, i, slashes = 0
+        if end > self._root_bytes:
+            end = self._root_bytes
+            while end > 0 and key[end] != 47:
+                end -= 1
+        if self._root_depth == 0:
+            return 0
+        for i in range(end):
+            if key[i] == 47:
+                slashes += 1
+                if slashes == self._root_depth:
+                    return i
+        return end
 
     cdef object _lookup(self, const unsigned char* key, Py_ssize_t n, Py_ssize_t locale):
         cdef bint incremental
@@ -244,8 +277,10 @@ cdef class Router:
             return (INCREMENTAL, entry.template, locale)
         return (PAGE, entry.page, locale)
 
-    def match(self, str key):
+    def match(self, key):
         """Match a route key (normalised, no locale) (see the pure twin)."""
+        if not isinstance(key, str):
+            raise wrong_type("key", "str", key)
         cdef Py_ssize_t n
         cdef const char* data
         cdef bytes encoded
@@ -263,13 +298,15 @@ cdef class Router:
             return (INCREMENTAL, entry.template)
         return (PAGE, entry.page)
 
-    def resolve(self, str path):
+    def resolve(self, path):
         """Match a decoded request path: ``(verdict, id, locale_index)`` (see the pure twin)."""
+        if not isinstance(path, str):
+            raise wrong_type("path", "str", path)
         cdef const unsigned char* data
         cdef Py_ssize_t n, start, end
         cdef int scan
         if PyUnicode_IS_ASCII(path):
-            # PERF: the common case, an ASCII path without "//", is matched in place.
+            # PERF: the common case, an ASCII path without "//" or "%", is matched in place.
             data = <const unsigned char*> PyUnicode_DATA(path)
             n = PyUnicode_GET_LENGTH(path)
             scan = _scan_ascii(data, n)
@@ -281,13 +318,13 @@ cdef class Router:
                 return self._localised(data + start, end - start)
         cdef unsigned char stack[STACK_BYTES]
         cdef unsigned char* buffer = stack
-        cdef Py_ssize_t size = 4 * len(path)
+        cdef Py_ssize_t size = 4 * PyUnicode_GET_LENGTH(path)
         if size > STACK_BYTES:
             buffer = <unsigned char*> PyMem_Malloc(size)
             if buffer == NULL:
                 raise MemoryError()
         try:
-            return self._resolve(path, buffer)
+            return self._resolve(<str> path, buffer)
         finally:
             if buffer != stack:
                 PyMem_Free(buffer)
@@ -297,7 +334,11 @@ cdef class Router:
         cdef Py_ssize_t n = 0
         cdef Py_UCS4 ch
         cdef bint slash = False
+        cdef int owed = 0
         for ch in path:
+            owed = hex_owed(ch, owed)
+            if owed < 0:
+                raise BadPath(repr(path))
             if ch == 47:
                 slash = True
                 continue
@@ -312,6 +353,8 @@ cdef class Router:
                 n += 1
             else:
                 n += _utf8(<uint32_t> ch, buffer + n)
+        if owed:
+            raise BadPath(repr(path))
         return self._localised(buffer, n)
 
     cdef object _localised(self, const unsigned char* buffer, Py_ssize_t n):

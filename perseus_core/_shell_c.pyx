@@ -10,6 +10,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from libc.string cimport memcpy
 
 from ._shell_py import split_document
+from .errors import wrong_type
 
 
 cdef extern from "Python.h":
@@ -31,14 +32,25 @@ cdef class Shell:
     cdef readonly bytes before_lang, before_head, before_content, before_state, after_state
     cdef Py_ssize_t _fixed
 
-    def __init__(self, str document, str scripts):
+    def __init__(self, document, scripts):
+        # split_document refuses anything but text, as the pure twin does.
         (self.before_lang, self.before_head, self.before_content, self.before_state,
          self.after_state) = split_document(document, scripts)
         self._fixed = (len(self.before_lang) + len(self.before_head) + len(self.before_content)
                        + len(self.before_state) + len(self.after_state))
 
-    def page(self, str lang, str head, str content, bytes escaped_state):
+    def page(self, lang, head, content, escaped_state):
         """The whole page: ``escaped_state`` must already be script-safe JSON."""
+        # NOTE: checked here rather than by typed arguments, which refuse subclasses
+        # (a view may return a markupsafe.Markup); the messages are the pure twin's.
+        if not isinstance(lang, str):
+            raise wrong_type("lang", "str", lang)
+        if not isinstance(head, str):
+            raise wrong_type("head", "str", head)
+        if not isinstance(content, str):
+            raise wrong_type("content", "str", content)
+        if not isinstance(escaped_state, bytes):
+            raise wrong_type("escaped_state", "bytes", escaped_state)
         cdef Py_ssize_t lang_size, head_size, content_size
         cdef const char* lang_data = PyUnicode_AsUTF8AndSize(lang, &lang_size)
         cdef const char* head_data = PyUnicode_AsUTF8AndSize(head, &head_size)
@@ -57,6 +69,6 @@ cdef class Shell:
         at = _put_bytes(dst, at, self.before_content)
         at = _put(dst, at, content_data, content_size)
         at = _put_bytes(dst, at, self.before_state)
-        at = _put_bytes(dst, at, escaped_state)
+        at = _put_bytes(dst, at, <bytes> escaped_state)
         _put_bytes(dst, at, self.after_state)
         return out

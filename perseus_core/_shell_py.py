@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .errors import wrong_type
+
 DEFAULT_DOCUMENT = (
     "<!DOCTYPE html>\n"
     '<html><head><meta charset="utf-8">'
@@ -22,7 +24,9 @@ def split_document(document: str, scripts: str) -> tuple[bytes, bytes, bytes, by
 
     Raises:
         ShellError: a marker is missing or out of order.
+        TypeError: ``document`` or ``scripts`` is not ``str``.
     """
+    check_types(("document", document, str), ("scripts", scripts, str))
     html_at = document.find("<html")
     head_end = document.find("</head>")
     root_at = document.find(ROOT_OPEN)
@@ -43,6 +47,14 @@ def split_document(document: str, scripts: str) -> tuple[bytes, bytes, bytes, by
     )
 
 
+def check_types(*arguments: tuple[str, object, type]) -> None:
+    """Refuse an argument that is not of its type, as Cython's typed arguments would
+    (but taking subclasses). Shared by both twins."""
+    for name, value, expected in arguments:
+        if not isinstance(value, expected):
+            raise wrong_type(name, expected.__name__, value)
+
+
 class Shell:
     """An HTML document split at the points where a page's parts go.
 
@@ -55,7 +67,13 @@ class Shell:
          self.after_state) = split_document(document, scripts)
 
     def page(self, lang: str, head: str, content: str, escaped_state: bytes) -> bytes:
-        """The whole page: ``escaped_state`` must already be script-safe JSON."""
+        """The whole page: ``escaped_state`` must already be script-safe JSON.
+
+        Raises:
+            TypeError: ``escaped_state`` is not ``bytes``, or another part not ``str``.
+        """
+        check_types(("lang", lang, str), ("head", head, str), ("content", content, str),
+                    ("escaped_state", escaped_state, bytes))
         lang_attr = f' lang="{lang}"'.encode() if lang else b""
         return b"".join((
             self.before_lang, lang_attr, self.before_head, head.encode(),

@@ -5,7 +5,8 @@ symlinks and aliases. Every answer must be a 4xx (never a 500), no body may ever
 the canary token planted outside the static root, and the same worker keeps answering.
 Each case runs against both interfaces: RSGI (granian decodes the path itself) and ASGI
 (``perseus.http.urls.decode_target`` decodes ``raw_path`` the same way), and every case
-gets the same status from both.
+gets the same status from both. RSGI gives no raw path, so a malformed escape is known on
+both by the ``%`` it leaves in the decoded path, not followed by two hex digits: 400.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from perseus.stores.immutable import Dist, mutable_location
+from perseus.stores.lmdb_store import lmdb_session
+from perseus.stores.records import PageRecords
 from tests.conftest import Server, perseus
 
 CANARY = "canary-" + secrets.token_hex(16)
@@ -25,12 +29,21 @@ CANARY = "canary-" + secrets.token_hex(16)
 APP = f'''\
 # {CANARY}
 from html import escape
+from pathlib import Path
 
 from perseus import BuildPaths, PerseusApp, Template
+
+GENERATED = Path(__file__).with_name("generated.log")
 
 
 def view(ctx, state):
     return f"<h1>{{escape(ctx.path or 'home')}}</h1>"
+
+
+def generated_state(info):
+    with GENERATED.open("a", encoding="utf-8", errors="surrogateescape") as log:
+        log.write(repr(info.path) + "\\n")
+    return {{"path": info.path}}
 
 
 app = PerseusApp(
@@ -38,6 +51,7 @@ app = PerseusApp(
         Template("index", view=view),
         Template("about", view=view),
         Template("post", view=view, build_paths=lambda: BuildPaths(["first", "a"])),
+        Template("gen", view=view, build_state=generated_state, incremental=True),
     ],
     error_views={{404: lambda ctx, error: "<h1>Nothing here</h1>"}},
     static_dir="static",
@@ -202,13 +216,45 @@ def test_invalid_utf8_is_400_on_every_route(server: Server, target: bytes) -> No
     assert body == b'{"error":{"status":400,"message":"bad request"}}'
 
 
-MALFORMED = [b"/%", b"/%zz", b"/%2", b"/post/%g1", S + b"%zz"]
+MALFORMED = [b"/%", b"/%zz", b"/%2", b"/post/%g1", S + b"%zz", b"/about%", b"/%%41", b"/gen/%ZZ",
+             b"/gen/a%", b"/gen/%2x/b", b"/.perseus/page/xx-XX/gen/%zz.json", b"/.perseus/page/xx-XX/%.json"]
 
 
-@pytest.mark.parametrize("target", MALFORMED)
-def test_malformed_percent_encoding_is_404(server: Server, target: bytes) -> None:
-    """REQ-02: a malformed escape is left as it is (granian's RSGI does so): no such page."""
-    refused(server, target, allowed=(404,))
+@pytest.mark.parametrize("target", MALFORMED, ids=lambda t: t.decode("latin-1"))
+def test_malformed_percent_encoding_is_400_on_every_route(server: Server, target: bytes) -> None:
+    """REQ-02: a malformed escape is 400 before any lookup: pages, static files, JSON, incremental."""
+    assert refused(server, target, allowed=(400,)) == 400
+
+
+def test_a_percent_is_read_after_decoding(server: Server) -> None:
+    """RSGI gives the decoded path alone: "%2541" is the literal segment "%41" (no such page),
+    while "%25zz" decodes to "%zz", which cannot be told from a malformed escape: 400."""
+    assert refused(server, b"/%2541", allowed=(404,)) == 404
+    assert refused(server, b"/%25zz", allowed=(400,)) == 400
+    assert server.raw_get(b"/gen/%2541")[0] == 200  # an incremental page named "%41"
+
+
+BELOW_INCREMENTAL = [b"/gen/%zz", b"/gen/%ZZ", b"/gen/x%", b"/gen/%e", b"/gen/%ff", b"/gen/%c3%28",
+                     b"/gen/a%00b", b"/gen/%0d%0a", b"/gen/%25zz", b"/.perseus/page/xx-XX/gen/%ZZ.json"]
+
+
+def test_bad_paths_below_an_incremental_template_are_400_and_nothing_is_generated_or_stored(
+        server: Server, hostile_site: Path) -> None:
+    """Issue 10: ``/<incremental template>/%ZZ`` was generated, stored and answered 200."""
+    for target in BELOW_INCREMENTAL:
+        assert refused(server, target, allowed=(400,)) == 400
+    assert server.raw_get(b"/gen/fine")[0] == 200  # the template does generate good paths
+    log = hostile_site / "generated.log"
+    generated = log.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
+    assert "'fine'" in generated
+    # "": the root, built; "%41": test_a_percent_is_read_after_decoding.
+    assert set(generated) <= {"''", "'fine'", "'%41'"}, generated
+    dist = Dist(hostile_site / "dist")
+    with lmdb_session(mutable_location(dist.path, None)) as store:
+        records = PageRecords(store, dist.build_id)
+        assert records.get("xx-XX", "gen/fine") is not None
+        for stored in ("gen/%zz", "gen/%ZZ", "gen/x%", "gen/%e", "gen/\ufffd", "gen/\ufffd(", "gen/a\x00b"):
+            assert records.get("xx-XX", stored) is None, stored
 
 
 def test_control_characters_are_400(server: Server) -> None:
@@ -294,8 +340,8 @@ JSON_SHAPES = [b"/.perseus/page/xx-XX/about", b"/.perseus/page/fr-FR/about.json"
                b"/.perseus/page/xx-XX/.json.json"]
 EVERY_CASE = [*TRAVERSAL, *ODD_FILES, *ALIASES, *INVALID_UTF8, *(S + t[1:] for t in INVALID_UTF8),
               *(b"/.perseus/page/xx-XX" + t + b".json" for t in INVALID_UTF8), *MALFORMED, *CONTROL,
-              *JSON_SHAPES, b"/post/a%252Fb", b"/post%2Ffirst", b"/about%3Fx", S + b"robots.txt%3F",
-              b"../secret.txt", b"*", b"/" + b"a" * 16_000]
+              *JSON_SHAPES, *BELOW_INCREMENTAL, b"/post/a%252Fb", b"/post%2Ffirst", b"/about%3Fx",
+              S + b"robots.txt%3F", b"../secret.txt", b"*", b"/" + b"a" * 16_000, b"/%2541", b"/%25zz"]
 
 
 @pytest.fixture(scope="module")

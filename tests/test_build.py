@@ -269,7 +269,7 @@ def test_set_headers_cannot_split_or_reframe_the_response(tmp_path: Path) -> Non
 
 
 def test_unreachable_build_paths_fail(tmp_path: Path) -> None:
-    bad_paths: list[object] = ["a\\b", "a\x00", "a\ufffd", "a/../b", "a//b", ".", 42]
+    bad_paths: list[object] = ["a\\b", "a\x00", "a\ufffd", "a/../b", "a//b", ".", 42, "50%off", "a%4"]
     templates = ", ".join(f"Template('t{i}', view=v, build_paths=lambda: [{path!r}])"
                           for i, path in enumerate(bad_paths))
     templates += ", Template('one', view=v, build_paths=lambda: BuildPaths('first'))"

@@ -11,6 +11,9 @@ from __future__ import annotations
 import html
 import importlib
 import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from types import ModuleType
 
 import orjson
@@ -75,10 +78,17 @@ def test_normalize_path(paths: ModuleType, path: str, key: str) -> None:
     assert paths.normalize_path(path) == key
 
 
+def refused(path: str) -> bool:
+    """What no page can have: a control character, U+FFFD, or a "%" not followed by two
+    hex digits (granian's RSGI leaves a malformed escape as it is)."""
+    control = any(ch < " " or ch in "\x7f\ufffd" for ch in path)
+    return control or re.search("%(?![0-9a-fA-F]{2})", path) is not None
+
+
 @KERNELS
 @given(PATH_TEXT)
 def test_normalize_path_drops_empty_segments_or_refuses(path: str) -> None:
-    invalid = any(ch < " " or ch in "\x7f\ufffd" for ch in path)
+    invalid = refused(path)
     for module in PATHS:
         if invalid:
             with pytest.raises(BadPath):
@@ -141,11 +151,25 @@ def test_locales_take_the_first_segment(routing: ModuleType, path: str,
     assert router.locales == ("en-US", "fr-FR")
 
 
-@pytest.mark.parametrize("path", ["/a\x00b", "/about\n", "/\x7f", "/caf\ufffd", "\x1b"])
-def test_control_characters_and_replacement_characters_are_bad_paths(routing: ModuleType, path: str) -> None:
+@pytest.mark.parametrize("path", ["/a\x00b", "/about\n", "/\x7f", "/caf\ufffd", "\x1b",
+                                  "/%", "/%zz", "/%2", "/post/%g1", "/post/%ZZ", "/a%4/b", "/%%41", "/é%",
+                                  "/post/" + "a" * 600 + "%"])
+def test_control_characters_malformed_escapes_and_replacement_characters_are_bad_paths(
+        routing: ModuleType, paths: ModuleType, path: str) -> None:
     for locales in ((), ("en-US",)):
         with pytest.raises(BadPath):
             routing.Router(PAGES, INCREMENTAL, locales).resolve(path)
+    with pytest.raises(BadPath):
+        paths.normalize_path(path)
+
+
+@pytest.mark.parametrize(("path", "key"), [("/%41", "%41"), ("/post/50%2fof", "post/50%2fof"),
+                                           ("/%aF%9e/", "%aF%9e"), ("/é%20", "é%20")])
+def test_a_percent_before_two_hex_digits_is_a_literal_segment(routing: ModuleType, paths: ModuleType,
+                                                                path: str, key: str) -> None:
+    # What "%2541" decodes to: a page of that literal name may exist.
+    assert paths.normalize_path(path) == key
+    assert routing.Router({key: 9}, INCREMENTAL).resolve(path) == (0, 9, -1)
 
 
 def test_every_offset_of_a_double_slash_or_control_character(routing: ModuleType) -> None:
@@ -158,6 +182,10 @@ def test_every_offset_of_a_double_slash_or_control_character(routing: ModuleType
             with pytest.raises(BadPath):
                 router.resolve("/" + "a" * k + bad + "/b")
     assert router.resolve("/abcdefghij/.../x") == (1, 0, -1)  # "/." may look like "//" to the scan
+    for k in range(0, 20):  # and "%" in every position of the eight-byte words
+        assert router.resolve("/" + "a" * k + "%41/b") == (2, -1, -1)
+        with pytest.raises(BadPath):
+            router.resolve("/" + "a" * k + "%4/b")
 
 
 @pytest.mark.parametrize(("pages", "incremental", "locales", "message"), [
@@ -165,6 +193,8 @@ def test_every_offset_of_a_double_slash_or_control_character(routing: ModuleType
     ({"a//b": 0}, {}, (), "not a normalised path"),
     ({}, {"post/": 0}, (), "not a normalised path"),
     ({"about": -1}, {}, (), "negative id"),
+    ({"about": sys.maxsize + 1}, {}, (), "id above"),
+    ({}, {"post": 2**64}, (), "id above"),
     ({}, {}, ("en/US",), "cannot be a path segment"),
     ({}, {}, ("",), "cannot be a path segment"),
 ])
@@ -202,6 +232,185 @@ def test_matching_any_path_returns_a_verdict_and_the_twins_agree(
             assert ident == -1
         assert (locale >= 0) == (bool(locales) and verdict != 3)
     assert len(outcomes) == 1, outcomes
+
+
+class CountingRoutes(dict[str, int]):
+    """A route table that counts its lookups and the characters each one hashes."""
+
+    def __init__(self, routes: dict[str, int]) -> None:
+        super().__init__(routes)
+        self.lookups = self.hashed = 0
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        self.lookups += 1
+        self.hashed += len(key)
+        return super().get(key, default)
+
+
+LONG = 64 * 1024
+
+
+@pytest.mark.parametrize("path", [
+    "/" + "a/" * (LONG // 2),                  # 32,768 short segments, outside every template
+    "/post/" + "a/" * (LONG // 2),             # below an incremental template
+    "/docs/guide/" + "x" * LONG,               # one long segment
+    "/" + "a" * LONG + "/b",                   # a long first segment
+])
+def test_routing_a_64_kb_path_looks_up_as_few_prefixes_as_a_short_one(path: str) -> None:
+    """Issue 10: every prefix down to "" was hashed, 260 ms for one 64 KB path (quadratic).
+
+    Only the prefixes that could be an incremental root are looked up: no deeper and no
+    longer than the deepest and the longest root.
+    """
+    from perseus_core._routing_py import Router
+
+    router = Router(PAGES, INCREMENTAL)
+    short = "/" + "/".join(path.strip("/").split("/")[:3])[:20]
+    counted = []
+    for asked in (short, path):
+        router.pages, router.incremental = CountingRoutes(PAGES), CountingRoutes(INCREMENTAL)
+        verdict = router.resolve(asked)
+        assert verdict == ROUTING[-1].Router(PAGES, INCREMENTAL).resolve(asked)  # both twins agree
+        counted.append((router.pages.lookups, router.incremental.lookups, router.incremental.hashed))
+    (_, short_lookups, _), (page_lookups, lookups, hashed) = counted
+    assert page_lookups == 1  # the exact page, hashed once
+    assert lookups <= 3 and lookups <= short_lookups + 1  # at most "docs/guide", "docs", ""
+    assert hashed <= 3 * len("docs/guide")
+
+
+LONG_PATHS = st.lists(st.sampled_from(["a", "b", "ab", "é", "", "%41", "x" * 40]), max_size=300).map("/".join)
+
+
+@KERNELS
+@given(ROUTES, ROUTES, st.lists(st.sampled_from(["en", "fr"]), unique=True), LONG_PATHS)
+def test_the_twins_agree_on_long_paths_of_many_segments(
+        pages: dict[str, int], incremental: dict[str, int], locales: list[str], path: str) -> None:
+    assert len({module.Router(pages, incremental, locales).resolve(path) for module in ROUTING}) == 1
+    key = PATHS[0].normalize_path(path)
+    assert len({module.Router(pages, incremental).match(key) for module in ROUTING}) == 1
+
+
+# --- the twins refuse the same arguments ----------------------------------------------------------
+
+class Text(str):
+    """A str subclass (like markupsafe.Markup): every kernel takes it as text."""
+
+
+class Data(bytes):
+    """A bytes subclass: taken as bytes."""
+
+
+NOT_TEXT = [None, b"/about", bytearray(b"/about"), memoryview(b"/about"), 2**64, -(2**64), 0, 1.5, ["/"]]
+NOT_BYTES = [None, "null", bytearray(b"null"), memoryview(b"null"), 2**64, -1, 0, [1]]
+IDS = [None, "1", 1.5, b"1", -1, -(2**64), sys.maxsize + 1, 2**64]
+
+# Each kernel entry point with one argument replaced by the value under test.
+TEXT_ARGUMENTS: dict[str, tuple[str, Callable[[ModuleType, object], object]]] = {
+    "normalize_path": ("paths", lambda m, v: m.normalize_path(v)),
+    "Router.resolve": ("routing", lambda m, v: m.Router(PAGES, INCREMENTAL).resolve(v)),
+    "Router.resolve (i18n)": ("routing", lambda m, v: m.Router(PAGES, INCREMENTAL, ["en"]).resolve(v)),
+    "Router.match": ("routing", lambda m, v: m.Router(PAGES, INCREMENTAL).match(v)),
+    "Router.match (no incremental)": ("routing", lambda m, v: m.Router(PAGES, {}).match(v)),
+    "Router locales": ("routing", lambda m, v: m.Router(PAGES, {}, [v]).resolve("/en/about")),
+    "Router page key": ("routing", lambda m, v: m.Router(OneRoute(v), {}).resolve("/about")),
+    "Router incremental key": ("routing", lambda m, v: m.Router({}, OneRoute(v)).resolve("/about")),
+    "escape_html": ("escape", lambda m, v: m.escape_html(v)),
+    "Shell document": ("shell", lambda m, v: m.Shell(v, "").page("", "", "", b"")),
+    "Shell scripts": ("shell", lambda m, v: m.Shell(DOCUMENT, v).page("", "", "", b"")),
+    "Shell.page lang": ("shell", lambda m, v: m.Shell(DOCUMENT, "").page(v, "", "", b"null")),
+    "Shell.page head": ("shell", lambda m, v: m.Shell(DOCUMENT, "").page("en", v, "", b"null")),
+    "Shell.page content": ("shell", lambda m, v: m.Shell(DOCUMENT, "").page("en", "", v, b"null")),
+}
+BYTES_ARGUMENTS: dict[str, tuple[str, Callable[[ModuleType, object], object]]] = {
+    "escape_script_json": ("escape", lambda m, v: m.escape_script_json(v)),
+    "Shell.page escaped_state": ("shell", lambda m, v: m.Shell(DOCUMENT, "").page("en", "", "", v)),
+}
+ID_ARGUMENTS: dict[str, tuple[str, Callable[[ModuleType, object], object]]] = {
+    "Router page id": ("routing", lambda m, v: m.Router({"about": v}, {}).resolve("/about")),
+    "Router incremental id": ("routing", lambda m, v: m.Router({}, {"post": v}).resolve("/post/x")),
+}
+TWINS = {"paths": PATHS, "routing": ROUTING, "escape": ESCAPE, "shell": SHELL}
+
+
+class OneRoute(Mapping[object, int]):
+    """One route whose key may be anything, even unhashable."""
+
+    def __init__(self, key: object) -> None:
+        self.key = key
+
+    def __getitem__(self, key: object) -> int:
+        return 0
+
+    def __iter__(self) -> Iterator[object]:
+        return iter([self.key])
+
+    def __len__(self) -> int:
+        return 1
+
+
+def outcomes(kernel: str, call: Callable[[ModuleType, object], object], value: object) -> list[object]:
+    """Each twin's outcome: ``("ok", result)`` or the type of the exception it raised."""
+    found: list[object] = []
+    for module in TWINS[kernel]:
+        try:
+            found.append(("ok", call(module, value)))
+        except Exception as exc:  # noqa: BLE001 - the type is what is compared
+            found.append(type(exc))
+    return found
+
+
+def cases(arguments: dict[str, tuple[str, Callable[[ModuleType, object], object]]],
+          values: list[object]) -> list[object]:
+    # NOTE: ids without repr (a memoryview's holds its address, which differs per xdist worker).
+    return [pytest.param(kernel, call, value, id=f"{name}-{type(value).__name__}{i}")
+            for name, (kernel, call) in arguments.items() for i, value in enumerate(values)]
+
+
+@pytest.mark.parametrize(("kernel", "call", "value"), cases(TEXT_ARGUMENTS, NOT_TEXT))
+def test_text_arguments_refuse_anything_but_text_in_both_twins(
+        kernel: str, call: Callable[[ModuleType, object], object], value: object) -> None:
+    """Issue 10: compiled ``decode``, ``escape`` and ``Shell.page`` took None where the twins raised."""
+    found = outcomes(kernel, call, value)
+    assert found == [TypeError] * len(found)
+
+
+@pytest.mark.parametrize(("kernel", "call", "value"), cases(BYTES_ARGUMENTS, NOT_BYTES))
+def test_bytes_arguments_refuse_anything_but_bytes_in_both_twins(
+        kernel: str, call: Callable[[ModuleType, object], object], value: object) -> None:
+    found = outcomes(kernel, call, value)
+    assert found == [TypeError] * len(found)
+
+
+@pytest.mark.parametrize(("kernel", "call", "value"), cases(ID_ARGUMENTS, IDS))
+def test_route_ids_out_of_range_or_not_integers_are_refused_alike(
+        kernel: str, call: Callable[[ModuleType, object], object], value: object) -> None:
+    found = outcomes(kernel, call, value)
+    expected = TypeError if not isinstance(value, int) else ValueError
+    assert found == [expected] * len(found)
+
+
+@pytest.mark.parametrize(("kernel", "call", "value"), [
+    *cases(TEXT_ARGUMENTS, [Text("/about/%41"), Text("en")]),
+    *cases(BYTES_ARGUMENTS, [Data(b'{"a":"<b>"}')]),
+    *cases(ID_ARGUMENTS, [0, sys.maxsize, True]),
+])
+def test_subclasses_and_extreme_ids_give_both_twins_the_same_answer(
+        kernel: str, call: Callable[[ModuleType, object], object], value: object) -> None:
+    found = outcomes(kernel, call, value)
+    assert len({repr(outcome) for outcome in found}) == 1, found
+    assert found[0] is not TypeError, found  # taken (perhaps refused as a value, never as a type)
+
+
+def test_every_entry_point_takes_the_same_keyword_arguments_in_both_twins() -> None:
+    for paths, routing, escape, shell in zip(PATHS, ROUTING, ESCAPE, SHELL, strict=True):
+        assert paths.normalize_path(path="/a/") == "a"
+        router = routing.Router(pages={"a": 1}, incremental={"": 2}, locales=())
+        assert router.resolve(path="/a") == (0, 1, -1) and router.match(key="b") == (1, 2)
+        assert escape.escape_html(text="<") == "&lt;"
+        assert escape.escape_script_json(data=b"<") == b"\\u003c"
+        document = shell.Shell(document=DOCUMENT, scripts="")
+        page = document.page(lang="", head="", content="x", escaped_state=b"1")
+        assert b"x</div>" in page
 
 
 # --- escaping -------------------------------------------------------------------------------------

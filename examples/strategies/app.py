@@ -116,8 +116,22 @@ async def slow_state(info):
 
 # Incremental generation: 'a' is built, any other post is generated on its first request;
 # '<post>.stale' asks for it to be regenerated, '<post>.deleted' says it no longer exists.
+NAME_MAX = 255  # bytes in a file name (Linux filesystems)
+
+
+def post_flag(slug: str, flag: str) -> Path:
+    """The file of one of a post's CMS flags (``stale``, ``deleted``).
+
+    A slug that cannot name such a file is no post: one with a "/", or too long with
+    its suffix (the file system would refuse the name: ENAMETOOLONG, an error, a 500).
+    """
+    if "/" in slug or len(os.fsencode(f"{slug}.deleted")) > NAME_MAX:
+        raise NotFound()
+    return DATA / f"{slug}.{flag}"
+
+
 def post_changed(info, request) -> bool:
-    return (DATA / f"{info.path}.stale").exists()
+    return post_flag(info.path, "stale").exists()
 
 
 def post_paths():
@@ -133,11 +147,11 @@ async def post_state(info):
     try:
         if GENERATION_DELAY:
             await asyncio.sleep(GENERATION_DELAY)
-        if info.path.startswith("missing") or (DATA / f"{info.path}.deleted").exists():
+        if info.path.startswith("missing") or post_flag(info.path, "deleted").exists():
             raise NotFound()
         if info.path == "boom":
             raise RuntimeError("the posts API returned garbage")
-        consume(DATA / f"{info.path}.stale")
+        consume(post_flag(info.path, "stale"))
         return {"title": f"Post {info.path}", "gen": generation("post", info.path, _posts_in_progress),
                 "source": info.extra["source"]}
     finally:

@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from perseus_core.paths import BadPath, normalize_path
+
 from .. import __version__
 from .._state import encode_state
 from ..app import PerseusApp
@@ -82,9 +84,14 @@ def normalize_build_path(path: object) -> str:
     for segment in segments:
         if segment in ("", ".", ".."):
             raise ValueError(f"build path {path!r} has an empty, '.' or '..' segment")
-        if any(c < " " or c in "\\\x7f\ufffd" for c in segment):
-            # NOTE: the server answers 400 to these, so such a page could never be reached.
-            raise ValueError(f"build path {path!r} has a control character, U+FFFD or a backslash")
+        if "\\" in segment:
+            raise ValueError(f"build path {path!r} has a backslash")
+    try:
+        normalize_path(stripped)
+    except BadPath:
+        # NOTE: the server answers 400 to these, so such a page could never be reached.
+        raise ValueError(f"build path {path!r} has a control character, U+FFFD or a '%' not"
+                         " followed by two hex digits (the server answers 400 to such a path)") from None
     return stripped
 
 

@@ -24,7 +24,10 @@ from .dev_reload import reload_script
 
 # Marks "the build's global state" (None is a valid global state).
 _BUILD_GLOBAL: Any = object()
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token, matched whole
+# SECURITY: a control character (tab aside) in a value: CR or LF would split the response,
+# and granian silently drops a header holding any other, so a security header could vanish.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 # The server frames every response itself; a page setting these would corrupt it.
 _FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
                     "te", "trailer"}
@@ -98,7 +101,7 @@ class PageRenderer:
         head = _text(template.head(ctx, state), "head") if template.head else ""
         headers = [("content-type", HTML_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
         if template.set_headers is not None:
-            headers = merge_headers(headers, template.set_headers(ctx, state))
+            headers = merge_headers(headers, template.set_headers(ctx, state), template.name)
         return head, content, encode_state(state), headers
 
     def render_error(self, status: int, message: str, locale: str) -> RenderedPage:
@@ -140,20 +143,36 @@ def page_json(head: str, content: str, state_json: bytes) -> bytes:
 
 
 def merge_headers(
-    defaults: list[tuple[str, str]], extra: Mapping[str, str]
+    defaults: list[tuple[str, str]], extra: Mapping[str, str], template: str
 ) -> list[tuple[str, str]]:
-    """Our headers overridden by name (case-insensitively) with the template's own."""
+    """Our headers overridden by name (case-insensitively) with ``template``'s own.
+
+    Raises:
+        TypeError: ``extra`` is not a mapping.
+        ValueError: a header name that is not a token, one the server frames itself, or a
+            value that is not text or holds a control character other than tab. The
+            message names the template and the header: the build reports it with the
+            page, and at request time it is the logged reason of the 500.
+    """
     if not isinstance(extra, Mapping):
-        raise TypeError(f"set_headers must return a mapping of header names to values, got {extra!r}")
+        raise TypeError(f"set_headers of template '{template}' must return a mapping of header"
+                        f" names to values, got {extra!r}")
     chosen = {name.lower(): (name, value) for name, value in defaults}
     for name, value in extra.items():
-        if not isinstance(name, str) or not _HEADER_NAME.match(name):
-            raise ValueError(f"set_headers returned an invalid header name {name!r}")
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"set_headers of template '{template}' returned an invalid header"
+                             f" name {name!r}")
         if name.lower() in _FRAMING_HEADERS:
-            raise ValueError(f"set_headers may not set {name!r}: the server frames responses itself")
-        if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
-            # SECURITY: a CR or LF in a value would split the response.
-            raise ValueError(f"set_headers returned an invalid value for {name!r}")
+            raise ValueError(f"set_headers of template '{template}' may not set {name!r}: the server"
+                             " frames responses itself")
+        if not isinstance(value, str):
+            raise ValueError(f"set_headers of template '{template}' returned {value!r} for header"
+                             f" {name!r}: header values must be str")
+        control = _CONTROL.search(value)
+        if control is not None:
+            raise ValueError(f"set_headers of template '{template}' returned a value for header"
+                             f" {name!r} with the control character {control.group()!r}; header"
+                             " values may hold no control character but tab")
         chosen[name.lower()] = (name.lower(), value)
     return list(chosen.values())
 
