@@ -19,6 +19,7 @@ from perseus.stores.mutable import MutableStore
 from perseus.stores.records import PageRecords, PageVersion, encode_record, page_key
 from perseus.stores.redis_store import RedisStore
 from perseus.stores.tiered import TieredStore
+from tests.redis_server import RedisServer
 
 NOW = 1_000_000.0
 
@@ -207,3 +208,21 @@ def test_lmdb_read_only_store_reads_and_refuses_writes(tmp_path: Path) -> None:
             readonly.write(b"k", b"w")
     finally:
         readonly.close()
+
+
+def test_a_store_says_whether_its_calls_wait_on_the_network(store: MutableStore) -> None:
+    assert store.network is isinstance(store, (RedisStore, TieredStore))
+
+
+def test_the_tiered_store_reads_its_local_copy_without_the_network(tmp_path: Path,
+                                                                   redis_server: RedisServer) -> None:
+    tiered = TieredStore(open_lmdb(tmp_path / "mutable"), RedisStore(redis_server.url))
+    try:
+        tiered.remote.write(b"k", b"remote only")
+        assert tiered.read_local(b"k") is None  # not fetched: the remote copy stays remote
+        assert tiered.read(b"k") == b"remote only"  # a read fills the local copy
+        tiered.remote.delete(b"k")  # behind the cache's back: only a local read still finds it
+        assert tiered.read_local(b"k") == b"remote only"
+        assert tiered.read_local(b"other") is None
+    finally:
+        tiered.close()

@@ -87,6 +87,8 @@ def lmdb_session(path: str | os.PathLike[str], map_size: int | None = None) -> I
 class LMDBStore:
     """A ``MutableStore`` on an LMDB environment; use ``open_lmdb`` rather than this directly."""
 
+    network = False
+
     def __init__(self, path: str, *, readonly: bool = False, map_size: int = DEFAULT_MAP_SIZE) -> None:
         self.path = path
         self.readonly = readonly

@@ -12,6 +12,8 @@ from .mutable import Lease, lease_blocks
 class MemoryStore:
     """Values and leases in dicts; nothing survives the process."""
 
+    network = False
+
     def __init__(self) -> None:
         self._values: dict[bytes, bytes] = {}
         self._leases: dict[bytes, tuple[str, float]] = {}

@@ -27,6 +27,9 @@ class Lease(NamedTuple):
 class MutableStore(Protocol):
     """A small key-value store with single-flight leases."""
 
+    network: bool
+    """Whether calls may wait on the network: callers keep them off the event loop."""
+
     def read(self, key: bytes) -> bytes:
         """The value at ``key``; ``StoreNotFound`` when there is none."""
 

@@ -90,6 +90,8 @@ def machine_id() -> str:
 class RedisStore:
     """A ``MutableStore`` on one Redis database; one client per process, opened after the fork."""
 
+    network = True
+
     def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.url = url
         self.safe_url = redacted(url)

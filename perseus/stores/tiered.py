@@ -39,6 +39,8 @@ FILL_ATTEMPTS = 3
 class TieredStore:
     """A ``MutableStore``: ``remote`` (Redis) behind ``local`` (LMDB) as a first-level cache."""
 
+    network = True
+
     def __init__(self, local: LMDBStore, remote: RedisStore) -> None:
         self.local = local
         self.remote = remote
@@ -66,6 +68,14 @@ class TieredStore:
                 log.warning("could not cache a page locally: %s", exc)
                 break
         return value
+
+    def read_local(self, key: bytes) -> bytes | None:
+        """This machine's cached copy of ``key``, or None: never waits on the network.
+
+        Raises:
+            StoreError: the local LMDB cannot be read.
+        """
+        return self.local.read_or_none(key)
 
     def write(self, key: bytes, value: bytes) -> None:
         self.remote.write(key, value, announce=self.cache_id + _digest(value))
