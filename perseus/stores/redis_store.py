@@ -248,13 +248,13 @@ class RedisStore:
         for start in range(0, len(redis_keys), _SCAN_BATCH):
             batch = [(key, bytes(redis_key)) for redis_key in redis_keys[start:start + _SCAN_BATCH]
                      if (key := store_key(bytes(redis_key))) is not None]
-            values = self._pipelined("read", "get", [redis_key for _, redis_key in batch])
+            values = self._get_many("read", [redis_key for _, redis_key in batch])
             found += [(key, bytes(v)) for (key, _), v in zip(batch, values, strict=True) if v is not None]
         return iter(found)
 
     def count(self) -> int:
         # PERF: SHARDS counters kept by the write and delete scripts, never a SCAN or DBSIZE.
-        counts = self._pipelined("count", "get", [COUNT_PREFIX + tag for tag in _TAGS])
+        counts = self._get_many("count", [COUNT_PREFIX + tag for tag in _TAGS])
         return sum(int(count) for count in counts if count is not None)
 
     def headers(self, keys: list[bytes], length: int) -> list[bytes]:
@@ -264,6 +264,11 @@ class RedisStore:
             batch = [page_keys(key)[0] for key in keys[start:start + _SCAN_BATCH]]
             found += [bytes(v) for v in self._pipelined("read", "getrange", batch, 0, length - 1)]
         return found
+
+    def _get_many(self, what: str, keys: list[bytes]) -> list[bytes | None]:
+        """The values at ``keys``: one MGET (one per slot, in one round trip per node, on a cluster)."""
+        get = self.client.mget_nonatomic if self.cluster else self.client.mget
+        return list(self._call(what, get, keys))
 
     def _pipelined(self, what: str, command: str, keys: list[bytes], *args: Any) -> list[Any]:
         """``command`` on each key, in one round trip (one per node of a cluster)."""
