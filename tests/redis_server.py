@@ -88,7 +88,7 @@ class RedisCluster:
     """Three ``redis-server --cluster-enabled yes`` masters on loopback, no replicas, joined by
     ``redis-cli --cluster create``; ``url`` is ``redis+cluster://`` naming the first."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, options: tuple[str, ...] = ()) -> None:
         self.nodes: list[RedisServer] = []
         try:
             for index in range(3):
@@ -97,7 +97,7 @@ class RedisCluster:
                 # NOTE: the cluster bus port defaults to port + 10000, which may be taken.
                 self.nodes.append(RedisServer(node_dir, (
                     "--cluster-enabled", "yes", "--cluster-config-file", str(node_dir / "nodes.conf"),
-                    "--cluster-port", str(_free_port()), "--cluster-node-timeout", "5000")))
+                    "--cluster-port", str(_free_port()), "--cluster-node-timeout", "5000", *options)))
             subprocess.run([REDIS_CLI, "--cluster", "create",
                             *(f"127.0.0.1:{node.port}" for node in self.nodes),
                             "--cluster-replicas", "0", "--cluster-yes"],

@@ -16,7 +16,7 @@ from perseus.stores.configured import open_mutable_store
 from perseus.stores.lmdb_store import open_lmdb
 from perseus.stores.mutable import MutableStore
 from perseus.stores.records import PageRecords, PageVersion, encode_record, page_key
-from perseus.stores.redis_store import RedisStore, redacted
+from perseus.stores.redis_store import INVALIDATIONS, RedisStore, redacted
 from perseus.stores.tiered import TieredStore
 from tests.conftest import free_port
 from tests.redis_server import RedisCluster, RedisServer
@@ -232,3 +232,39 @@ def _answers(store: RedisStore) -> bool:
     except StoreError:
         return False
     return True
+
+
+def test_invalidations_reach_other_machines_after_a_cluster_node_is_lost(tmp_path: Path) -> None:
+    # Without full coverage the surviving masters keep serving their slots.
+    cluster = RedisCluster(tmp_path / "cluster", ("--cluster-require-full-coverage", "no"))
+    writer = TieredStore(open_lmdb(tmp_path / "a"), RedisStore(cluster.url, timeout=1))  # never listens
+    reader = None
+    try:
+        reader = machine(cluster.url, tmp_path / "b")
+        keys = [f"page-{i}".encode() for i in range(12)]
+        for key in keys:
+            writer.write(key, b"v1")
+            eventually(partial(_cached, reader, key))
+        # The reader's subscriber is the only one: lose its node.
+        lost = next(node for node in cluster.nodes
+                    if b"\r\n:1\r\n" in node.command("PUBSUB", "NUMSUB", INVALIDATIONS.decode()))
+        lost.stop()
+        written = []
+        for key in keys:
+            try:
+                writer.write(key, b"v2")
+                written.append(key)
+            except StoreError:
+                pass  # a page on the lost node
+        assert 0 < len(written) < len(keys)
+        for key in written:  # the reader hears of it through another master, and reads v2
+            eventually(partial(_reads, reader, key, b"v2"), timeout=15)
+    finally:
+        writer.close()
+        if reader is not None:
+            reader.close()
+        cluster.stop()
+
+
+def _reads(store: TieredStore, key: bytes, value: bytes) -> bool:
+    return store.read(key) == value

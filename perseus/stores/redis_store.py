@@ -75,8 +75,13 @@ def shard_tag(key: bytes) -> bytes:
     return _TAGS[zlib.crc32(key) % SHARDS]
 
 
-def page_keys(key: bytes) -> list[bytes]:
-    """The Redis keys of a store key: its page, and its shard's page count."""
+def redis_page(key: bytes) -> bytes:
+    """The Redis key holding the value of store key ``key``."""
+    return PAGE_PREFIX + shard_tag(key) + key
+
+
+def redis_keys(key: bytes) -> list[bytes]:
+    """The Redis keys a change of ``key`` touches: its page, and its shard's page count."""
     tag = shard_tag(key)
     return [PAGE_PREFIX + tag + key, COUNT_PREFIX + tag]
 
@@ -183,6 +188,7 @@ class RedisStore:
         self.pid = os.getpid()
         self.cluster = urlsplit(url).scheme in CLUSTER_SCHEMES
         self.client = connect(url, timeout)
+        self._subscriber_node = int.from_bytes(os.urandom(2), "big")
         self._write = self.client.register_script(scripts.WRITE)
         self._delete = self.client.register_script(scripts.DELETE)
         self._seed = self.client.register_script(scripts.SEED)
@@ -216,18 +222,18 @@ class RedisStore:
                                      f" use {scheme}+cluster://")
 
     def read(self, key: bytes) -> bytes:
-        value: bytes | None = self._call("read", self.client.get, page_keys(key)[0])
+        value: bytes | None = self._call("read", self.client.get, redis_page(key))
         if value is None:
             raise StoreNotFound(key.hex())
         return value
 
     def write(self, key: bytes, value: bytes, *, announce: bytes | None = None) -> None:
         """Store ``value``; with ``announce``, also publish it as an invalidation (one round trip)."""
-        self._call("write", self._write, keys=page_keys(key), args=[value, *_announcement(key, announce)])
+        self._call("write", self._write, keys=redis_keys(key), args=[value, *_announcement(key, announce)])
 
     def delete(self, key: bytes, *, announce: bytes | None = None) -> None:
         """Remove ``key``; with ``announce``, also publish it as an invalidation."""
-        self._call("delete", self._delete, keys=page_keys(key), args=_announcement(key, announce))
+        self._call("delete", self._delete, keys=redis_keys(key), args=_announcement(key, announce))
 
     def seed(self, key: bytes, value: bytes, build_id: str, generated_at: float, *,
              announce: bytes | None = None) -> bytes | None:
@@ -237,7 +243,7 @@ class RedisStore:
         or of the same build generated at ``generated_at`` or later (regenerated or marked
         since). An absent, damaged or foreign value is older.
         """
-        kept = self._call("seed", self._seed, keys=page_keys(key), args=[
+        kept = self._call("seed", self._seed, keys=redis_keys(key), args=[
             value, build_id, repr(generated_at), *_announcement(key, announce), RECORD_PREFIX, HEADER_BYTES])
         return None if kept == 1 else bytes(kept)
 
@@ -257,25 +263,31 @@ class RedisStore:
         counts = self._get_many("count", [COUNT_PREFIX + tag for tag in _TAGS])
         return sum(int(count) for count in counts if count is not None)
 
-    def headers(self, keys: list[bytes], length: int) -> list[bytes]:
-        """The first ``length`` bytes of the value at each of ``keys`` (``b""`` for a missing key)."""
-        found = []
-        for start in range(0, len(keys), _SCAN_BATCH):
-            batch = [page_keys(key)[0] for key in keys[start:start + _SCAN_BATCH]]
-            found += [bytes(v) for v in self._pipelined("read", "getrange", batch, 0, length - 1)]
-        return found
+    def prefixes(self, keys: list[bytes], length: int) -> list[bytes]:
+        """The first ``length`` bytes of the value at each of ``keys`` (``b""`` for a missing key),
+        in one round trip (one per node of a cluster)."""
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.getrange(redis_page(key), 0, length - 1)
+        return [bytes(value) for value in self._call("read", pipe.execute)]
 
     def _get_many(self, what: str, keys: list[bytes]) -> list[bytes | None]:
         """The values at ``keys``: one MGET (one per slot, in one round trip per node, on a cluster)."""
         get = self.client.mget_nonatomic if self.cluster else self.client.mget
         return list(self._call(what, get, keys))
 
-    def _pipelined(self, what: str, command: str, keys: list[bytes], *args: Any) -> list[Any]:
-        """``command`` on each key, in one round trip (one per node of a cluster)."""
-        pipe = self.client.pipeline(transaction=False)
-        for key in keys:
-            getattr(pipe, command)(key, *args)
-        return list(self._call(what, pipe.execute))
+    def subscriber(self) -> Any:
+        """A new pub/sub connection, to hear invalidations on.
+
+        NOTE: in a cluster, PUBLISH reaches every node's subscribers: each new connection goes
+        to the next master (redis-py would pick the channel's node for everyone), so a lost
+        node costs its subscribers one reconnection, to another master.
+        """
+        if not self.cluster:
+            return self.client.pubsub()
+        masters = self.client.get_primaries()
+        self._subscriber_node = (self._subscriber_node + 1) % len(masters)
+        return self.client.pubsub(node=masters[self._subscriber_node])
 
     def _lease_value(self, owner: str, expires_at: float) -> tuple[bytes, int]:
         # NOTE: Redis's expiry only collects; the expiry in the value decides (caller's clock).

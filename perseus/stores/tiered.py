@@ -39,6 +39,8 @@ MAX_RECONNECT_PAUSE = 2.0
 _ID_BYTES = 16
 _DIGEST_BYTES = 16
 _GONE = bytes(_DIGEST_BYTES)  # the digest announced for a deleted key: matches no value
+# Local copies checked against Redis per round trip when a subscriber (re)connects.
+RESYNC_BATCH = 500
 # A fill crossing an invalidation is dropped; the read copies the new version instead.
 FILL_ATTEMPTS = 3
 
@@ -124,7 +126,7 @@ class TieredStore:
         pause = 0.05
         away = False
         while not self._stop.is_set():
-            pubsub = self.remote.client.pubsub()
+            pubsub = self.remote.subscriber()
             try:
                 pubsub.subscribe(INVALIDATIONS)
                 while not self._stop.is_set():
@@ -157,7 +159,15 @@ class TieredStore:
         """Drop every local copy that is not Redis's current version (just subscribed:
         whatever was announced while this worker was not listening is lost)."""
         keys = self.local.keys()
-        current = dict(zip(keys, self.remote.headers(keys, HEADER_BYTES), strict=True))
+        for start in range(0, len(keys), RESYNC_BATCH):
+            self._resync_batch(keys[start:start + RESYNC_BATCH])
+
+    def _resync_batch(self, keys: list[bytes]) -> None:
+        try:
+            current = dict(zip(keys, self.remote.prefixes(keys, HEADER_BYTES), strict=True))
+        except StoreError:  # e.g. a cluster node is down: what cannot be checked goes
+            self.local.invalidate(keys)
+            return
         self.local.invalidate(keys, keep=lambda key, value: record_header(value) == current[key])
 
     def _invalidated(self, announcement: bytes) -> None:
