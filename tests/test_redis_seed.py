@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -13,7 +15,7 @@ from perseus.stores.lmdb_store import open_lmdb
 from perseus.stores.records import PageRecords, PageVersion, decode_record, encode_record, page_key
 from perseus.stores.redis_store import RedisStore
 from perseus.stores.tiered import TieredStore, seed_shared
-from tests.conftest import Server, copy_example, perseus
+from tests.conftest import Server, copy_example, free_port, perseus
 from tests.redis_server import RedisServer
 from tests.strategies import ENV, generations, version_of, wait_for_new_version
 
@@ -109,6 +111,19 @@ def test_the_build_seeds_its_revalidating_pages_into_redis(seeded: tuple[Path, R
         remote.close()
 
 
+@contextmanager
+def watching(redis: RedisServer) -> Iterator[Callable[[], bytes]]:
+    """What Redis is asked meanwhile (``MONITOR``): a function giving every command seen."""
+    with socket.create_connection(("127.0.0.1", redis.port), timeout=2) as monitor:
+        monitor.sendall(b"MONITOR\r\n")
+        assert monitor.recv(5) == b"+OK\r\n"
+        seen = bytearray()
+        yield lambda: bytes(seen)
+        monitor.sendall(b"PING\r\n")  # answered after everything asked before it
+        while b"+PONG" not in seen:
+            seen += monitor.recv(1 << 16)
+
+
 def test_a_seeded_page_is_served_without_a_network_trip_and_can_be_marked(
     seeded: tuple[Path, RedisServer]
 ) -> None:
@@ -116,11 +131,11 @@ def test_a_seeded_page_is_served_without_a_network_trip_and_can_be_marked(
     env = {**ENV, "PERSEUS_STORE": redis.url}
     server = Server(site, env=env)
     try:
-        redis.command("CONFIG", "RESETSTAT")
-        page = server.get("/post/a")  # seeded, and not due
+        with watching(redis) as seen:
+            page = server.get("/post/a")  # seeded, and not due
         assert page.status_code == 200
         assert version_of(page) == generations(site, "post", "a")[0]  # the build's version
-        assert b"cmdstat_get:" not in redis.command("INFO", "commandstats")  # from this machine's LMDB
+        assert b"perseus:page:" not in seen(), seen()  # served from this machine's LMDB
         built = version_of(server.get("/news"))
         marked = perseus("revalidate", "/news", cwd=site, env=env)
         assert "marked /news" in marked.stdout
@@ -128,3 +143,18 @@ def test_a_seeded_page_is_served_without_a_network_trip_and_can_be_marked(
         assert wait_for_new_version(server, "/news", built) == generations(site, "news")[1]
     finally:
         server.close()
+
+
+def test_a_build_that_cannot_seed_redis_fails_and_keeps_the_previous_build(
+    seeded: tuple[Path, RedisServer]
+) -> None:
+    site, _ = seeded
+    before = (site / "dist" / "manifest.json").read_bytes()
+    port = free_port()
+    result = perseus("build", cwd=site, check=False,
+                     env={**ENV, "PERSEUS_STORE": f"redis://:s3cret@127.0.0.1:{port}/0"})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"redis://127.0.0.1:{port}/0" in output and "build without PERSEUS_STORE" in output
+    assert "s3cret" not in output and "Traceback" not in output
+    assert (site / "dist" / "manifest.json").read_bytes() == before

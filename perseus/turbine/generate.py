@@ -108,9 +108,10 @@ def _seed_redis(local: LMDBStore, url: str, timeout: float, versions: Sequence[P
         finally:
             remote.close()
     except StoreError as exc:
-        raise StoreError(f"{exc}; the build stores its revalidating pages in PERSEUS_STORE: start Redis,"
-                         " or build without PERSEUS_STORE (then each machine has them in its own LMDB"
-                         " only, and `perseus revalidate` cannot mark them)") from None
+        reason = str(exc).rstrip(".")
+        raise StoreError(f"{reason}; the build stores its revalidating pages in PERSEUS_STORE: start Redis,"
+                         " or build without PERSEUS_STORE (then each machine has them in its own LMDB only,"
+                         " and `perseus revalidate` cannot mark them)") from None
     if stored < len(versions):
         log.info("%d of %d revalidating pages kept the newer version Redis holds",
                  len(versions) - stored, len(versions))
