@@ -97,7 +97,7 @@ def encode_record(version: PageVersion) -> bytes:
         "headers": version.headers, "lengths": [len(version.html), len(version.json), len(version.state)],
     })
     body = b"".join((_LENGTH.pack(len(meta)), meta, version.html, version.json, version.state))
-    return MAGIC + bytes([FORMAT]) + hashlib.blake2b(body, digest_size=16).digest() + body
+    return RECORD_PREFIX + hashlib.blake2b(body, digest_size=16).digest() + body
 
 
 def record_header(value: bytes) -> bytes | None:

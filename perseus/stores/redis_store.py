@@ -248,11 +248,12 @@ class RedisStore:
         return None if kept == 1 else bytes(kept)
 
     def items(self) -> Iterator[tuple[bytes, bytes]]:
-        redis_keys = self._call("scan", lambda: list(self.client.scan_iter(PAGE_PREFIX + b"{*}*",
-                                                                           count=_SCAN_BATCH)))
+        # NOTE: scans the whole keyspace: for the CLI and maintenance, never a request.
+        pages = self._call("scan", lambda: list(self.client.scan_iter(PAGE_PREFIX + b"{*}*",
+                                                                      count=_SCAN_BATCH)))
         found: list[tuple[bytes, bytes]] = []
-        for start in range(0, len(redis_keys), _SCAN_BATCH):
-            batch = [(key, bytes(redis_key)) for redis_key in redis_keys[start:start + _SCAN_BATCH]
+        for start in range(0, len(pages), _SCAN_BATCH):
+            batch = [(key, bytes(redis_key)) for redis_key in pages[start:start + _SCAN_BATCH]
                      if (key := store_key(bytes(redis_key))) is not None]
             values = self._get_many("read", [redis_key for _, redis_key in batch])
             found += [(key, bytes(v)) for (key, _), v in zip(batch, values, strict=True) if v is not None]

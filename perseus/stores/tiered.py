@@ -137,7 +137,8 @@ class TieredStore:
                         self._resync()
                         self.subscribed.set()
                         if away:
-                            log.warning("Redis store %s is back: local cache cleared", self.remote.safe_url)
+                            log.warning("Redis store %s is back: local copies checked against it",
+                                        self.remote.safe_url)
                         away, pause = False, 0.05
                     elif message["type"] == "message":
                         self._invalidated(bytes(message["data"]))

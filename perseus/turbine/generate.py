@@ -104,6 +104,7 @@ def _seed_redis(local: LMDBStore, url: str, timeout: float, versions: Sequence[P
     try:
         remote = RedisStore(url, timeout=timeout)
         try:
+            remote.ping()  # NOTE: also refuses redis:// naming a cluster node, with the right scheme
             stored = seed_shared(local, remote, versions)
         finally:
             remote.close()
