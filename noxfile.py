@@ -54,5 +54,5 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks printing ratios measured side by side in one run (needs wrk)."""
-    session.install(".", "httpx>=0.27", "starlette", "jinja2", "aiofiles")
+    session.install(".", "httpx>=0.27", "starlette", "jinja2", "aiofiles", "redis>=5")
     session.run("python", "-P", "bench/run.py", *session.posargs)

@@ -24,6 +24,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import comparison  # noqa: E402
+import redis_scale  # noqa: E402
 import report  # noqa: E402
 import scale  # noqa: E402
 
@@ -45,6 +46,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-http", action="store_true", help="skip the wrk comparisons")
     parser.add_argument("--no-scale", action="store_true", help="skip build time, start-up and memory")
     parser.add_argument("--no-kernels", action="store_true", help="skip bench/kernels.py")
+    parser.add_argument("--no-redis", action="store_true",
+                        help="skip Redis at scale (bench/redis_scale.py; needs redis-server)")
     args = parser.parse_args(argv)
     args.duration = args.duration or (1.0 if args.quick else 4.0)
     args.rounds = args.rounds or (1 if args.quick else 3)
@@ -81,6 +84,7 @@ def main(argv: list[str]) -> int:
     load_before = load()
     rows: list[report.Row] = []
     sections: list[str] = []
+    redis_section = ""
     with tempfile.TemporaryDirectory(prefix="perseus-bench-") as tmp:
         work = Path(tmp)
         logs = work / "logs"
@@ -101,9 +105,16 @@ def main(argv: list[str]) -> int:
         if not args.no_scale:
             print(f"scale: building and serving {args.pages:,} pages", flush=True)
             rows += scale.measure(work, logs, pages=args.pages, pure=not args.no_pure)
+        if not args.no_redis and shutil.which("redis-server"):
+            keys = 100_000 if args.quick else 1_000_000
+            print(f"Redis at scale: generating pages with {keys:,} other keys in Redis", flush=True)
+            redis_section = redis_scale.measure(work, logs, keys=keys, pages=10 if args.quick else 40,
+                                                rounds=args.rounds)
     if rows:
         sections[:0] = [report.table(rows)]
         sections.append(report.TARGETS)
+    if redis_section:
+        sections.append(redis_section)
     if not args.no_kernels:
         kernels = run_kernels(args.quick)
         if kernels:

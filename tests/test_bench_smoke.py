@@ -1,4 +1,5 @@
-"""The benchmark's wrk parser on canned reports, so `nox -s bench` cannot rot silently.
+"""The benchmark's wrk parser on canned reports, and a tiny run of the Redis-at-scale benchmark, so
+`nox -s bench` cannot rot silently.
 
 Benchmarks are not tests: nothing here measures or asserts on timings.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -71,3 +73,20 @@ def test_errors_and_non_2xx_answers_are_counted(wrk: ModuleType) -> None:
 def test_output_without_a_summary_is_refused(wrk: ModuleType) -> None:
     with pytest.raises(wrk.WrkOutputError):
         wrk.parse_wrk("unable to connect to 127.0.0.1:1 Connection refused\n")
+
+
+def test_the_redis_scale_benchmark_runs_and_finds_no_keyspace_wide_command(tmp_path: Path) -> None:
+    bench = str(REPO / "bench")
+    sys.path.insert(0, bench)  # it imports its siblings flat, as when run as a script
+    try:
+        spec = importlib.util.spec_from_file_location("bench_redis_scale", REPO / "bench" / "redis_scale.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        (tmp_path / "logs").mkdir()
+        table = module.measure(tmp_path, tmp_path / "logs", keys=2_000, pages=2, rounds=1)
+    finally:
+        sys.path.remove(bench)
+    rows = [line for line in table.splitlines() if line.startswith(("| empty", "| Redis with 2,000"))]
+    assert len(rows) == 2, table
+    assert all(row.endswith("| 0 |") for row in rows), table  # no SCAN, KEYS or DBSIZE per page

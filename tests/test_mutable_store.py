@@ -1,4 +1,5 @@
-"""One conformance suite for every ``MutableStore`` (LMDB, memory, Redis, Redis behind LMDB),
+"""One conformance suite for every ``MutableStore`` (LMDB, memory, Redis, Redis behind LMDB, both
+against a single Redis server and against a Redis Cluster),
 plus page-record framing and LMDB's failure modes."""
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tests.redis_server import RedisServer
 NOW = 1_000_000.0
 
 
-@pytest.fixture(params=["lmdb", "memory", "redis", "tiered"])
+@pytest.fixture(params=["lmdb", "memory", "redis", "tiered", "redis-cluster", "tiered-cluster"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MutableStore]:
     opened: MutableStore
     if request.param == "lmdb":
@@ -32,10 +33,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MutableSto
     elif request.param == "memory":
         opened = MemoryStore()
     else:
-        redis_server = request.getfixturevalue("redis_server")
-        redis_server.flush()
-        remote = RedisStore(redis_server.url)
-        if request.param == "redis":
+        server = request.getfixturevalue("redis_cluster" if "cluster" in request.param else "redis_server")
+        server.flush()
+        remote = RedisStore(server.url)
+        if request.param.startswith("redis"):
             opened = remote
         else:
             tiered = TieredStore(open_lmdb(tmp_path / "mutable"), remote)

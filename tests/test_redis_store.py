@@ -1,9 +1,11 @@
-"""The Redis store behind this machine's LMDB: invalidations between machines, outages, configuration."""
+"""The Redis store behind this machine's LMDB: invalidations between machines, outages, configuration,
+on a single Redis server and on a Redis Cluster."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,10 +15,11 @@ from perseus.settings import Settings, load_settings
 from perseus.stores.configured import open_mutable_store
 from perseus.stores.lmdb_store import open_lmdb
 from perseus.stores.mutable import MutableStore
-from perseus.stores.redis_store import RedisStore, redacted
+from perseus.stores.records import PageRecords, PageVersion, encode_record, page_key
+from perseus.stores.redis_store import INVALIDATIONS, RedisStore, redacted
 from perseus.stores.tiered import TieredStore
 from tests.conftest import free_port
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisCluster, RedisServer
 
 
 def machine(url: str, directory: Path) -> TieredStore:
@@ -34,10 +37,12 @@ def eventually(check: object, timeout: float = 5) -> None:
         time.sleep(0.02)
 
 
-@pytest.fixture
-def two_machines(redis_server: RedisServer, tmp_path: Path) -> Iterator[tuple[TieredStore, TieredStore]]:
-    redis_server.flush()
-    a, b = machine(redis_server.url, tmp_path / "a"), machine(redis_server.url, tmp_path / "b")
+@pytest.fixture(params=["redis_server", "redis_cluster"])
+def two_machines(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[TieredStore, TieredStore]]:
+    """Two machines sharing a single Redis server, or a Redis Cluster."""
+    server = request.getfixturevalue(request.param)
+    server.flush()
+    a, b = machine(server.url, tmp_path / "a"), machine(server.url, tmp_path / "b")
     yield a, b
     a.close()
     b.close()
@@ -140,3 +145,126 @@ def test_store_configuration(tmp_path: Path) -> None:
     assert redacted("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
     with pytest.raises(ConfigurationError, match="PERSEUS_REDIS_TIMEOUT"):
         settings(PERSEUS_REDIS_TIMEOUT="soon")
+
+
+def test_a_machine_that_resubscribes_keeps_only_its_current_copies(
+    two_machines: tuple[TieredStore, TieredStore]
+) -> None:
+    a, b = two_machines
+    records_a = PageRecords(a, "b1")
+    for path in ("kept", "changed", "deleted"):
+        records_a.put(_version(path, "g1"))
+        eventually(partial(_cached, b, page_key("xx-XX", path)))
+    changed, deleted = page_key("xx-XX", "changed"), page_key("xx-XX", "deleted")
+    b.remote.write(changed, encode_record(_version("changed", "g2")))  # behind b's back: not announced
+    b.remote.delete(deleted)
+    assert b.local.read_or_none(changed) is not None  # b cannot know yet
+    b.subscribed.clear()
+    _drop_subscribers(b)  # b reconnects, and cannot know what it missed
+    eventually(lambda: b.subscribed.is_set(), timeout=10)  # resubscribed and resynchronised
+    assert b.local.read_or_none(page_key("xx-XX", "kept")) is not None  # still current: no network trip
+    assert b.local.read_or_none(changed) is None and b.local.read_or_none(deleted) is None
+    version = PageRecords(b, "b1").get("xx-XX", "changed")
+    assert version is not None and version.generation == "g2"
+
+
+def _cached(store: TieredStore, key: bytes) -> bool:
+    """Whether ``key`` is in the store's local LMDB after a read (which copies it there)."""
+    store.read(key)
+    return store.local.read_or_none(key) is not None
+
+
+def _version(path: str, generation: str) -> PageVersion:
+    return PageVersion(path, "xx-XX", "post", "b1", generation, 1.0, 0.0, b"<p>" + generation.encode(),
+                       b"{}", b"null", '"h"', '"j"', [])
+
+
+def _drop_subscribers(store: TieredStore) -> None:
+    """Close every pub/sub connection of the store's Redis (each node of a cluster)."""
+    client = store.remote.client
+    if store.remote.cluster:
+        client.client_kill_filter(_type="pubsub", target_nodes="primaries")
+    else:
+        client.client_kill_filter(_type="pubsub")
+
+
+def test_the_url_says_whether_redis_is_a_cluster(redis_server: RedisServer, redis_cluster: RedisCluster,
+                                                 tmp_path: Path) -> None:
+    node = redis_cluster.url.replace("redis+cluster://", "redis://") + "/0"
+    with pytest.raises(ConfigurationError, match=r"node of a Redis Cluster: use redis\+cluster://"):
+        open_mutable_store(tmp_path / "m", load_settings(tmp_path, {"PERSEUS_STORE": node}))
+    single = redis_server.url.replace("redis://", "redis+cluster://").removesuffix("/0")
+    with pytest.raises(ConfigurationError, match="not a cluster: use redis://"):
+        RedisStore(single)
+    with pytest.raises(ConfigurationError, match="only database 0"):
+        RedisStore(redis_cluster.url + "/3")
+    unreachable = f"redis+cluster://:hunter2@127.0.0.1:{free_port()}"
+    with pytest.raises(StoreError, match="cannot reach the Redis Cluster") as error:
+        open_mutable_store(tmp_path / "m", load_settings(tmp_path, {"PERSEUS_STORE": unreachable}))
+    assert "hunter2" not in str(error.value)
+
+
+def test_a_frozen_cluster_costs_each_call_one_timeout(tmp_path: Path) -> None:
+    cluster = RedisCluster(tmp_path)
+    store = RedisStore(cluster.url, timeout=0.5)
+    try:
+        store.write(b"page", b"v1")
+        for node in cluster.nodes:
+            node.pause()
+        for call in (lambda: store.read(b"page"), store.count, lambda: store.write(b"page", b"v2")):
+            started = time.monotonic()
+            with pytest.raises(StoreError):
+                call()
+            # NOTE: without the background layout refresh, 4 timeouts (the call, then each node).
+            assert time.monotonic() - started < 1.5
+        for node in cluster.nodes:
+            node.resume()
+        eventually(lambda: _answers(store))
+        assert store.read(b"page") == b"v1" and store.count() == 1
+    finally:
+        store.close()
+        cluster.stop()
+
+
+def _answers(store: RedisStore) -> bool:
+    try:
+        store.ping()
+    except StoreError:
+        return False
+    return True
+
+
+def test_invalidations_reach_other_machines_after_a_cluster_node_is_lost(tmp_path: Path) -> None:
+    # Without full coverage the surviving masters keep serving their slots.
+    cluster = RedisCluster(tmp_path / "cluster", ("--cluster-require-full-coverage", "no"))
+    writer = TieredStore(open_lmdb(tmp_path / "a"), RedisStore(cluster.url, timeout=1))  # never listens
+    reader = None
+    try:
+        reader = machine(cluster.url, tmp_path / "b")
+        keys = [f"page-{i}".encode() for i in range(12)]
+        for key in keys:
+            writer.write(key, b"v1")
+            eventually(partial(_cached, reader, key))
+        # The reader's subscriber is the only one: lose its node.
+        lost = next(node for node in cluster.nodes
+                    if b"\r\n:1\r\n" in node.command("PUBSUB", "NUMSUB", INVALIDATIONS.decode()))
+        lost.stop()
+        written = []
+        for key in keys:
+            try:
+                writer.write(key, b"v2")
+                written.append(key)
+            except StoreError:
+                pass  # a page on the lost node
+        assert 0 < len(written) < len(keys)
+        for key in written:  # the reader hears of it through another master, and reads v2
+            eventually(partial(_reads, reader, key, b"v2"), timeout=15)
+    finally:
+        writer.close()
+        if reader is not None:
+            reader.close()
+        cluster.stop()
+
+
+def _reads(store: TieredStore, key: bytes, value: bytes) -> bool:
+    return store.read(key) == value

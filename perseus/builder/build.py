@@ -166,11 +166,6 @@ async def _build_locked(
                                         built, built_at))
             url = page_url(None if job.locale == NO_LOCALE else job.locale, full)
             summary.routes.append((url, job.template.name, job.template.strategy))
-        if any(template.uses_mutable_store for template in app.templates):
-            # The store lives in the new dist/ (swapped in whole by commit) unless
-            # PERSEUS_MUTABLE_DIR puts it elsewhere; records carry the build id.
-            seed_mutable_store(mutable_location(dist, settings.mutable_dir, writer.tmp), seeds,
-                               settings.lmdb_map_size)
         for (status, locale), error_page in errors.items():
             assert error_page is not None
             writer.add_error_page(status, locale, error_page)
@@ -181,6 +176,11 @@ async def _build_locked(
         writer.write_json(RENDER_CONF, _render_conf(app, jobs, locales, base_path))
         if app.global_state is not None:
             writer.write_json(GLOBAL_STATE, orjson.loads(encode_state(global_state)))
+        if any(template.uses_mutable_store for template in app.templates):
+            # The store lives in the new dist/ (swapped in whole by commit) unless
+            # PERSEUS_MUTABLE_DIR puts it elsewhere; records carry the build id. NOTE: last
+            # before the commit: with Redis, other machines see the seeds at once.
+            seed_mutable_store(mutable_location(dist, settings.mutable_dir, writer.tmp), seeds, settings)
         writer.commit({"perseus": __version__, "built_at": time.time(), "pages": len(jobs)})
     except BaseException:
         writer.abort()

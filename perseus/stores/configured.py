@@ -1,8 +1,9 @@
 """Which mutable store serves this process: ``Settings.store`` (LMDB unless it names Redis).
 
 ``PERSEUS_STORE`` unset or ``lmdb``: LMDB in the mutable location. ``redis://host:port/db``
-(or ``rediss://``): Redis shared by every machine, with LMDB in the mutable location as
-this machine's first-level cache (``perseus.stores.tiered``).
+(or ``rediss://``), or ``redis+cluster://host:port`` (``rediss+cluster://``) for a Redis
+Cluster: Redis shared by every machine, with LMDB in the mutable location as this
+machine's first-level cache (``perseus.stores.tiered``).
 """
 
 from __future__ import annotations

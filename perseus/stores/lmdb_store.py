@@ -230,6 +230,16 @@ class LMDBStore:
 
         return iter(self._checked(copy_all))
 
+    def keys(self) -> list[bytes]:
+        """Every key, without copying the values out (a first-level cache may hold many)."""
+        def copy_keys() -> list[bytes]:
+            if self._pages is None:
+                return []
+            with self.env.begin(db=self._pages) as txn:
+                return [bytes(k) for k in txn.cursor().iternext(keys=True, values=False)]
+
+        return self._checked(copy_keys)
+
     def count(self) -> int:
         def entries() -> int:
             if self._pages is None:
@@ -302,17 +312,18 @@ class LMDBStore:
         """Store ``value`` and turn away fills of older versions still in flight."""
         self._invalidating(lambda txn: txn.put(key, value, db=self._pages))
 
-    def invalidate(self, keys: list[bytes] | None, keep: Callable[[bytes], bool] | None = None) -> None:
+    def invalidate(self, keys: list[bytes] | None,
+                   keep: Callable[[bytes, bytes], bool] | None = None) -> None:
         """Drop ``keys`` (every value when None) and turn away fills in flight.
 
-        A value for which ``keep`` is true stays (it is already the announced version).
+        A value for which ``keep(key, value)`` is true stays (it is already the current version).
         """
         def drop(txn: lmdb.Transaction) -> None:
             if keys is None and self._pages is not None:
                 txn.drop(self._pages, delete=False)
             for key in keys or ():
                 current = txn.get(key, db=self._pages) if keep is not None else None
-                if current is None or not keep(bytes(current)):  # type: ignore[misc]
+                if current is None or not keep(key, bytes(current)):  # type: ignore[misc]
                     txn.delete(key, db=self._pages)
 
         self._invalidating(drop)

@@ -32,7 +32,8 @@ from .mutable import MutableStore
 
 MAGIC = b"PSR"
 FORMAT = 1
-_HEADER = len(MAGIC) + 1 + 16
+RECORD_PREFIX = MAGIC + bytes([FORMAT])
+HEADER_BYTES = len(RECORD_PREFIX) + 16
 # Decoded versions kept per process; beyond this the oldest are dropped (and decoded
 # again if asked for), so memory does not grow with the number of generated pages.
 MAX_DECODED = 2048
@@ -100,15 +101,21 @@ def encode_record(version: PageVersion) -> bytes:
         "headers": version.headers, "lengths": [len(version.html), len(version.json), len(version.state)],
     })
     body = b"".join((_LENGTH.pack(len(meta)), meta, version.html, version.json, version.state))
-    return MAGIC + bytes([FORMAT]) + hashlib.blake2b(body, digest_size=16).digest() + body
+    return RECORD_PREFIX + hashlib.blake2b(body, digest_size=16).digest() + body
+
+
+def record_header(value: bytes) -> bytes | None:
+    """What tells one version of a record from another: its header (format and checksum of
+    the rest), or None for a value that is not a record of this format."""
+    return value[:HEADER_BYTES] if len(value) > HEADER_BYTES and value.startswith(RECORD_PREFIX) else None
 
 
 def decode_record(value: bytes) -> PageVersion | None:
     """The version framed in ``value``, or None when it is damaged or of another format."""
-    if len(value) < _HEADER + _LENGTH.size or value[:3] != MAGIC or value[3] != FORMAT:
+    if len(value) < HEADER_BYTES + _LENGTH.size or value[:3] != MAGIC or value[3] != FORMAT:
         return None
-    body = value[_HEADER:]
-    if hashlib.blake2b(body, digest_size=16).digest() != value[4:_HEADER]:
+    body = value[HEADER_BYTES:]
+    if hashlib.blake2b(body, digest_size=16).digest() != value[4:HEADER_BYTES]:
         return None
     try:
         (meta_length,) = _LENGTH.unpack_from(body)
@@ -173,7 +180,7 @@ class PageRecords:
         return self._version(key, value, locale, path)
 
     def _version(self, key: bytes, value: bytes, locale: str, path: str) -> PageVersion | None:
-        checksum = value[4:_HEADER]
+        checksum = value[4:HEADER_BYTES]
         cached = self._decoded.get(key)
         if cached is not None and cached[0] == checksum:
             return cached[1]

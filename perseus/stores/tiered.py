@@ -8,22 +8,29 @@ subscriber thread that drops the local copy of every key another machine announc
 they skip their own machine's announcements.
 
 A subscriber that (re)connects cannot know what it missed while it was away, so it
-drops the whole local cache. While Redis is away, pages already cached locally keep
-being served; everything that needs Redis fails with ``StoreError`` in bounded time.
-Leases live in Redis only: single-flight across all machines.
+keeps only the local copies that are still Redis's current versions (it compares each
+record's header, which holds the checksum of the rest: one short read per cached page,
+however large Redis is). While Redis is away, pages already cached locally keep being
+served; everything that needs Redis fails with ``StoreError`` in bounded time. Leases
+live in Redis only: single-flight across all machines.
+
+The build seeds its revalidating pages into Redis and this machine's LMDB
+(``seed_shared``), so their first hits need no network trip either.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from ..errors import StoreError, StoreNotFound
 from .lmdb_store import LMDBStore
 from .mutable import Lease
-from .redis_store import INVALIDATIONS, RedisError, RedisStore
+from .records import HEADER_BYTES, PageVersion, encode_record, page_key, record_header
+from .redis_store import FAILURES, INVALIDATIONS, RedisStore
 
 log = logging.getLogger("perseus.store")
 # How long the subscriber waits for a message before looking at the stop flag.
@@ -32,6 +39,8 @@ MAX_RECONNECT_PAUSE = 2.0
 _ID_BYTES = 16
 _DIGEST_BYTES = 16
 _GONE = bytes(_DIGEST_BYTES)  # the digest announced for a deleted key: matches no value
+# Local copies checked against Redis per round trip when a subscriber (re)connects.
+RESYNC_BATCH = 500
 # A fill crossing an invalidation is dropped; the read copies the new version instead.
 FILL_ATTEMPTS = 3
 
@@ -117,7 +126,7 @@ class TieredStore:
         pause = 0.05
         away = False
         while not self._stop.is_set():
-            pubsub = self.remote.client.pubsub()  # type: ignore[no-untyped-call]
+            pubsub = self.remote.subscriber()
             try:
                 pubsub.subscribe(INVALIDATIONS)
                 while not self._stop.is_set():
@@ -125,15 +134,15 @@ class TieredStore:
                     if message is None:
                         continue
                     if message["type"] == "subscribe":
-                        # Whatever was announced while we were not listening is lost.
-                        self.local.invalidate(None)
+                        self._resync()
                         self.subscribed.set()
                         if away:
-                            log.warning("Redis store %s is back: local cache cleared", self.remote.safe_url)
+                            log.warning("Redis store %s is back: local copies checked against it",
+                                        self.remote.safe_url)
                         away, pause = False, 0.05
                     elif message["type"] == "message":
                         self._invalidated(bytes(message["data"]))
-            except (RedisError, OSError, StoreError) as exc:
+            except (*FAILURES, StoreError) as exc:
                 self.subscribed.clear()
                 if not away:
                     log.warning("lost the Redis store %s (%s): serving locally cached pages",
@@ -144,8 +153,23 @@ class TieredStore:
             finally:
                 try:
                     pubsub.close()
-                except (RedisError, OSError):
+                except FAILURES:
                     pass
+
+    def _resync(self) -> None:
+        """Drop every local copy that is not Redis's current version (just subscribed:
+        whatever was announced while this worker was not listening is lost)."""
+        keys = self.local.keys()
+        for start in range(0, len(keys), RESYNC_BATCH):
+            self._resync_batch(keys[start:start + RESYNC_BATCH])
+
+    def _resync_batch(self, keys: list[bytes]) -> None:
+        try:
+            current = dict(zip(keys, self.remote.prefixes(keys, HEADER_BYTES), strict=True))
+        except StoreError:  # e.g. a cluster node is down: what cannot be checked goes
+            self.local.invalidate(keys)
+            return
+        self.local.invalidate(keys, keep=lambda key, value: record_header(value) == current[key])
 
     def _invalidated(self, announcement: bytes) -> None:
         origin, digest = announcement[:_ID_BYTES], announcement[_ID_BYTES:_ID_BYTES + _DIGEST_BYTES]
@@ -153,7 +177,27 @@ class TieredStore:
         if origin != self.cache_id and key:  # this machine's own writes are already local
             # A copy filled from Redis just before the announcement arrived may be the
             # announced version already: it stays.
-            self.local.invalidate([key], keep=lambda value: _digest(value) == digest)
+            self.local.invalidate([key], keep=lambda _, value: _digest(value) == digest)
+
+
+def seed_shared(local: LMDBStore, remote: RedisStore, versions: Iterable[PageVersion]) -> int:
+    """Store the build's ``versions`` in Redis, each unless Redis holds a newer version of its
+    page (``RedisStore.seed``), and in ``local`` whatever Redis holds then; how many were stored.
+
+    Each stored version is announced, so other machines drop older copies.
+    """
+    # NOTE: a random origin, not local.cache_id(): that would give the built dist/mutable
+    # (copied to every machine by `perseus deploy`) one cache id on every machine, and
+    # machines skip announcements made under their own id.
+    origin = os.urandom(_ID_BYTES)
+    stored = 0
+    for version in versions:
+        key, value = page_key(version.locale, version.path), encode_record(version)
+        kept = remote.seed(key, value, version.build_id, version.generated_at,
+                           announce=origin + _digest(value))
+        local.replace(key, value if kept is None else kept)
+        stored += kept is None
+    return stored
 
 
 def _digest(value: bytes) -> bytes:

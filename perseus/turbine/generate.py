@@ -18,7 +18,8 @@ from .._state import encode_state
 from ..context import StateInfo
 from ..errors import StoreError
 from ..http.bodies import RenderedPage
-from ..stores.lmdb_store import open_lmdb
+from ..settings import Settings
+from ..stores.lmdb_store import LMDBStore, open_lmdb
 from ..stores.records import PageRecords, PageVersion
 from ..template import Template
 from .calls import call_user
@@ -62,22 +63,56 @@ async def generate_version(template: Template, path: str, locale: str, extra: An
     return version_of(template, path, locale, build_id, BuiltPage(encode_state(state), page), time.time())
 
 
-def seed_mutable_store(location: Path, versions: Sequence[PageVersion], map_size: int) -> None:
+def seed_mutable_store(location: Path, versions: Sequence[PageVersion], settings: Settings) -> None:
     """Write the build's revalidating pages into the store at ``location``, then close it.
+
+    With ``PERSEUS_STORE=redis://...`` they also go to Redis, under this build's id, each
+    unless Redis holds a newer version of its page (a later build's, or one regenerated or
+    marked since this build); the LMDB at ``location``, this machine's cache, gets what
+    Redis holds. So a page's first hit needs no network trip, and ``perseus revalidate``
+    finds it on any machine.
 
     NOTE: the build runs in the process that later starts granian: the environment
     must be closed before the workers fork (each opens its own).
+
+    Raises:
+        StoreError: the LMDB cannot be written, or Redis does not answer.
     """
     try:
-        store = open_lmdb(location, map_size=map_size)
+        store = open_lmdb(location, map_size=settings.lmdb_map_size)
     except StoreError as exc:
         raise StoreError(
             f"{exc}; revalidating and incremental pages need a writable mutable store:"
             " set PERSEUS_MUTABLE_DIR to a writable directory"
         ) from None
     try:
-        records = PageRecords(store, "")
-        for version in versions:
-            records.put(version)
+        if settings.redis_url is not None and versions:
+            _seed_redis(store, settings.redis_url, settings.redis_timeout, versions)
+        else:
+            records = PageRecords(store, "")
+            for version in versions:
+                records.put(version)
     finally:
         store.close()
+
+
+def _seed_redis(local: LMDBStore, url: str, timeout: float, versions: Sequence[PageVersion]) -> None:
+    # NOTE: imported here: redis-py is needed only with PERSEUS_STORE=redis://...
+    from ..stores.redis_store import RedisStore
+    from ..stores.tiered import seed_shared
+
+    try:
+        remote = RedisStore(url, timeout=timeout)
+        try:
+            remote.ping()  # NOTE: also refuses redis:// naming a cluster node, with the right scheme
+            stored = seed_shared(local, remote, versions)
+        finally:
+            remote.close()
+    except StoreError as exc:
+        reason = str(exc).rstrip(".")
+        raise StoreError(f"{reason}; the build stores its revalidating pages in PERSEUS_STORE: start Redis,"
+                         " or build without PERSEUS_STORE (then each machine has them in its own LMDB only,"
+                         " and `perseus revalidate` cannot mark them)") from None
+    if stored < len(versions):
+        log.info("%d of %d revalidating pages kept the newer version Redis holds",
+                 len(versions) - stored, len(versions))
