@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -186,15 +186,18 @@ async def run_all(port: int, requests: Iterable[R], *, concurrency: int, bound: 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def keep_sending(port: int, next_request: Callable[[], bytes], *, seconds: float, concurrency: int,
-                       bound: float, seen: Callable[[Answer], Awaitable[None] | None]) -> None:
-    """Send ``next_request()`` from ``concurrency`` connections at once for ``seconds``."""
+K = TypeVar("K")
+
+
+async def keep_sending(port: int, next_request: Callable[[], tuple[K, bytes]], *, seconds: float,
+                       concurrency: int, bound: float, seen: Callable[[K, Answer], None]) -> None:
+    """For ``seconds``, send ``next_request()`` from ``concurrency`` connections at once; each
+    gives a label and the request's bytes, and ``seen`` gets the label with the answer."""
     stop = time.monotonic() + seconds
 
     async def worker() -> None:
         while time.monotonic() < stop:
-            result = seen(await exchange(port, next_request(), bound=bound))
-            if result is not None:
-                await result
+            label, data = next_request()
+            seen(label, await exchange(port, data, bound=bound))
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
