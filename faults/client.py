@@ -95,7 +95,7 @@ def parse(raw: bytes, head_request: bool) -> tuple[int, dict[str, str], bytes]:
 
 
 def _dechunk(body: bytes) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         size_line, found, body = body.partition(b"\r\n")
         if not found:
@@ -139,7 +139,7 @@ async def exchange(port: int, data: bytes, *, bound: float, half_close: bool = F
                             answer.error = "truncated"
                             answer.status, answer.headers, _ = parse(raw, True)
                             answer.body = raw.partition(b"\r\n\r\n")[2]
-                            framed = "content-length" in answer.headers or "transfer-encoding" in answer.headers
+                            framed = {"content-length", "transfer-encoding"} & answer.headers.keys()
                             answer.error = "truncated" if framed else None
                         break
     except TimeoutError:

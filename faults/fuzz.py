@@ -15,18 +15,20 @@ from urllib.parse import unquote_to_bytes
 from faults.site import INTENDED_500, LOCALES
 
 PAGES = ["", "about", "post", "post/first", "post/second", "clock", "news", "greet?name=Ann", "greet-sync",
-         "merged?q=x", "slow", "hang-sync", "hang-async", "stuck/ok", f"post/{INTENDED_500}", "post/missing-1",
-         "nope", "post/first/extra", "about/"]
+         "merged?q=x", "slow", "hang-sync", "hang-async", "stuck/ok", f"post/{INTENDED_500}",
+         "post/missing-1", "nope", "post/first/extra", "about/"]
 INTERNAL = ["/.perseus/client.js", "/.perseus/static/style.css", "/.perseus/static/sub/inner.txt",
-            "/.perseus/static/escape/secret.txt", "/.perseus/static/", "/robots.txt", "/.perseus/translations/en-US",
-            "/.perseus/translations/fr-FR", "/.perseus/translations/de-DE", "/.perseus/health", "/.perseus/ready",
-            "/.perseus/metrics", "/.perseus/revalidate", "/.perseus/dev/events", "/.perseus/page/", "/.perseus/"]
+            "/.perseus/static/escape/secret.txt", "/.perseus/static/", "/robots.txt",
+            "/.perseus/translations/en-US", "/.perseus/translations/fr-FR", "/.perseus/translations/de-DE",
+            "/.perseus/health", "/.perseus/ready", "/.perseus/metrics", "/.perseus/revalidate",
+            "/.perseus/dev/events", "/.perseus/page/", "/.perseus/"]
 ODD_LOCALES = ["xx-XX", "EN-us", "de-DE", "en", "en-US-x", "%65n-US"]
-ESCAPES_OUT = ["/..", "/../secret.txt", "/../../secret.txt", "/../static_private/secret.txt", "/../static1.txt",
-               "/../../outside/secret.txt", "/../translations_private/en-US.ftl", "/%2e%2e/secret.txt",
-               "/.%2e/%2e./secret.txt", "/..%2fsecret.txt", "/..%5csecret.txt", "/%252e%252e%252fsecret.txt",
-               "/..%c0%afsecret.txt", "/../../../../../../etc/passwd", "/%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-               "/.", "/./", "//", "/%2f", "/\\..\\secret.txt", "/escape/secret.txt"]
+ESCAPES_OUT = ["/..", "/../secret.txt", "/../../secret.txt", "/../static_private/secret.txt",
+               "/../static1.txt", "/../../outside/secret.txt", "/../translations_private/en-US.ftl",
+               "/%2e%2e/secret.txt", "/.%2e/%2e./secret.txt", "/..%2fsecret.txt", "/..%5csecret.txt",
+               "/%252e%252e%252fsecret.txt", "/..%c0%afsecret.txt", "/../../../../../../etc/passwd",
+               "/%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/.", "/./", "//", "/%2f", "/\\..\\secret.txt",
+               "/escape/secret.txt"]
 BAD_ESCAPES = ["%", "%z", "%zz", "%g1", "%2", "%%", "%u0041", "%0", "%ZZ"]
 BAD_UTF8 = ["%c0%af", "%ff", "%80", "%ed%a0%80", "%f4%90%80%80", "%c3", "%e2%82", "%fe%ff", "%c0%80"]
 CONTROL = ["%00", "%0a", "%0d%0a", "%09", "%7f", "%1b"]
@@ -35,24 +37,26 @@ QUERIES = ["?x=1", "?%zz", "?name=%ff", "?name=%3Cscript%3E", "?" + "a=b&" * 200
            "?entity_name=post", "?../../secret.txt", "?name=\u00e9".encode().decode("latin-1")]
 METHODS = ["POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH", "CONNECT", "get", "Get", "GETX", "BREW",
            "PROPFIND", "G\x00T", "A" * 1000, "", "HEAD ", "GET\t"]
-LANGUAGES = ["fr-FR", "fr", "de-DE,fr;q=0.5", "*", "en;q=abc", "*;q=2", "x" * 5000, ";;;,,,", "fr-FR;q=0.9, " * 200,
-             "\xff\xfe", "en-US;q=1e999", "zh-Hant-TW-u-nu-hanidec", "-", "q=0"]
+LANGUAGES = ["fr-FR", "fr", "de-DE,fr;q=0.5", "*", "en;q=abc", "*;q=2", "x" * 5000, ";;;,,,",
+             "fr-FR;q=0.9, " * 200, "\xff\xfe", "en-US;q=1e999", "zh-Hant-TW-u-nu-hanidec", "-", "q=0"]
 ODD_HEADERS = [
     ("Accept-Encoding", "gzip"), ("Accept-Encoding", "br, gzip;q=0.5"), ("Accept-Encoding", "*;q=0"),
     ("Accept-Encoding", "identity;q=0"), ("Accept-Encoding", "\xff" * 50),
     ("If-None-Match", "*"), ("If-None-Match", "garbage"), ("If-None-Match", '"x", ' * 500),
-    ("If-Modified-Since", "yesterday"), ("Range", "bytes=0-0"), ("Range", "bytes=999999-"), ("Range", "lines=1"),
-    ("Cookie", "flavour=lemon"), ("Cookie", "flavour=%ff; ===; a"), ("Cookie", "\xff\xfe=\x80"),
-    ("Cookie", "a=" + "b" * 6000), ("User-Agent", "\xff\xfe\x00\x80"), ("User-Agent", "x" * 7000),
-    ("X-Visitor", "<script>alert(1)</script>"), ("X-Visitor", "\xe9t\xe9"), ("Authorization", "Bearer x"),
-    ("Expect", "100-continue"), ("Upgrade", "websocket"), ("Upgrade", "h2c"), ("Connection", "Upgrade, HTTP2-Settings"),
-    ("X-Forwarded-For", "127.0.0.1, ::1"), ("Forwarded", "for=\"[::1]\";proto=https"), ("Content-Type", "\x00"),
+    ("If-Modified-Since", "yesterday"), ("Range", "bytes=0-0"), ("Range", "bytes=999999-"),
+    ("Range", "lines=1"), ("Cookie", "flavour=lemon"), ("Cookie", "flavour=%ff; ===; a"),
+    ("Cookie", "\xff\xfe=\x80"), ("Cookie", "a=" + "b" * 6000), ("User-Agent", "\xff\xfe\x00\x80"),
+    ("User-Agent", "x" * 7000), ("X-Visitor", "<script>alert(1)</script>"), ("X-Visitor", "\xe9t\xe9"),
+    ("Authorization", "Bearer x"), ("Expect", "100-continue"), ("Upgrade", "websocket"), ("Upgrade", "h2c"),
+    ("Connection", "Upgrade, HTTP2-Settings"), ("X-Forwarded-For", "127.0.0.1, ::1"),
+    ("Forwarded", 'for="[::1]";proto=https'), ("Content-Type", "\x00"),
 ]
-BROKEN_HEADER_LINES = [b"NoColon", b"Bad Name: x", b": empty-name", b"X-A:\x00null", b"X-B: a\rb", b" folded: x",
-                       b"X-C: one\r\n two", b"Host: second.example", b"X-" + b"h" * 70_000 + b": x",
-                       b"X-D: " + b"v" * 70_000, b"\xff\xfe: \x80", b"Content-Length: -1", b"Content-Length: abc",
-                       b"Content-Length: 99999999999999999999", b"Content-Length: 1, 2",
-                       b"Transfer-Encoding: chunked, identity", b"Transfer-Encoding: gzip"]
+BROKEN_HEADER_LINES = [
+    b"NoColon", b"Bad Name: x", b": empty-name", b"X-A:\x00null", b"X-B: a\rb", b" folded: x",
+    b"X-C: one\r\n two", b"Host: second.example", b"X-" + b"h" * 70_000 + b": x", b"X-D: " + b"v" * 70_000,
+    b"\xff\xfe: \x80", b"Content-Length: -1", b"Content-Length: abc", b"Content-Length: 99999999999999999999",
+    b"Content-Length: 1, 2", b"Transfer-Encoding: chunked, identity", b"Transfer-Encoding: gzip",
+]
 
 
 class Fuzzed(NamedTuple):
@@ -167,8 +171,8 @@ class RequestMaker:
         well_formed = method in ("GET", "HEAD")
         roll = rng.random()
         if roll < 0.04:
-            version = rng.choice([b"HTTP/1.0", b"HTTP/0.9", b"HTTP/2.0", b"HTTP/1.2", b"http/1.1", b"HTTP/1.1 x",
-                                  b"HTTP/", b"", b"HTTP/1.10"])
+            version = rng.choice([b"HTTP/1.0", b"HTTP/0.9", b"HTTP/2.0", b"HTTP/1.2", b"http/1.1",
+                                  b"HTTP/1.1 x", b"HTTP/", b"", b"HTTP/1.10"])
             well_formed = False
         elif roll < 0.05:
             well_formed = False

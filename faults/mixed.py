@@ -16,8 +16,8 @@ from faults.client import Answer, get
 from faults.pages import generation_of, is_page
 from faults.tally import Tally
 
-BUILT = ["/en-US", "/fr-FR/about", "/en-US/post/first", "/fr-FR/post/second", "/.perseus/page/en-US/about.json",
-         "/.perseus/static/style.css"]
+BUILT = ["/en-US", "/fr-FR/about", "/en-US/post/first", "/fr-FR/post/second",
+         "/.perseus/page/en-US/about.json", "/.perseus/static/style.css"]
 
 
 @dataclass
@@ -68,8 +68,10 @@ class Mixed:
         found = self.tally.problems()
         for kind, figures in sorted(self.kinds.items()):
             if kind in kinds_whole and figures.failed:
-                samples = [(a.status, a.target.decode("latin-1"), round(a.seconds, 2)) for a in figures.failed[:3]]
-                found.append(f"{len(figures.failed)} of {figures.answers} {kind} requests failed, e.g. {samples}")
+                samples = [(a.status, a.target.decode("latin-1"), round(a.seconds, 2))
+                           for a in figures.failed[:3]]
+                found.append(f"{len(figures.failed)} of {figures.answers} {kind} requests failed,"
+                             f" e.g. {samples}")
             if kind in kinds_fast and figures.slowest > fast:
                 found.append(f"a {kind} page took {figures.slowest:.2f} s (bound {fast:g} s)")
         return found

@@ -19,7 +19,8 @@ def _scale() -> float:
     except ValueError:
         value = 0.0
     if not 0 < value <= 100:
-        raise SystemExit(f"{VARIABLE} must be a number above 0 (1 is the full run, 0.1 a quick one), got {raw!r}")
+        raise SystemExit(f"{VARIABLE} must be a number above 0 (1 is the full run, 0.1 a quick one),"
+                         f" got {raw!r}")
     return value
 
 

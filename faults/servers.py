@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.procstat import rss_bytes
+from bench.procstat import process_tree, rss_bytes
 from tests.conftest import Server
 
 
@@ -44,3 +44,18 @@ def wait_for(condition: Callable[[], bool], timeout: float, pause: float = 0.05)
             return True
         time.sleep(pause)
     return condition()
+
+
+def server_anonymous_rss(server: Server) -> int:
+    """Anonymous resident memory of the server's tree: the heap, without the pages of mapped
+    files (the LMDB map grows with the store, which is not a leak)."""
+    total = 0
+    for pid in process_tree(server.process.pid):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("RssAnon:"):
+                total += int(line.split()[1]) * 1024
+    return total

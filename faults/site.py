@@ -1,18 +1,19 @@
 """The site every fault scenario serves: each route kind, two locales, and canaries outside its roots.
 
-Routes (locales en-US and fr-FR; ``/<path>`` without a locale redirects):
+Routes (locales en-US and fr-FR; ``/<path>`` without a locale redirects), ``<l>`` a locale:
 
-| route | kind |
-| --- | --- |
-| ``/<l>`` (index), ``/<l>/about`` | prerendered (build state; no state, ``set_headers``) |
-| ``/<l>/post/first``, ``/<l>/post/<new>`` | built paths of an incremental template; any other slug is generated on its first request (``missing*`` is a 404, ``boom`` the one intended 500) |
-| ``/<l>/clock`` | revalidating by time (``FAULTS_SITE_CLOCK``, default 1s) |
-| ``/<l>/news`` | revalidating by logic (``should_revalidate``) |
-| ``/<l>/greet``, ``/<l>/greet-sync``, ``/<l>/merged`` | request state (async, sync) and amalgamation; they read the query, cookies and headers |
-| ``/<l>/slow`` | async request state that takes ``FAULTS_SITE_SLOW`` seconds (default 0) |
-| ``/<l>/hang-sync``, ``/<l>/hang-async``, ``/<l>/stuck/hang*`` | user code that never returns when ``FAULTS_SITE_HANG=1`` (sync and async request state; the build state of an incremental first request); otherwise quick |
-| ``/.perseus/static/...``, ``/robots.txt`` | the static directory and an alias |
-| ``/.perseus/page/<l>/<path>.json``, ``/.perseus/translations/<l>``, ``/.perseus/client.js`` | perseus's own routes |
+- prerendered: ``/<l>`` (build state), ``/<l>/about`` (no state, ``set_headers``);
+- incremental: ``/<l>/post/first`` and ``second`` are built, any other slug is generated on
+  its first request (``missing*`` is a 404, ``boom`` the one intended 500);
+- revalidating: ``/<l>/clock`` by time (``FAULTS_SITE_CLOCK``, default 1s), ``/<l>/news`` by logic;
+- request state: ``/<l>/greet`` (async), ``/<l>/greet-sync``, ``/<l>/merged`` (amalgamation),
+  which read the query, cookies and headers; ``/<l>/slow`` takes ``FAULTS_SITE_SLOW`` seconds;
+- user code that never returns when ``FAULTS_SITE_HANG=1`` (otherwise quick): ``/<l>/hang-sync``
+  and ``/<l>/hang-async`` (request state), ``/<l>/stuck/hang*`` (the sync build state of an
+  incremental first request);
+- static: ``/.perseus/static/...`` and the alias ``/robots.txt``;
+- perseus's own: ``/.perseus/page/<l>/<path>.json``, ``/.perseus/translations/<l>``,
+  ``/.perseus/client.js``.
 
 The app reads ``FAULTS_SITE_*`` variables (never ``PERSEUS_*``: perseus refuses names it
 does not know). Every body names the process and generation that made it (``<p id="gen">``),

@@ -38,7 +38,8 @@ class Tally:
     def add(self, answer: Answer) -> None:
         self.tried += 1
         self.statuses[answer.status] += 1
-        self.outcomes[answer.error or ("hung" if answer.hung else "answered" if answer.status else "closed")] += 1
+        outcome = "hung" if answer.hung else "answered" if answer.status else "closed"
+        self.outcomes[answer.error or outcome] += 1
         self.slowest = max(self.slowest, answer.seconds)
         if answer.hung:
             self.hangs.append(answer)

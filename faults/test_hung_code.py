@@ -116,8 +116,8 @@ def test_hung_user_code(site: Path, figures: Figures) -> None:
                         f" (or 503 + Retry-After at once), e.g. {wrong[:4]}")
     sync_wrong = [problem for a in sync_pages if (problem := _sync_page_problem(a))]
     if sync_wrong:
-        problems.append(f"{len(sync_wrong)} of {len(sync_pages)} sync request-state pages beside the hung ones"
-                        f" waited or failed, e.g. {sync_wrong[:3]}")
+        problems.append(f"{len(sync_wrong)} of {len(sync_pages)} sync request-state pages beside the hung"
+                        f" ones waited or failed, e.g. {sync_wrong[:3]}")
     if not is_page(async_page):
         problems.append(f"an async request-state page answered {async_page.status} after the hangs")
     assert not problems, "\n".join(problems)

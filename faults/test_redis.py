@@ -19,7 +19,7 @@ from faults.figures import Figures
 from faults.mixed import Mixed
 from faults.pages import generation_of, is_page
 from faults.scale import scaled_seconds
-from faults.servers import serving, server_rss, wait_for
+from faults.servers import server_rss, serving, wait_for
 from tests.conftest import Server
 from tests.redis_server import RedisServer
 

@@ -50,11 +50,13 @@ def test_one_worker_killed_under_load(site: Path, figures: Figures) -> None:
         log = server.log.read_text()
     figures.add_requests(mixed.tally)
     failed = sum(len(kind.failed) for kind in mixed.kinds.values())
-    figures.note(f"{time.monotonic() - started:.0f} s of load, worker {victim} killed at a third; {failed} requests"
-                 f" failed; server alive after: {alive}; replaced: {respawned}; {mixed.report()}")
+    figures.note(f"{time.monotonic() - started:.0f} s of load, worker {victim} killed at a third;"
+                 f" {failed} requests failed; server alive after: {alive}; replaced: {respawned};"
+                 f" {mixed.report()}")
     problems = mixed.tally.problems()
     if failed > CONCURRENCY:
-        problems.append(f"{failed} requests failed; at most {CONCURRENCY} were in flight on the killed worker")
+        problems.append(f"{failed} requests failed; at most {CONCURRENCY} were in flight on the killed"
+                        " worker")
     if not alive:
         problems.append(f"the server exited when one worker died; its log ends:\n{log[-600:]}")
     elif not respawned:
