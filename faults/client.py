@@ -125,7 +125,10 @@ async def exchange(port: int, data: bytes, *, bound: float, half_close: bool = F
             reader, writer = await asyncio.open_connection(HOST, port)
             writer.write(data)
             if half_close:
-                writer.write_eof()
+                try:
+                    writer.write_eof()
+                except OSError:
+                    pass  # the server closed the connection already: read what it sent
             await writer.drain()
             while True:
                 chunk = await reader.read(_READ)
@@ -148,6 +151,8 @@ async def exchange(port: int, data: bytes, *, bound: float, half_close: bool = F
         answer.error = "refused"
     except (ConnectionResetError, BrokenPipeError):
         answer.error = "reset"
+    except OSError as exc:
+        answer.error = f"socket error: {exc.strerror}"
     except _Incomplete:
         pass  # the head was cut short: "truncated", set above
     except ValueError as exc:

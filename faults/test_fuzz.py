@@ -10,6 +10,7 @@ roots) or of a system file in an answer, a stack trace in a body, a worker that 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from pathlib import Path
 
 from faults.client import Answer, exchange, get, run_all
@@ -51,8 +52,9 @@ def test_fuzz(site: Path, figures: Figures) -> None:
     problems = tally.problems()
     if not_400:
         samples = "; ".join(f"{a.status} {a.request[:100]!r}" for a in not_400[:5])
+        statuses = Counter(a.status for a in not_400)
         problems.append(f"{len(not_400)} paths with a bad escape, invalid UTF-8 or a control character"
-                        f" were not refused with 400, e.g. {samples}")
+                        f" were not refused with 400 ({dict(statuses)}), e.g. {samples}")
     if after != 200:
         problems.append(f"after the fuzz /en-US/about answered {after}")
     if still_workers != workers:

@@ -14,6 +14,8 @@ import os
 import signal
 from pathlib import Path
 
+import redis as redis_client
+
 from faults.client import exchange, get, keep_sending
 from faults.figures import Figures
 from faults.mixed import Mixed
@@ -35,8 +37,23 @@ BOUND = 4 * REDIS_TIMEOUT + 5
 RESUME_BOUND = 30.0
 
 
-def _cache_pages(server: Server, prefix: str) -> dict[str, str]:
+def _subscribed(redis: RedisServer, workers: int = 2) -> None:
+    """Wait (a while) until every worker listens for invalidations: a worker that starts
+    listening drops the machine's local cache, which would make pages cached before it uncached."""
+    client = redis_client.Redis.from_url(redis.url)
+    try:
+        def listening() -> bool:
+            clients = client.client_list()
+            return sum(1 for c in clients if int(c.get("sub", 0)) + int(c.get("psub", 0)) > 0) >= workers
+
+        wait_for(listening, 10.0, pause=0.1)
+    finally:
+        client.close()
+
+
+def _cache_pages(server: Server, redis: RedisServer, prefix: str) -> dict[str, str]:
     """New pages, each asked for twice: path -> generation stored (the second answer's)."""
+    _subscribed(redis)
     cached = {}
     for n in range(CACHED_PAGES):
         path = f"/{'en-US' if n % 2 else 'fr-FR'}/post/{prefix}-{n}"
@@ -63,7 +80,7 @@ def test_redis_outages(site: Path, redis: RedisServer, figures: Figures) -> None
     phases: list[tuple[str, Mixed]] = []
     with serving(site, workers=2, env=env) as server:
         figures.rss_start = server_rss(server)
-        cached = _cache_pages(server, "before")
+        cached = _cache_pages(server, redis, "before")
         assert _stores(server, "stored-at-start"), "pages are not stored in Redis at all"
 
         assert redis.process is not None
@@ -83,7 +100,7 @@ def test_redis_outages(site: Path, redis: RedisServer, figures: Figures) -> None
         if not wait_for(lambda: _stores(server, f"after-restart-{next(names)}"), RESUME_BOUND, pause=0.5):
             problems.append(f"storing did not resume within {RESUME_BOUND:g} s of Redis restarting")
 
-        cached = _cache_pages(server, "before-freeze")
+        cached = _cache_pages(server, redis, "before-freeze")
         redis.process.send_signal(signal.SIGSTOP)
         try:
             frozen = Mixed(cached, prefix="frozen")
