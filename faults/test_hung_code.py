@@ -24,7 +24,7 @@ from faults.mixed import Mixed
 from faults.pages import generation_of, is_page
 from faults.scale import scaled
 from faults.servers import serving
-from faults.tally import Tally
+from faults.tally import Tally, intended_500
 
 REQUEST_TIMEOUT = 2.0
 HUNG_PER_WAVE = scaled(40, 12)
@@ -50,7 +50,7 @@ def _hung_problem(answer: Answer) -> str | None:
 
 
 def _intended(answer: Answer) -> bool:
-    return answer.status in (503, 504) or Tally().intended(answer)
+    return answer.status in (503, 504) or intended_500(answer)
 
 
 def _sync_page_problem(answer: Answer) -> str | None:
