@@ -141,6 +141,15 @@ def greeting(ctx, state) -> str:
     return versioned(ctx, state) + f'<p id="visitor">{{escape(str(visitor))}}</p>'
 
 
+# Async, so that the async request-state pages need no thread at all.
+async def request_global_state(request):
+    return {{"visitor": request.headers.get("x-visitor")}}
+
+
+async def amalgamate_global_states(build, request):
+    return {{**build, **request}}
+
+
 def error_view(ctx, error) -> str:
     return f'<h1 id="faults-error">{{error.status}}</h1><p>{{escape(ctx.t("sorry"))}}</p>'
 
@@ -166,8 +175,8 @@ app = PerseusApp(
     ],
     locales=Locales("en-US", ["fr-FR"]),
     global_state=lambda: {{"site": "faults"}},
-    request_global_state=lambda request: {{"visitor": request.headers.get("x-visitor")}},
-    amalgamate_global_states=lambda build, request: {{**build, **request}},
+    request_global_state=request_global_state,
+    amalgamate_global_states=amalgamate_global_states,
     error_views={{status: error_view for status in (400, 404, 405, 500, 503, 504)}},
     static_dir="static",
     static_aliases={{"/robots.txt": "static/robots.txt"}},
