@@ -30,21 +30,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_FIGURES] = []
 
 
+def _row(item: pytest.Item) -> Figures:
+    """The row of ``item`` in the closing note, made on first use."""
+    row = item.stash.get(_FIGURES_OF_ITEM, None)
+    if row is None:
+        row = item.stash[_FIGURES_OF_ITEM] = Figures(item.name.removeprefix("test_"))
+        item.config.stash[_FIGURES].append(row)
+    return row
+
+
 @pytest.fixture
 def figures(request: pytest.FixtureRequest) -> Figures:
     """This scenario's row in the closing note."""
-    item = request.node
-    row = Figures(item.name.removeprefix("test_"))
-    item.stash[_FIGURES_OF_ITEM] = row
-    request.config.stash[_FIGURES].append(row)
-    return row
+    return _row(request.node)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
-    row = item.stash.get(_FIGURES_OF_ITEM, None)
-    if row is not None and (report.when == "call" or report.failed):
+    # A scenario whose fixtures failed (a site that did not build) still gets its row.
+    if report.when == "call" or report.failed:
+        row = _row(item)
         if row.result in ("not run", "passed"):
             row.result = "error" if report.failed and report.when != "call" else report.outcome
     return report
