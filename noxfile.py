@@ -1,4 +1,4 @@
-"""Sessions: tests (compiled core), tests-pure (pure build), lint, bench.
+"""Sessions: tests (compiled core), tests-pure (pure build), lint, bench, faults, faults-quick.
 
 Every session installs the project as a wheel and never imports the source tree:
 the repository root holds a ``perseus_core/`` without compiled modules, so Python
@@ -47,7 +47,8 @@ def lint(session: nox.Session) -> None:
     """ruff on everything; mypy --strict on both packages."""
     session.install("ruff==0.17.6", "mypy>=1.11", "orjson", "granian", "click", "lmdb", "fluent.runtime",
                     "watchfiles", "redis>=5")
-    session.run("ruff", "check", "perseus", "perseus_core", "tests", "noxfile.py", "setup.py", "bench")
+    session.run("ruff", "check", "perseus", "perseus_core", "tests", "faults", "noxfile.py", "setup.py",
+                "bench")
     session.run("mypy", "--strict", "perseus_core", "perseus")
 
 
@@ -56,3 +57,23 @@ def bench(session: nox.Session) -> None:
     """Benchmarks printing ratios measured side by side in one run (needs wrk)."""
     session.install(".", "httpx>=0.27", "starlette", "jinja2", "aiofiles", "redis>=5")
     session.run("python", "-P", "bench/run.py", *session.posargs)
+
+
+# The fault scenarios of faults/ (not collected by the suite): real granian, LMDB and Redis broken on
+# purpose, one scenario at a time (they measure answers under load, so never in parallel), against
+# the compiled core. faults/README.md gives each one's time; FAULTS_SCALE sizes the run.
+FAULTS = ["pytest", "faults", "-p", "no:cacheprovider", "--timeout", "1800"]
+
+
+@nox.session(python=PYTHON)
+def faults(session: nox.Session) -> None:
+    """Every fault scenario at full size (about 20 minutes; needs root for the tmpfs mount)."""
+    session.install(".", *TEST_DEPS)
+    session.run(*FAULTS, *session.posargs, env={"PYTHONSAFEPATH": "1"})
+
+
+@nox.session(python=PYTHON, name="faults-quick")
+def faults_quick(session: nox.Session) -> None:
+    """Every fault scenario at a tenth of its size (FAULTS_SCALE=0.1): a few minutes, for CI."""
+    session.install(".", *TEST_DEPS)
+    session.run(*FAULTS, *session.posargs, env={"PYTHONSAFEPATH": "1", "FAULTS_SCALE": "0.1"})
