@@ -152,6 +152,7 @@ def serve(
     from granian.http import HTTP1Settings
 
     from .loader import app_spec as resolve_spec
+    from .server.shutdown import GracefulStop, kill_timeout
     from .settings import hand_to_workers
     from .stores.immutable import MANIFEST
 
@@ -171,13 +172,19 @@ def serve(
     target = f"perseus.server.entry:{interface}_app"
     plural = "s" if workers > 1 else ""
     click.echo(f"perseus: serving http://{host}:{port} ({workers} worker{plural}, {_implementation()})")
-    Granian(
+    server = Granian(
         target, address=host, port=port, workers=workers,
         interface=Interfaces.RSGI if interface == "rsgi" else Interfaces.ASGI,
         log_access=False,
         # SECURITY: slow clients are dropped once their headers take this long.
         http1_settings=HTTP1Settings(header_read_timeout=10_000),
-    ).serve()
+        # A worker that dies (a crash in user code, the OOM killer) is replaced; the others
+        # keep serving. granian logs it ("Unexpected exit from worker-N", "Respawning").
+        respawn_failed_workers=True,
+        workers_kill_timeout=kill_timeout(settings.shutdown_timeout),  # type: ignore[arg-type]
+    )
+    GracefulStop(server, settings.shutdown_timeout)
+    server.serve()
 
 
 def _build_in_subprocess(app_spec_value: str | None, dist: Path, settings: Settings) -> None:
