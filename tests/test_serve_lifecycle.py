@@ -10,7 +10,6 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import Server, perseus
+from tests.processes import children, wait_for
 
 # Worker processes stopped, started or killed: their pids and exit codes differ by run.
 LIFECYCLE_APP = '''\
@@ -100,29 +100,6 @@ def arrivals(tmp_path: Path) -> Path:
 
 def start(site: Path, arrivals: Path, workers: int = 1, **env: str) -> Server:
     return Server(site, workers=workers, env={"LIFECYCLE_ARRIVALS": str(arrivals), **env})
-
-
-def children(pid: int) -> set[int]:
-    """The live child processes of ``pid`` (granian's workers of a server)."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                # The fields after the command's closing parenthesis: state, then the parent.
-                state, parent = (entry / "stat").read_text().rpartition(")")[2].split()[:2]
-            except (OSError, ValueError):
-                continue
-            if int(parent) == pid and state != "Z":
-                found.add(int(entry.name))
-    return found
-
-
-def wait_for(condition: Callable[[], bool], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {within}s")
-        time.sleep(0.05)
 
 
 def arrived(arrivals: Path, name: str) -> int:
