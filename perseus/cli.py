@@ -183,7 +183,7 @@ def serve(
         # A worker that dies (a crash in user code, the OOM killer) is replaced; the others
         # keep serving. granian logs it ("Unexpected exit from worker-N", "Respawning").
         respawn_failed_workers=True,
-        workers_kill_timeout=kill_timeout(settings.shutdown_timeout),  # type: ignore[arg-type]
+        workers_kill_timeout=kill_timeout(settings.shutdown_timeout),
     )
     GracefulStop(server, settings.shutdown_timeout)
     with _serving_recorded(app, dist.resolve(), settings, build_id):

@@ -69,6 +69,10 @@ def serving(dist: Path, mutable_dir: Path | None, build_id: str) -> Iterator[str
         yield None
     finally:
         path.unlink(missing_ok=True)
+        try:
+            folder.rmdir()  # the last server of the site leaves nothing behind
+        except OSError:
+            pass  # other servers still run
 
 
 def running_servers(dist: Path, mutable_dir: Path | None) -> list[ServingRecord]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import os
 import signal
 import sys
@@ -37,7 +38,8 @@ from typing import Any
 
 log = logging.getLogger("perseus.server")
 
-DRAIN_SIGNAL = signal.SIGUSR1
+# None on Windows: there granian's own stop (no drain) is all there is.
+DRAIN_SIGNAL: signal.Signals | None = getattr(signal, "SIGUSR1", None)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # NOTE: a keep-alive client in a loop needs one answer to learn it must reconnect; a
 # second is plenty. Never more than a quarter of the whole timeout.
@@ -57,9 +59,9 @@ def drain_seconds(timeout: float) -> float:
     return min(DRAIN_SECONDS, timeout / 4)
 
 
-def kill_timeout(timeout: float) -> float:
-    """granian's ``workers_kill_timeout``: counted from the end of the drain."""
-    return timeout - drain_seconds(timeout) + KILL_MARGIN_SECONDS
+def kill_timeout(timeout: float) -> int:
+    """granian's ``workers_kill_timeout`` (whole seconds): counted from the end of the drain."""
+    return math.ceil(timeout - drain_seconds(timeout) + KILL_MARGIN_SECONDS)
 
 
 class GracefulStop:
@@ -74,9 +76,11 @@ class GracefulStop:
         self.timeout = timeout
         self.drain = drain_seconds(timeout)
         self.stopping = False
-        server.on_startup(self._install)
+        if DRAIN_SIGNAL is not None:
+            server.on_startup(self._install)
 
     def _install(self) -> None:
+        assert DRAIN_SIGNAL is not None
         # Workers inherit this until they handle it: one told to drain while still
         # starting is not killed by the signal's default action.
         signal.signal(DRAIN_SIGNAL, signal.SIG_IGN)
@@ -90,6 +94,8 @@ class GracefulStop:
             granian_handler(number, frame)
             return
         self.stopping = True
+        drain_signal = DRAIN_SIGNAL
+        assert drain_signal is not None  # installed only where it exists
         workers = list(self.server.wrks)
         ends = []
         for worker in workers:
@@ -100,7 +106,7 @@ class GracefulStop:
                 continue  # a worker thread (free-threaded builds): nothing to drain
             ends.append(process.sentinel)
             try:
-                os.kill(process.pid, DRAIN_SIGNAL)
+                os.kill(process.pid, drain_signal)
             except ProcessLookupError:
                 pass
         print(f"perseus: stopping: answering the requests in flight, for up to {self.timeout:g}s"
@@ -133,6 +139,8 @@ class WorkerStop:
     def watch(self, loop: asyncio.AbstractEventLoop) -> None:
         """Listen for ``DRAIN_SIGNAL`` on ``loop``; a loop that cannot (not in the main
         thread, another server's) is simply never drained."""
+        if DRAIN_SIGNAL is None:
+            return
         try:
             loop.add_signal_handler(DRAIN_SIGNAL, self._begin)
         except (NotImplementedError, RuntimeError, ValueError):
