@@ -7,7 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -17,6 +18,7 @@ from . import __version__
 from .errors import BuildError, BuildTimeout, PerseusError
 
 if TYPE_CHECKING:
+    from .app import PerseusApp
     from .deploy.standalone import PkgLayout
     from .settings import Settings
 
@@ -152,6 +154,7 @@ def serve(
     from granian.http import HTTP1Settings
 
     from .loader import app_spec as resolve_spec
+    from .server.shutdown import GracefulStop, kill_timeout
     from .settings import hand_to_workers
     from .stores.immutable import MANIFEST
 
@@ -163,21 +166,44 @@ def serve(
         _build_in_subprocess(app_spec, dist, settings)
     elif not (dist / MANIFEST).is_file():
         _fail(PerseusError(f"no build in {dist}: run `perseus build` or drop --no-build"))
-    _check_dist(dist)
-    _check_servable(app_spec, project, dist, settings)
+    build_id = _check_dist(dist)
+    app = _check_servable(app_spec, project, dist, settings)
     # Workers import perseus.server.entry after the fork and read these settings back there.
     hand_to_workers(replace(settings, project=project, app=resolve_spec(app_spec, settings),
                             dist=dist.resolve()))
     target = f"perseus.server.entry:{interface}_app"
     plural = "s" if workers > 1 else ""
     click.echo(f"perseus: serving http://{host}:{port} ({workers} worker{plural}, {_implementation()})")
-    Granian(
+    server = Granian(
         target, address=host, port=port, workers=workers,
         interface=Interfaces.RSGI if interface == "rsgi" else Interfaces.ASGI,
         log_access=False,
         # SECURITY: slow clients are dropped once their headers take this long.
         http1_settings=HTTP1Settings(header_read_timeout=10_000),
-    ).serve()
+        # A worker that dies (a crash in user code, the OOM killer) is replaced; the others
+        # keep serving. granian logs it ("Unexpected exit from worker-N", "Respawning").
+        respawn_failed_workers=True,
+        workers_kill_timeout=kill_timeout(settings.shutdown_timeout),
+    )
+    GracefulStop(server, settings.shutdown_timeout)
+    with _serving_recorded(app, dist.resolve(), settings, build_id):
+        server.serve()
+
+
+@contextmanager
+def _serving_recorded(app: PerseusApp, dist: Path, settings: Settings, build_id: str) -> Iterator[None]:
+    """While serving, say which build this server serves from which store (for
+    `perseus revalidate`), when the site has pages to revalidate at all."""
+    from .server.serving import serving
+
+    if not any(template.uses_mutable_store for template in app.templates):
+        yield
+        return
+    with serving(dist, settings.mutable_dir, build_id) as failed:
+        if failed is not None:
+            click.secho(f"perseus: warning: {failed}; `perseus revalidate` cannot tell whether it"
+                        " reaches this server", fg="yellow", err=True)
+        yield
 
 
 def _build_in_subprocess(app_spec_value: str | None, dist: Path, settings: Settings) -> None:
@@ -190,12 +216,13 @@ def _build_in_subprocess(app_spec_value: str | None, dist: Path, settings: Setti
         sys.exit(done.returncode)
 
 
-def _check_dist(dist: Path) -> None:
-    # A build of another format is refused here with "rebuild", not in every worker.
+def _check_dist(dist: Path) -> str:
+    """The build id of ``dist``; a build of another format is refused here with "rebuild",
+    not in every worker."""
     from .stores.immutable import read_manifest
 
     try:
-        read_manifest(dist.resolve())
+        return str(read_manifest(dist.resolve())["build_id"])
     except PerseusError as error:
         _fail(error)
 
@@ -289,9 +316,12 @@ def deploy(app_spec: str | None, dist: Path, target: str, output: Path, export_o
         _fail(error)
 
 
-def _check_servable(app_spec_value: str | None, project: Path, dist: Path, settings: Settings) -> None:
-    # Fail here, before granian forks, rather than in every worker: a build of other
-    # templates, or a mutable store that cannot be written.
+def _check_servable(app_spec_value: str | None, project: Path, dist: Path, settings: Settings) -> PerseusApp:
+    """The app, once it is known to be servable from ``dist``.
+
+    Fails here, before granian forks, rather than in every worker: a build of other
+    templates, or a mutable store that cannot be written.
+    """
     from .loader import app_spec, load_app
     from .stores.immutable import Dist
     from .turbine.pages import templates_of
@@ -303,6 +333,7 @@ def _check_servable(app_spec_value: str | None, project: Path, dist: Path, setti
         check_mutable_store(app, dist.resolve(), settings)
     except PerseusError as error:
         _fail(error)
+    return app
 
 
 @main.command()

@@ -61,7 +61,8 @@ def project_filter(project: Path, dist: Path) -> Any:
     watchfiles = _watchfiles()
     venvs = {child.name for child in project.iterdir() if (child / "pyvenv.cfg").is_file()}
     top_level = IGNORED_TOP_LEVEL | venvs
-    building = re.compile(rf"^\.{re.escape(dist.name)}\.(building-|old-|lock$)")
+    # The build's temporary siblings, its lock, and the records of running servers.
+    building = re.compile(rf"^\.{re.escape(dist.name)}\.(building-|old-|lock$|servers$)")
 
     class ProjectFilter(watchfiles.DefaultFilter):  # type: ignore[misc, name-defined]
         ignore_dirs = (*watchfiles.DefaultFilter.ignore_dirs, *IGNORED_DIRS)

@@ -91,6 +91,16 @@ class StoreNotFound(StoreError):
     """A key the mutable store does not hold; the only error a missing key gives."""
 
 
+class StaleServerError(PerseusError):
+    """``perseus.revalidate`` found a running server of another build than ``dist``'s (one
+    started before a rebuild), which its marks would never reach; nothing was marked."""
+
+    def __init__(self, message: str, *, dist_build: str, server_builds: list[str]) -> None:
+        super().__init__(message)
+        self.dist_build = dist_build
+        self.server_builds = server_builds
+
+
 class RevalidateError(PerseusError):
     """``perseus.revalidate`` was asked for pages it cannot mark; ``skipped`` says why, per URL.
 

@@ -36,9 +36,10 @@ from perseus_core.routing import INCREMENTAL as INCREMENTAL_ROUTE
 from perseus_core.routing import NO_LOCALE as UNKNOWN_LOCALE
 from perseus_core.routing import PAGE, BadPath, Router, normalize_path
 
-from .errors import PerseusError, RevalidateError
+from .errors import PerseusError, RevalidateError, StaleServerError
 from .http.urls import page_url
 from .i18n.locales import NO_LOCALE
+from .server.serving import running_servers
 from .settings import Settings, load_settings
 from .stores.immutable import RENDER_CONF, mutable_location, read_manifest
 from .stores.mutable import MutableStore, lease_owner
@@ -158,6 +159,8 @@ def revalidate(dist: str | os.PathLike[str] = "dist", paths: Iterable[str] = (),
     Raises:
         RevalidateError: some pages cannot be marked (not revalidating or incremental,
             incremental but never generated, unknown); the others were marked.
+        StaleServerError: a running server serves another build than ``dist``'s (one
+            started before a rebuild); nothing was marked.
         PerseusError: no build in ``dist``, or an unknown template.
     """
     if settings is None:
@@ -178,6 +181,7 @@ def revalidate(dist: str | os.PathLike[str] = "dist", paths: Iterable[str] = (),
             targets[target] = url
     location = mutable_location(Path(dist), settings.mutable_dir)
     if site.stored and (targets or template is not None or all_pages):
+        _refuse_servers_of_other_builds(site, Path(dist), settings)
         if not location.is_dir():
             raise PerseusError(f"no mutable store in {location}: was the site built with another"
                                " PERSEUS_MUTABLE_DIR?")
@@ -194,6 +198,24 @@ def revalidate(dist: str | os.PathLike[str] = "dist", paths: Iterable[str] = (),
     if report.skipped and not ignore_missing:
         raise RevalidateError(report.skipped)
     return report
+
+
+def _refuse_servers_of_other_builds(site: _Site, dist: Path, settings: Settings) -> None:
+    """Raise unless every running server of ``dist`` serves its build: the others read the
+    store of the build they started on, which marks made here never reach."""
+    others = [server for server in running_servers(dist, settings.mutable_dir)
+              if server.build_id != site.build_id]
+    if not others:
+        return
+    named = "; ".join(f"pid {server.pid} serves build {server.build_id} from the store {server.store}"
+                      for server in others)
+    raise StaleServerError(
+        f"cannot revalidate: {dist} holds build {site.build_id}, but a server started before that"
+        f" build still runs ({named}). It reads the store of its own build, which marks for build"
+        f" {site.build_id} never reach: restart it (`perseus serve --no-build`) to serve build"
+        f" {site.build_id}, fresh from the build. Nothing was marked.",
+        dist_build=site.build_id, server_builds=[server.build_id for server in others],
+    )
 
 
 @contextmanager

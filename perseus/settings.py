@@ -181,6 +181,11 @@ class Settings:
                          fallback="PORT")
     workers: int = _setting(1, "PERSEUS_WORKERS", "workers", _count,
                             "server worker processes (`--workers`)")
+    # NOTE: 8 s fits inside the shortest common supervisor grace (`docker stop` kills after
+    # 10 s; Kubernetes after 30), so the store is closed before anything kills the server.
+    shutdown_timeout: float = _setting(
+        8.0, "PERSEUS_SHUTDOWN_TIMEOUT", "shutdown_timeout", _seconds,
+        "seconds a stopping server (SIGTERM, SIGINT) gives requests in flight; what still runs then is cut")
     base_path: str = _setting("", "PERSEUS_BASE_PATH", "base_path", _base_path,
                               "the URL prefix the site is built and exported for, e.g. `/docs`",
                               shown="none")

@@ -11,6 +11,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -23,8 +24,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis import Redis
 
+from perseus import __version__
+from perseus.deploy.wheels import app_requirements, download_dependencies, resolve_target
+from perseus.errors import DeployError
 from tests.conftest import GOLDEN_EXPORT, REPO, Server, copy_example, free_port, perseus
+from tests.processes import children, wait_for
+from tests.redis_server import RedisServer
 
 UNREACHABLE_INDEX = "http://127.0.0.1:9/"
 PKG_TOP_LEVEL = {"server", "deploy.json", "requirements.txt", "wheels", "app", "dist"}
@@ -145,9 +152,17 @@ class StrategiesPkg:
 
 @pytest.fixture(scope="session")
 def strategies_pkg(deployed: Deployed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StrategiesPkg]:
-    """examples/strategies (every strategy) deployed, moved to a server machine, served by pkg/server."""
+    """examples/strategies (every strategy, asking for perseus[redis]) deployed, moved to a server
+    machine, installed there offline, served by pkg/server."""
     base = tmp_path_factory.mktemp("deploy-strategies")
     project = copy_example("strategies", base)
+    # An extra of perseus, which pkg/server must install (offline) for PERSEUS_STORE=redis://.
+    (project / "pyproject.toml").write_text(textwrap.dedent("""
+        [project]
+        name = "strategies-site"
+        version = "1"
+        dependencies = ["perseus[redis]"]
+    """))
     perseus("deploy", cwd=project, env={"PERSEUS_SOURCE": str(own_wheel_of(deployed))}, timeout=300)
     pkg = base / "server-machine" / "pkg"
     shutil.copytree(project / "pkg", pkg)
@@ -199,6 +214,41 @@ def test_a_deployed_site_writes_its_mutable_store_only(strategies_pkg: Strategie
     assert now == strategies_pkg.immutable_before
 
 
+def test_a_pkg_installs_the_extras_of_perseus_the_app_asks_for_and_serves_from_redis(
+    strategies_pkg: StrategiesPkg, tmp_path: Path
+) -> None:
+    pkg = strategies_pkg.pkg
+    assert (pkg / "requirements.txt").read_text().splitlines()[0] == f"perseus[redis]=={__version__}"
+    redis = RedisServer(tmp_path)
+    try:
+        port = free_port()
+        env = target_environment(PERSEUS_PORT=str(port), PERSEUS_STORE=redis.url,
+                                 PERSEUS_MUTABLE_DIR=str(tmp_path / "local-cache"),
+                                 STRATEGIES_LOG=str(tmp_path / "generations.log"))
+        # The venv the fixture installed without network, redis-py included.
+        server = Server(pkg, command=[str(pkg / "server")], port=port, cwd=tmp_path, env=env)
+        try:
+            page = server.get("/post/on-redis")  # incremental: generated, stored in Redis
+            assert page.status_code == 200 and "<h1>Post on-redis</h1>" in page.text
+            assert generation_of(server.get("/post/on-redis")) == generation_of(page)
+            assert "installing" not in server.log.read_text()
+        finally:
+            server.close()
+        assert Redis.from_url(redis.url).dbsize() > 0
+    finally:
+        redis.stop()
+
+
+def test_an_extra_perseus_does_not_have_is_refused(deployed: Deployed, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\nversion = "1"\ndependencies = ["perseus[reddis]", "click>=8"]\n')
+    requirements = app_requirements(tmp_path)
+    assert requirements.others == ("click>=8",)
+    with pytest.raises(DeployError, match=r"asks for perseus\[reddis\].*did you mean 'perseus\[redis\]'"):
+        download_dependencies(own_wheel_of(deployed), requirements, resolve_target("linux-x86_64"),
+                              tmp_path, lambda line: None)
+
+
 def test_deploy_says_what_it_built_and_from_where(deployed: Deployed) -> None:
     assert "perseus wheel: building from the directory perseus was installed from (compiled core)" \
         in deployed.deploy_output
@@ -240,6 +290,18 @@ def test_pkg_server_says_where_it_listens_and_builds_nothing(
     assert f"standalone from {deployed.pkg} (no build)" in log
     assert "runs from a read-only filesystem" in log
     assert "building" not in log
+
+
+def test_pkg_server_replaces_a_worker_that_dies(pkg_server: tuple[Server, dict[str, str]]) -> None:
+    server, _ = pkg_server
+    workers = children(server.process.pid)  # pkg/server became `perseus serve` (exec)
+    assert len(workers) == 2
+    victim = min(workers)
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: (now := children(server.process.pid)) and len(now) == 2 and victim not in now,
+             30, "two workers again")
+    assert server.get("/").status_code == 200
+    assert "Respawning worker-" in server.log.read_text()
 
 
 def test_the_immutable_site_is_never_written(

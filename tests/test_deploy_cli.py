@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from perseus import PerseusApp, Template
+from perseus import PerseusApp, Template, __version__
 from perseus.deploy.standalone import storage_report
+from perseus.deploy.wheels import app_requirements
 from perseus.settings import Settings
 from tests.conftest import GOLDEN_EXPORT, copy_example, perseus, tree
 
@@ -92,3 +93,15 @@ def test_standalone_serve_refuses_watch(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "PERSEUS_STANDALONE serves a pkg/ as it was built; drop --watch" in result.stderr
 
+
+
+def test_the_requirements_of_a_pkg_keep_the_extras_of_perseus_and_every_other_requirement(
+    tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "site"\nversion = "1"\ndependencies = ['
+        '"perseus[redis]>=0.1", "Perseus [Dev]", "httpx[http2]>=0.27; python_version >= \'3.11\'"]\n')
+    assert app_requirements(tmp_path).lines() == [
+        f"perseus[dev,redis]=={__version__}", "httpx[http2]>=0.27; python_version >= '3.11'"]
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "site"\nversion = "1"\n')
+    assert app_requirements(tmp_path).lines() == [f"perseus=={__version__}"]

@@ -224,7 +224,8 @@ def test_the_watch_filter_skips_builds_tools_and_environments(tmp_path: Path) ->
                          "templates/page.html", "pyproject.toml", "distant.py"):
         assert accepts(Change.modified, str(project / watched_path)), watched_path
     for ignored in ("dist/pages.bin", "dist", ".dist.building-20260101-abcd/extra/a.json",
-                    ".dist.old-20260101-abcd", ".dist.lock", "pkg/server", ".nox/tests/x.py", ".git/index",
+                    ".dist.old-20260101-abcd", ".dist.lock", ".dist.servers/123.json", "pkg/server",
+                    ".nox/tests/x.py", ".git/index",
                     "__pycache__/app.cpython-311.pyc", ".venv-x/lib/x.py", "server.log"):
         assert not accepts(Change.modified, str(project / ignored)), ignored
 

@@ -1,9 +1,12 @@
 """`perseus revalidate` (another process) and ``perseus.revalidate`` against examples/strategies
-answered in-process (perseus.testing, LMDB on disk); and ISR-10, a ``should_revalidate`` that raises.
+answered in-process (perseus.testing, LMDB on disk); and ISR-10, a ``should_revalidate`` that raises;
+and `perseus revalidate` after a rebuild, against a server (granian) still serving the build before.
 That a regeneration one worker runs is served by every worker is test_request_time_workers.py's."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,8 +16,9 @@ import pytest
 
 import perseus
 from perseus.errors import RevalidateError
+from perseus.stores.immutable import read_build_id
 from perseus.testing import TestClient
-from tests.conftest import copy_example
+from tests.conftest import Server, copy_example
 from tests.conftest import perseus as perseus_cli
 from tests.strategies import fetch_all, generations, version_of, wait_for_new_version
 
@@ -143,3 +147,35 @@ def test_no_build_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "no build in nowhere: run `perseus build` first" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_revalidate_after_a_rebuild_names_the_build_the_running_server_serves(tmp_path: Path) -> None:
+    site = copy_example("strategies", tmp_path)
+    perseus_cli("build", cwd=site)
+    served = read_build_id(site / "dist")
+    server = Server(site, env=ENV)  # `perseus serve --no-build`
+    try:
+        assert server.get("/clock").status_code == 200
+        perseus_cli("build", cwd=site)  # dist/ now holds another build, with its own store
+        rebuilt = read_build_id(site / "dist")
+        refused = perseus_cli("revalidate", "/clock", cwd=site, check=False)
+        print(f"revalidate against a server of build {served}, dist/ of build {rebuilt}:"
+              f" exit {refused.returncode}")
+        assert refused.returncode == 1
+        assert f"holds build {rebuilt}" in refused.stderr
+        assert f"pid {server.process.pid} serves build {served}" in refused.stderr
+        assert "restart it (`perseus serve --no-build`)" in refused.stderr
+        assert "Nothing was marked" in refused.stderr
+        assert "marked" not in refused.stdout and "Traceback" not in refused.stderr
+    finally:
+        os.killpg(server.process.pid, signal.SIGKILL)  # as a crash would: its record stays behind
+        server.close()
+    # A server that is gone no longer counts; the mark waits in the store of the new build.
+    marked = perseus_cli("revalidate", "/clock", cwd=site)
+    assert "marked /clock" in marked.stdout
+    restarted = Server(site, env=ENV)
+    try:
+        built = version_of(restarted.get("/clock"))  # the new build's version, due: served once
+        wait_for_new_version(restarted, "/clock", built)  # and regenerated
+    finally:
+        restarted.close()

@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 
 from .. import __version__
-from .wheels import Say, Target, python_version
+from .wheels import AppRequirements, Say, Target, python_version
 
 SERVER = "server"
 DEPLOY_CONFIG = "deploy.json"
@@ -69,11 +69,11 @@ def copy_dist(dist: Path, destination: Path) -> None:
     ))
 
 
-def write_launcher(pkg: Path, target: Target, app_spec: str, requirements: list[str]) -> None:
+def write_launcher(pkg: Path, target: Target, app_spec: str, requirements: AppRequirements) -> None:
     """Write ``pkg/server`` (executable), its configuration and its requirements."""
     config = {"target": target.name, "python": python_version(), "app": app_spec, "perseus": __version__}
     (pkg / DEPLOY_CONFIG).write_bytes(orjson.dumps(config, option=orjson.OPT_INDENT_2) + b"\n")
-    (pkg / REQUIREMENTS).write_text("\n".join([f"perseus=={__version__}", *requirements]) + "\n")
+    (pkg / REQUIREMENTS).write_text("\n".join(requirements.lines()) + "\n")
     script = resources.files("perseus.deploy").joinpath("pkg_server.py").read_bytes()
     server = pkg / SERVER
     server.write_bytes(script)

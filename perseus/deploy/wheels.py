@@ -6,8 +6,10 @@ and cache (it is only the offline install on the target that must not).
 
 from __future__ import annotations
 
+import difflib
 import json
 import platform
+import re
 import shlex
 import shutil
 import subprocess
@@ -15,8 +17,10 @@ import sys
 import sysconfig
 import tempfile
 import tomllib
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.parser import Parser
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -191,27 +195,95 @@ def _target_args(target: Target) -> list[str]:
     return [*args, "--python-version", version, "--implementation", "cp", "--abi", abi]
 
 
-def download_dependencies(own: Path, requirements: list[str], target: Target, wheels: Path, say: Say) -> None:
-    """Download, as wheels for ``target``, everything ``own`` and ``requirements`` need."""
+@dataclass(frozen=True)
+class AppRequirements:
+    """What the app's ``[project] dependencies`` ask for: perseus's extras, and the rest as written."""
+
+    extras: tuple[str, ...] = ()  # of perseus, e.g. ("redis",), sorted
+    others: tuple[str, ...] = ()
+
+    @property
+    def perseus(self) -> str:
+        """perseus's line in ``pkg/requirements.txt``: this version, with the app's extras."""
+        return f"perseus{self._extras()}=={__version__}"
+
+    def lines(self) -> list[str]:
+        """``pkg/requirements.txt``: perseus first, then the app's other requirements."""
+        return [self.perseus, *self.others]
+
+    def with_own_wheel(self, own: Path) -> list[str]:
+        """What ``pip download`` is given: perseus's wheel (with the extras) and the rest."""
+        return [f"{own}{self._extras()}", *self.others]
+
+    def _extras(self) -> str:
+        return f"[{','.join(self.extras)}]" if self.extras else ""
+
+
+def download_dependencies(own: Path, requirements: AppRequirements, target: Target, wheels: Path,
+                          say: Say) -> None:
+    """Download, as wheels for ``target``, everything ``own`` (with the app's extras of
+    perseus) and the app's other requirements need."""
+    _check_extras(own, requirements.extras)
     say(f"dependencies: downloading wheels for {target.name}, CPython {python_version()}")
-    run_pip(["download", "--only-binary=:all:", *_target_args(target), "-d", str(wheels), str(own),
-             *requirements], f"downloading the dependencies for {target.name}")
+    run_pip(["download", "--only-binary=:all:", *_target_args(target), "-d", str(wheels),
+             *requirements.with_own_wheel(own)], f"downloading the dependencies for {target.name}")
 
 
-def app_requirements(project: Path) -> list[str]:
-    """The app's own ``[project] dependencies`` from its pyproject.toml, perseus left out."""
+def app_requirements(project: Path) -> AppRequirements:
+    """The app's own ``[project] dependencies`` from its pyproject.toml.
+
+    perseus itself is always installed, from its own wheel: a requirement on it keeps
+    only its extras (``perseus[redis]``).
+    """
     try:
         config = tomllib.loads((project / "pyproject.toml").read_text())
     except FileNotFoundError:
-        return []
+        return AppRequirements()
     except tomllib.TOMLDecodeError as error:
         raise DeployError(f"{project / 'pyproject.toml'} is not valid TOML: {error}") from None
     wanted = config.get("project", {}).get("dependencies", [])
-    return [req for req in wanted if _requirement_name(req) != "perseus"]
+    if not isinstance(wanted, list) or not all(isinstance(req, str) for req in wanted):
+        raise DeployError(f"[project] dependencies in {project / 'pyproject.toml'} must be a list of"
+                          f" requirement strings, got {wanted!r}")
+    extras: set[str] = set()
+    others = []
+    for requirement in wanted:
+        if _requirement_name(requirement) == "perseus":
+            extras.update(_extras_of(requirement))
+        else:
+            others.append(requirement)
+    return AppRequirements(tuple(sorted(extras)), tuple(others))
 
 
 def _requirement_name(requirement: str) -> str:
     name = requirement.strip()
     for stop in "<>=!~;[ @(":
         name = name.split(stop, 1)[0]
-    return name.strip().lower().replace("_", "-")
+    return _normalized(name)
+
+
+def _extras_of(requirement: str) -> list[str]:
+    """The extras of a requirement (``name[a, b] >= 1`` gives ``["a", "b"]``)."""
+    found = re.match(r"[^\[;@]*\[([^\]]*)\]", requirement)
+    return [_normalized(extra) for extra in found.group(1).split(",") if extra.strip()] if found else []
+
+
+def _normalized(name: str) -> str:
+    # PEP 503 / PEP 685: case and runs of -, _ and . do not count.
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
+
+
+def _check_extras(own: Path, extras: tuple[str, ...]) -> None:
+    """Refuse extras of perseus that its wheel does not have (pip would only warn)."""
+    if not extras:
+        return
+    with zipfile.ZipFile(own) as wheel:
+        metadata_name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = Parser().parsestr(wheel.read(metadata_name).decode())
+    known = [_normalized(extra) for extra in metadata.get_all("Provides-Extra") or []]
+    for extra in extras:
+        if extra not in known:
+            close = difflib.get_close_matches(extra, known, 1)
+            hint = f"did you mean 'perseus[{close[0]}]'?" if close else f"it has: {', '.join(known)}"
+            raise DeployError(f"the app's pyproject.toml asks for perseus[{extra}], an extra perseus"
+                              f" does not have; {hint}")

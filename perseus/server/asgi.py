@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..http.response import Response
 from ..http.urls import decode_target
 from ..turbine.engine import Engine
+from .shutdown import WorkerStop
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -17,9 +19,15 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 class ASGIApp:
     """An ASGI application; the engine is opened at lifespan start-up (once per worker)."""
 
-    def __init__(self, open_engine: Callable[[], Engine]) -> None:
+    def __init__(self, open_engine: Callable[[], Engine], shutdown_timeout: float) -> None:
         self._open_engine = open_engine
         self.engine: Engine | None = None
+        self.stop = WorkerStop(shutdown_timeout, self._close)
+
+    def _close(self) -> None:
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            engine.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -33,12 +41,20 @@ class ASGIApp:
         path = decode_target(scope.get("raw_path") or scope["path"].encode())
         query = scope.get("query_string", b"").decode("latin-1")
         answer = self.engine.respond(scope["method"], path, headers, query)
-        response = answer if isinstance(answer, Response) else await answer
+        if isinstance(answer, Response):
+            response = answer
+        else:
+            self.stop.running += 1
+            try:
+                response = await answer
+            finally:
+                self.stop.running -= 1
         body = response.body
         if response.file is not None:
             with open(response.file, "rb") as file:
                 body = file.read()
-        raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        answer_headers = self.stop.closing(response.headers) if self.stop.draining else response.headers
+        raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer_headers]
         await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -51,9 +67,9 @@ class ASGIApp:
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                self.stop.watch(asyncio.get_running_loop())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self.engine is not None:
-                    self.engine.close()
+                self._close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

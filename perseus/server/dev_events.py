@@ -36,9 +36,9 @@ class DevReloadRSGI(RSGIApp):
         try:
             await stream.send_str(f"retry: {RECONNECT_MS}\ndata: {served}\n\n")
             idle = 0.0
-            # NOTE: the stream ends as soon as dist/ holds another build: the server is
-            # about to be replaced, and granian's graceful stop waits for open streams.
-            while read_build_id(engine.dist.path) == served:
+            # NOTE: the stream ends as soon as dist/ holds another build (the server is
+            # about to be replaced) or the server stops: granian's stop waits for open streams.
+            while read_build_id(engine.dist.path) == served and not self.stop.draining:
                 done, _ = await asyncio.wait([disconnected], timeout=POLL_SECONDS)
                 if done:
                     return

@@ -28,5 +28,6 @@ def engine_from_settings() -> Engine:
 
 
 # Watch mode adds the browser-reload events stream; production never has it.
-rsgi_app = (DevReloadRSGI if settings.dev_reload else RSGIApp)(engine_from_settings)
-asgi_app = ASGIApp(engine_from_settings)
+rsgi_app = (DevReloadRSGI if settings.dev_reload else RSGIApp)(engine_from_settings,
+                                                              settings.shutdown_timeout)
+asgi_app = ASGIApp(engine_from_settings, settings.shutdown_timeout)

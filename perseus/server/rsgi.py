@@ -7,21 +7,32 @@ from typing import Any
 
 from ..http.response import Response
 from ..turbine.engine import Engine
+from .shutdown import WorkerStop
 
 
 class RSGIApp:
-    """An RSGI application; the engine is opened in each worker after granian forks."""
+    """An RSGI application; the engine is opened in each worker after granian forks.
 
-    def __init__(self, open_engine: Callable[[], Engine]) -> None:
+    ``shutdown_timeout`` bounds the worker's stop (``perseus.server.shutdown``).
+    """
+
+    def __init__(self, open_engine: Callable[[], Engine], shutdown_timeout: float) -> None:
         self._open_engine = open_engine
         self.engine: Engine | None = None
+        self.stop = WorkerStop(shutdown_timeout, self._close)
 
     def __rsgi_init__(self, loop: Any) -> None:
         self.engine = self._open_engine()
+        self.stop.watch(loop)
 
     def __rsgi_del__(self, loop: Any) -> None:
-        if self.engine is not None:
-            self.engine.close()
+        loop.run_until_complete(self.stop.wait_for_background())
+        self.stop.finish()
+
+    def _close(self) -> None:
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            engine.close()
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
@@ -31,8 +42,13 @@ class RSGIApp:
             engine = self.engine = self._open_engine()
         response = engine.respond(scope.method, scope.path, scope.headers, scope.query_string)
         if not isinstance(response, Response):  # PERF: only pages running user code await
-            response = await response
+            self.stop.running += 1
+            try:
+                response = await response
+            finally:
+                self.stop.running -= 1
+        headers = self.stop.closing(response.headers) if self.stop.draining else response.headers
         if response.file is not None:
-            proto.response_file(response.status, response.headers, response.file)
+            proto.response_file(response.status, headers, response.file)
         else:
-            proto.response_bytes(response.status, response.headers, response.body)
+            proto.response_bytes(response.status, headers, response.body)
