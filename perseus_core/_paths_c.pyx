@@ -1,8 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Cython kernel: request-path normalisation (see the pure twin)."""
 
-from ._percent cimport hex_owed
-
 from .errors import BadPath, wrong_type
 
 
@@ -14,18 +12,14 @@ def normalize_path(path):
     cdef Py_ssize_t n = len(text)
     cdef Py_UCS4 ch
     cdef bint previous_slash = False, doubled = False
-    cdef int owed = 0
     for ch in text:
-        owed = hex_owed(ch, owed)
-        if ch < 32 or ch == 127 or ch == 0xFFFD or owed < 0:
+        if ch < 32 or ch == 127 or ch == 0xFFFD or ch == 37:  # 37: "%", see errors.BadPath
             raise BadPath(repr(text))
         if ch == 47:
             doubled = doubled or previous_slash
             previous_slash = True
         else:
             previous_slash = False
-    if owed:
-        raise BadPath(repr(text))
     if doubled:
         return "/".join([segment for segment in text.split("/") if segment])
     cdef Py_ssize_t start = 1 if n and text[0] == "/" else 0

@@ -17,7 +17,6 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcmp, memcpy, memset
 
-from ._percent cimport hex_owed
 
 from ._routing_py import check_routes, root_depth, route_table
 from .errors import BadPath, wrong_type
@@ -334,15 +333,11 @@ cdef class Router:
         cdef Py_ssize_t n = 0
         cdef Py_UCS4 ch
         cdef bint slash = False
-        cdef int owed = 0
         for ch in path:
-            owed = hex_owed(ch, owed)
-            if owed < 0:
-                raise BadPath(repr(path))
             if ch == 47:
                 slash = True
                 continue
-            if ch < 32 or ch == 127 or ch == 0xFFFD:
+            if ch < 32 or ch == 127 or ch == 0xFFFD or ch == 37:  # 37: "%", see errors.BadPath
                 raise BadPath(repr(path))
             if slash and n > 0:
                 buffer[n] = 47
@@ -353,8 +348,6 @@ cdef class Router:
                 n += 1
             else:
                 n += _utf8(<uint32_t> ch, buffer + n)
-        if owed:
-            raise BadPath(repr(path))
         return self._localised(buffer, n)
 
     cdef object _localised(self, const unsigned char* buffer, Py_ssize_t n):

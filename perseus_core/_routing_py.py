@@ -104,8 +104,7 @@ class Router:
         and ``NO_LOCALE``.
 
         Raises:
-            BadPath: the path holds a control character, U+FFFD or a ``%`` not
-                followed by two hex digits.
+            BadPath: the path holds a control character, U+FFFD or a ``%``.
         """
         key = normalize_path(path)
         locale = -1

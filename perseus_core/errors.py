@@ -6,13 +6,14 @@ from __future__ import annotations
 class BadPath(ValueError):
     """A request path that no page can have.
 
-    Raised for a malformed percent escape (``%zz``, a trailing ``%``), invalid
+    Raised for a malformed percent escape (``%zz``, ``%%41``, a trailing ``%``), invalid
     UTF-8, or a control character (servers decode invalid UTF-8 to U+FFFD, which
     is refused too). The engine answers 400.
 
     NOTE: paths arrive decoded, and granian's RSGI gives no raw path: a malformed
-    escape is known by the ``%`` it leaves, not followed by two hex digits. So a
-    literal ``%`` so placed (sent as ``%25zz``) is refused too, on both adapters alike.
+    escape is known by the ``%`` it leaves (``%%41`` decodes to ``%A``, which looks
+    well formed, so no rule about what follows the ``%`` can tell). A literal ``%``
+    (sent as ``%25``) is refused too, on both adapters alike: no page has one.
     """
 
 

@@ -16,7 +16,7 @@ from perseus.errors import StoreError, StoreNotFound
 from perseus.stores import records as records_module
 from perseus.stores.lmdb_store import LMDBStore, open_lmdb
 from perseus.stores.memory import MemoryStore
-from perseus.stores.mutable import MutableStore
+from perseus.stores.mutable import MutableStore, process_start_time
 from perseus.stores.records import PageRecords, PageVersion, encode_record, page_key
 from perseus.stores.redis_store import RedisStore
 from perseus.stores.tiered import TieredStore
@@ -102,6 +102,15 @@ def test_a_dead_holders_lease_is_taken_over(store: MutableStore) -> None:
                           capture_output=True, text=True, check=True)
     assert store.acquire_lease(b"page", f"{dead.stdout.strip()}:gone", 3600, NOW).acquired
     assert store.acquire_lease(b"page", f"{os.getpid()}:me", 10, NOW + 1).acquired
+
+
+def test_a_holder_whose_pid_now_names_another_process_is_dead(store: MutableStore) -> None:
+    # Pids are reused within minutes on a busy machine: the start time tells the processes apart.
+    parent = os.getppid()
+    assert store.acquire_lease(b"page", f"{parent}:1:gone", 3600, NOW).acquired  # not the one started at 1
+    assert store.acquire_lease(b"page", f"{os.getpid()}:0:me", 10, NOW + 1).acquired
+    assert store.acquire_lease(b"other", f"{parent}:{process_start_time(parent)}:live", 3600, NOW).acquired
+    assert not store.acquire_lease(b"other", f"{os.getpid()}:0:me", 10, NOW + 1).acquired
 
 
 def test_page_records_round_trip_whole_versions(store: MutableStore) -> None:

@@ -120,8 +120,9 @@ def test_hung_sync_state_answers_504_through_the_error_view_and_other_pages_do_n
     assert answer.status_code == 504
     assert "<h1 id=error>504 gateway timeout</h1>" in answer.text
     assert "Traceback" not in answer.text and "RELEASE" not in answer.text
+    # The hung call still holds the only thread: the JSON request is refused, as JSON.
     page_data = server.get("/.perseus/page/xx-XX/hang-sync.json")
-    assert page_data.status_code == 504 and page_data.json()["error"]["status"] == 504
+    assert page_data.status_code == 503 and page_data.json()["error"]["status"] == 503
     log = server.log.read_text()
     assert "PERSEUS_REQUEST_TIMEOUT" in log and "still running past their deadline" in log
 
@@ -145,8 +146,21 @@ def test_a_full_pool_answers_503_at_once_with_retry_after(server: Server) -> Non
         answers = [future.result(timeout=TIMEOUT * 6 + 10) for future in hung]
     assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
     assert waited < TIMEOUT  # refused, not queued behind the hung calls
-    assert {a.status_code for a in answers} <= {504}
+    # The running one times out; the queued ones are refused once no thread frees up.
+    assert {a.status_code for a in answers} <= {503, 504}
     assert "answered 503" in server.log.read_text()
+
+
+def test_work_queued_behind_a_hung_call_is_refused_soon_not_at_the_timeout(server: Server) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        hung = pool.submit(server.get, "/hang-sync")  # holds the only thread
+        time.sleep(0.2)
+        started = time.monotonic()
+        queued = server.get("/quick")
+        waited = time.monotonic() - started
+        assert hung.result(timeout=TIMEOUT + 10).status_code == 504
+    assert queued.status_code == 503 and queued.headers["retry-after"] == "1"
+    assert waited < TIMEOUT  # it would otherwise have waited out the request timeout
 
 
 def test_a_hung_first_generation_answers_504_and_stores_nothing(server: Server) -> None:
@@ -154,8 +168,9 @@ def test_a_hung_first_generation_answers_504_and_stores_nothing(server: Server) 
     answer = server.get(f"/post/{slug}")
     assert answer.status_code == 504
     # Nothing was kept, and no lease left behind: another first request generates again
-    # (and hangs again) rather than waiting for a record that never comes.
-    assert server.get(f"/.perseus/page/xx-XX/post/{slug}.json").status_code == 504
+    # rather than waiting for a record that never comes (refused: the hung call holds the
+    # only thread).
+    assert server.get(f"/.perseus/page/xx-XX/post/{slug}.json").status_code == 503
     assert "waited too long for another worker" not in server.log.read_text()
 
 

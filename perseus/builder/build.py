@@ -90,8 +90,8 @@ def normalize_build_path(path: object) -> str:
         normalize_path(stripped)
     except BadPath:
         # NOTE: the server answers 400 to these, so such a page could never be reached.
-        raise ValueError(f"build path {path!r} has a control character, U+FFFD or a '%' not"
-                         " followed by two hex digits (the server answers 400 to such a path)") from None
+        raise ValueError(f"build path {path!r} has a control character, U+FFFD or a '%'"
+                         " (the server answers 400 to such a path)") from None
     return stripped
 
 

@@ -40,8 +40,8 @@ def decode_target(raw: bytes) -> str:
     """A raw request path decoded as granian's RSGI decodes it, so both adapters route alike.
 
     Each valid escape is decoded once (``%2F`` too), a malformed one (``%zz``) is left as it
-    is, and invalid UTF-8 becomes U+FFFD; the router then refuses both with 400 (a ``%`` not
-    followed by two hex digits, U+FFFD: ``perseus_core.errors.BadPath``). RSGI gives no raw
-    path, so the rule is read from the decoded one on both adapters.
+    is, and invalid UTF-8 becomes U+FFFD; the router then refuses both with 400 (a ``%``,
+    U+FFFD: ``perseus_core.errors.BadPath``). RSGI gives no raw path, so the rule is read
+    from the decoded one on both adapters.
     """
     return unquote_to_bytes(raw).decode("utf-8", "replace")

@@ -22,6 +22,7 @@ from pathlib import Path
 import orjson
 
 from ..stores.immutable import mutable_location
+from ..stores.mutable import process_is_alive, process_start_time
 
 SERVERS_IN_STORE = ".perseus-servers"
 
@@ -52,7 +53,7 @@ def serving(dist: Path, mutable_dir: Path | None, build_id: str) -> Iterator[str
     """
     folder = servers_dir(dist, mutable_dir)
     pid = os.getpid()
-    record = ServingRecord(pid, build_id, str(mutable_location(dist, mutable_dir)), _started(pid))
+    record = ServingRecord(pid, build_id, str(mutable_location(dist, mutable_dir)), process_start_time(pid))
     path = folder / f"{pid}.json"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -88,19 +89,5 @@ def _records(folder: Path) -> Iterator[ServingRecord]:
             continue  # removed meanwhile, or not one of ours
 
 
-def _started(pid: int) -> str:
-    # Linux: field 22 of /proc/<pid>/stat, the start time in clock ticks since boot.
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[19]
-    except (OSError, IndexError):
-        return ""
-
-
 def _alive(record: ServingRecord) -> bool:
-    try:
-        os.kill(record.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # another user's process: alive
-    return not record.started or _started(record.pid) in ("", record.started)
+    return process_is_alive(record.pid, record.started)

@@ -96,7 +96,12 @@ class GracefulStop:
         self.stopping = True
         drain_signal = DRAIN_SIGNAL
         assert drain_signal is not None  # installed only where it exists
-        workers = list(self.server.wrks)
+        # NOTE: granian's worker list is not public API (read from 2.8): without it, its
+        # own stop (no drain) is all there is.
+        workers = list(getattr(self.server, "wrks", None) or [])
+        if not workers:
+            granian_handler(number, frame)
+            return
         ends = []
         for worker in workers:
             # NOTE: granian reads this when a worker exits: expected, so not respawned.

@@ -62,25 +62,43 @@ class MutableStore(Protocol):
 
 
 def lease_owner() -> str:
-    """A lease owner name unique to this process: ``<pid>:<random>``."""
-    return f"{os.getpid()}:{os.urandom(6).hex()}"
+    """A lease owner name unique to this process: ``<pid>:<start time>:<random>``."""
+    pid = os.getpid()
+    return f"{pid}:{process_start_time(pid)}:{os.urandom(6).hex()}"
 
 
 def holder_is_alive(owner: str) -> bool:
     """Whether the process named in a lease owner still exists (on this machine)."""
-    pid_text = owner.partition(":")[0]
+    pid_text, _, rest = owner.partition(":")
     if not pid_text.isdigit():
         return False
     pid = int(pid_text)
     if pid == os.getpid():
         return True
+    started = rest.partition(":")[0] if rest.count(":") else ""  # "" in the older <pid>:<random>
+    return process_is_alive(pid, started)
+
+
+def process_start_time(pid: int) -> str:
+    """When process ``pid`` started (Linux: field 22 of /proc/<pid>/stat, in clock ticks
+    since boot), or "" where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[19].decode()
+    except (OSError, IndexError):
+        return ""
+
+
+def process_is_alive(pid: int, started: str) -> bool:
+    """Whether process ``pid`` exists and, if ``started`` is known, is the one that started
+    then: pids are reused (this machine's wrap in minutes under load)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # exists, owned by another user
-        return True
-    return True
+        pass
+    return not started or process_start_time(pid) in ("", started)
 
 
 def lease_blocks(holder: str, expires_at: float, owner: str, now: float) -> bool:

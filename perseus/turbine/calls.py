@@ -8,6 +8,8 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
+from .pools import UserPool
+
 
 async def call_user(function: Callable[..., Any], *args: Any, pool: Executor | None) -> Any:
     """Await an async function; run a sync one in ``pool`` (inline when ``pool`` is None).
@@ -18,6 +20,8 @@ async def call_user(function: Callable[..., Any], *args: Any, pool: Executor | N
         return await function(*args)
     if pool is None:
         result = function(*args)
+    elif isinstance(pool, UserPool):  # at run time: refused rather than queued behind hung calls
+        result = await pool.run(function, *args)
     else:
         result = await asyncio.get_running_loop().run_in_executor(pool, function, *args)
     if inspect.isawaitable(result):

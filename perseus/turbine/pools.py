@@ -1,5 +1,6 @@
 """Threads for sync user code, bounded: work beyond them and a short queue is refused at
-once (``Overloaded``, answered 503) instead of waiting without bound.
+once (``Overloaded``, answered 503) instead of waiting without bound, and so is queued
+work that no thread takes within ``QUEUE_PATIENCE`` (its threads are hung or swamped).
 
 Each worker has two: one for work a visitor waits on (request state, a first
 generation) and one for background regenerations, so a hung upstream in one never
@@ -9,6 +10,7 @@ until it returns; such calls are counted (``hung``) and logged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -22,6 +24,9 @@ from ..errors import Overloaded
 log = logging.getLogger("perseus.request")
 # Calls admitted beyond the threads, waiting for one: a short burst, never an unbounded queue.
 QUEUE_PER_THREAD = 4
+# How long queued work waits for a thread before it is refused: while threads hang, queued
+# calls would otherwise wait out the whole request timeout behind them.
+QUEUE_PATIENCE = 0.5
 Work = tuple[Future[Any], int, Callable[..., Any], tuple[Any, ...]]
 
 
@@ -52,8 +57,32 @@ class UserPool(Executor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         if kwargs:
             raise TypeError("UserPool.submit takes positional arguments only")
+        return self._admit(fn, args)[0]
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in a thread, awaited.
+
+        Raises:
+            Overloaded: the pool is full, or no thread took the call within ``QUEUE_PATIENCE``.
+        """
+        future, call, queued = self._admit(fn, args)
+        waiting = asyncio.wrap_future(future)
+        if not queued:  # PERF: a thread is free, no watch needed
+            return await waiting
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiting), QUEUE_PATIENCE)
+        except TimeoutError:
+            if not future.cancel():  # a thread took it meanwhile: wait for the result
+                return await waiting
+            self._finish(call)
+            raise Overloaded(f"no {self.name} thread was free within {QUEUE_PATIENCE:g}s:"
+                             f" {self.hung} call(s) hung past their deadline") from None
+
+    def _admit(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Future[Any], int, bool]:
+        """Queue ``fn(*args)``: its future, its number, and whether every thread was busy."""
         with self._lock:
-            if len(self._started) >= self.limit:
+            admitted = len(self._started)
+            if admitted >= self.limit:
                 self.refused += 1
                 raise Overloaded(f"all {self.threads} {self.name} threads are busy and"
                                  f" {self.limit - self.threads} calls wait for one")
@@ -62,7 +91,7 @@ class UserPool(Executor):
             self._started[call] = time.monotonic()
         future: Future[Any] = Future()
         self._work.put((future, call, fn, args))
-        return future
+        return future, call, admitted >= self.threads
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if cancel_futures:

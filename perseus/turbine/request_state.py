@@ -104,8 +104,9 @@ class RequestState:
         mode = self.modes[template.name]
         if mode == IN_POOL:
             # PERF: sync user code runs in the pool in one hop: state, merge and render.
-            return await asyncio.get_running_loop().run_in_executor(
-                runtime.pool, self._run_sync, request, build_state, web_request, global_state)
+            answer: Response = await runtime.pool.run(self._run_sync, request, build_state, web_request,
+                                                      global_state)
+            return answer
         if mode == INLINE:
             return self._run_sync(request, build_state, web_request, global_state)
         assert template.request_state is not None
