@@ -82,15 +82,12 @@ def holder_is_alive(owner: str) -> bool:
 def process_start_time(pid: int) -> str:
     """When process ``pid`` started (Linux: field 22 of /proc/<pid>/stat, in clock ticks
     since boot), or "" where that cannot be read."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rpartition(b")")[2].split()[19].decode()
-    except (OSError, IndexError):
-        return ""
+    fields = _stat(pid)
+    return fields[19].decode() if len(fields) > 19 else ""
 
 
 def process_is_alive(pid: int, started: str) -> bool:
-    """Whether process ``pid`` exists and, if ``started`` is known, is the one that started
+    """Whether process ``pid`` runs and, if ``started`` is known, is the one that started
     then: pids are reused (this machine's wrap in minutes under load)."""
     try:
         os.kill(pid, 0)
@@ -98,7 +95,23 @@ def process_is_alive(pid: int, started: str) -> bool:
         return False
     except PermissionError:  # exists, owned by another user
         pass
-    return not started or process_start_time(pid) in ("", started)
+    fields = _stat(pid)
+    if not fields:
+        return True  # no /proc: the pid alone decides
+    # NOTE: a killed worker whose parent died too stays a zombie until PID 1 reaps it, for
+    # good in a container without an init: it holds nothing.
+    if fields[0] in (b"Z", b"X"):
+        return False
+    return not started or len(fields) <= 19 or fields[19].decode() == started
+
+
+def _stat(pid: int) -> list[bytes]:
+    """The fields of /proc/<pid>/stat after the command name (state first), or []."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()
+    except OSError:
+        return []
 
 
 def lease_blocks(holder: str, expires_at: float, owner: str, now: float) -> bool:
