@@ -85,13 +85,19 @@ class RequestState:
 
     async def _run(self, request: PageRequest, build_state: Any, web_request: Request) -> Response:
         runtime = self.runtime
+        # Past the timeout async user code is cancelled and a sync call's thread is left
+        # to finish (counted by the pool); the answer is 504 either way.
+        task = runtime.deadlines.watch()
         try:
-            # Past the timeout async user code is cancelled and a sync call's thread is
-            # left to finish (counted by the pool); the answer is 504 either way.
-            async with asyncio.timeout(runtime.request_timeout):
-                return await self._state_then_render(request, build_state, web_request)
+            return await self._state_then_render(request, build_state, web_request)
+        except asyncio.CancelledError:
+            if not runtime.deadlines.expired(task):
+                raise  # the server cancelled the request: not ours to answer
+            return runtime.failed(TimeoutError("request timeout"), request)
         except Exception as error:
             return runtime.failed(error, request)
+        finally:
+            runtime.deadlines.forget(task)
 
     async def _state_then_render(self, request: PageRequest, build_state: Any,
                                  web_request: Request) -> Response:

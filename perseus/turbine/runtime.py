@@ -22,6 +22,7 @@ from ..stores.immutable import Dist, mutable_location
 from ..stores.lmdb_store import location_is_writable
 from ..stores.records import NotCached, PageRecords, PageVersion
 from .built import Bodies, ErrorPages
+from .deadlines import Deadlines
 from .generate import generate_version
 from .pages import PageRequest
 from .pools import UserPool
@@ -76,6 +77,7 @@ class Runtime:
         self.bodies = Bodies(dist)
         self.errors = ErrorPages(dist, self.bodies, default_locale)
         self.request_timeout = settings.request_timeout
+        self.deadlines = Deadlines(settings.request_timeout)
         # Sync user code a visitor waits on, and background regenerations: separate threads.
         self.pool = UserPool("request", settings.request_threads, settings.request_timeout)
         self.background = UserPool("regeneration", BACKGROUND_THREADS, settings.generation_timeout)
