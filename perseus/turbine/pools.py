@@ -131,11 +131,6 @@ class UserPool(Executor):
                         self.name, time.monotonic() - started, self.deadline)
 
     @property
-    def busy(self) -> int:
-        """Calls admitted and not yet returned (running or queued)."""
-        return len(self._started)
-
-    @property
     def hung(self) -> int:
         """Calls still running past their deadline (their threads cannot be stopped)."""
         cutoff = time.monotonic() - self.deadline

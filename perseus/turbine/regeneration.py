@@ -75,31 +75,38 @@ Generate = Callable[[PageRef], Awaitable[PageVersion]]
 StoreCall = Callable[..., Awaitable[Any]]
 
 
-async def release_lease(store: MutableStore, store_call: StoreCall, page: PageRef, owner: str,
-                        trouble: StoreTrouble) -> None:
-    """Give up ``page``'s lease; if the store is away, note it (the lease expires on its own)."""
-    try:
-        await store_call(store.release_lease, page.key, owner)
-    except StoreError as exc:
-        trouble.report(f"cannot release the lease of '/{page.full}'", exc)
+class Generator:
+    """What both kinds of generation share: the page records (and their store), how store
+    calls are made (``store_call``), where store failures are noted, this process's lease
+    name, and the generation function with its timeout."""
 
-
-class Revalidator:
-    """Runs background regenerations of due pages, single-flight per page."""
-
-    def __init__(self, store: MutableStore, records: PageRecords, generate: Generate,
-                 pool: Executor, store_call: StoreCall, trouble: StoreTrouble, *,
-                 timeout: float, check_timeout: float, backoff: float) -> None:
-        self.store = store
+    def __init__(self, records: PageRecords, generate: Generate, store_call: StoreCall,
+                 trouble: StoreTrouble, timeout: float) -> None:
         self.records = records
+        self.store: MutableStore = records.store
         self.generate = generate
-        self.pool = pool
         self.store_call = store_call
         self.trouble = trouble
         self.timeout = timeout
+        self.owner = lease_owner()
+
+    async def _release(self, page: PageRef) -> None:
+        """Give up ``page``'s lease; if the store is away, note it (the lease expires on its own)."""
+        try:
+            await self.store_call(self.store.release_lease, page.key, self.owner)
+        except StoreError as exc:
+            self.trouble.report(f"cannot release the lease of '/{page.full}'", exc)
+
+
+class Revalidator(Generator):
+    """Runs background regenerations of due pages, single-flight per page."""
+
+    def __init__(self, records: PageRecords, generate: Generate, pool: Executor, store_call: StoreCall,
+                 trouble: StoreTrouble, *, timeout: float, check_timeout: float, backoff: float) -> None:
+        super().__init__(records, generate, store_call, trouble, timeout)
+        self.pool = pool
         self.check_timeout = check_timeout  # should_revalidate runs under the request timeout
         self.backoff = backoff
-        self.owner = lease_owner()
         self._running: dict[bytes, asyncio.Task[None]] = {}
         self._not_before: dict[bytes, float] = {}
         self._failures: dict[bytes, int] = {}
@@ -164,9 +171,6 @@ class Revalidator:
         self.trouble.recovered()
         await self._release(page)
 
-    async def _release(self, page: PageRef) -> None:
-        await release_lease(self.store, self.store_call, page, self.owner, self.trouble)
-
     async def _should_revalidate(self, page: PageRef, request: Request | None) -> bool:
         check = page.template.should_revalidate
         if check is None:
@@ -198,20 +202,14 @@ class Revalidator:
             self.trouble.report(f"cannot hold the regeneration lease of '/{page.full}'", exc)
 
 
-class IncrementalGenerator:
+class IncrementalGenerator(Generator):
     """Generates unbuilt pages single-flight and stores them."""
 
-    def __init__(self, store: MutableStore, records: PageRecords, generate: Generate,
-                 store_call: StoreCall, trouble: StoreTrouble, *, timeout: float, max_pages: int) -> None:
-        self.store = store
-        self.records = records
-        self.generate = generate
-        self.store_call = store_call
-        self.trouble = trouble
-        self.timeout = timeout
+    def __init__(self, records: PageRecords, generate: Generate, store_call: StoreCall,
+                 trouble: StoreTrouble, *, timeout: float, max_pages: int) -> None:
+        super().__init__(records, generate, store_call, trouble, timeout)
         self.max_pages = max_pages
         self.unstored = 0  # pages served but not kept because the store was at max_pages
-        self.owner = lease_owner()
         self._in_flight: dict[bytes, asyncio.Future[PageVersion]] = {}
 
     async def page(self, page: PageRef) -> PageVersion:
@@ -258,7 +256,7 @@ class IncrementalGenerator:
                 try:
                     return await self._generate_and_store(page)
                 finally:
-                    await release_lease(self.store, call, page, self.owner, self.trouble)
+                    await self._release(page)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"waited too long for another worker to generate '/{page.full}'")
             # Another worker is generating this page: wait for its record.

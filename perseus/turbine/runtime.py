@@ -99,11 +99,11 @@ class Runtime:
                 self.store_pool = UserPool("store", STORE_THREADS, settings.redis_timeout)
                 self.store_call = self._call_store
             self.revalidator = Revalidator(
-                store, self.records, self.regenerate, self.background, self.store_call, self.store_trouble,
+                self.records, self.regenerate, self.background, self.store_call, self.store_trouble,
                 timeout=settings.generation_timeout, check_timeout=settings.request_timeout,
                 backoff=settings.retry_backoff)
             self.generator = IncrementalGenerator(
-                store, self.records, self.generate, self.store_call, self.store_trouble,
+                self.records, self.generate, self.store_call, self.store_trouble,
                 timeout=settings.request_timeout, max_pages=settings.max_generated_pages)
         # ISR-06: a flood of new paths runs at most this many generations at once per worker
         # (the others wait, within the generation timeout).
