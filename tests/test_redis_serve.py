@@ -17,13 +17,6 @@ from tests.strategies import ENV, generations, version_of
 
 
 @pytest.fixture(scope="module")
-def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis-serve"))  # its own: a test stops it
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = copy_example("strategies", tmp_path_factory.mktemp("strategies-redis"))
     perseus("build", cwd=project, env=ENV)

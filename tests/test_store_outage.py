@@ -22,13 +22,6 @@ REDIS_TIMEOUT = 2.0
 
 
 @pytest.fixture(scope="module")
-def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis-outage"))  # its own: the tests stop it
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, redis: RedisServer) -> Iterator[Server]:
     project = copy_example("strategies", tmp_path_factory.mktemp("strategies-outage"))
     env = {**ENV, "PERSEUS_STORE": redis.url, "PERSEUS_REDIS_TIMEOUT": str(REDIS_TIMEOUT),
