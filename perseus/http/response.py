@@ -8,16 +8,32 @@ ERROR_STATUSES = {400: "bad request", 404: "page not found", 405: "method not al
                   500: "internal server error", 503: "service unavailable", 504: "gateway timeout"}
 
 
+# What a page or page-data answer came from, sent as ``x-perseus-cache`` (like Next.js's
+# ``x-nextjs-cache``) and read by the access log and metrics. Other answers have NO_CACHE_STATUS.
+HIT = "HIT"  # a prerendered page, or a stored version still fresh
+STALE = "STALE"  # a stored version past its time, served while a regeneration runs
+MISS = "MISS"
+GENERATED = "GENERATED"  # generated for this request (first request of an incremental page)
+BYPASS = "BYPASS"  # rendered for this request only (request state): never stored
+NO_CACHE_STATUS = ""
+
+
 class Response:
-    """A status, headers and either a body or a file for the server to stream."""
+    """A status, headers and either a body or a file for the server to stream.
 
-    __slots__ = ("status", "headers", "body", "file")
+    ``cache`` is one of the cache statuses above (the same value as the ``x-perseus-cache``
+    header the answer carries), or NO_CACHE_STATUS.
+    """
 
-    def __init__(self, status: int, headers: Headers, body: bytes = b"", file: str | None = None) -> None:
+    __slots__ = ("status", "headers", "body", "file", "cache")
+
+    def __init__(self, status: int, headers: Headers, body: bytes = b"", file: str | None = None,
+                 cache: str = NO_CACHE_STATUS) -> None:
         self.status = status
         self.headers = headers
         self.body = body
         self.file = file
+        self.cache = cache
 
     def __repr__(self) -> str:
         return f"<Response {self.status} {len(self.body)} bytes{' file' if self.file else ''}>"
