@@ -9,7 +9,15 @@ __version__ = "0.1.0"
 
 from .app import PerseusApp
 from .context import ErrorInfo, RenderContext, StateInfo
-from .errors import BuildError, ConfigurationError, NotFound, PerseusError, TranslationError
+from .errors import (
+    BuildError,
+    ConfigurationError,
+    HTTPError,
+    NotFound,
+    PerseusError,
+    Redirect,
+    TranslationError,
+)
 from .i18n import Locales
 from .request import Request
 from .revalidation import RevalidationReport, revalidate
@@ -20,10 +28,12 @@ __all__ = [
     "BuildPaths",
     "ConfigurationError",
     "ErrorInfo",
+    "HTTPError",
     "Locales",
     "NotFound",
     "PerseusApp",
     "PerseusError",
+    "Redirect",
     "RenderContext",
     "Request",
     "RevalidationReport",

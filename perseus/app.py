@@ -7,10 +7,12 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from perseus_core.shell import DEFAULT_DOCUMENT, Shell, ShellError
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, Redirect
+from .http.location import BadRedirect
 from .i18n.locales import Locales
 from .template import Template, View
 
@@ -45,6 +47,13 @@ class PerseusApp:
             i18n: the locale is ``xx-XX`` and URLs carry no locale.
         translations_dir: where ``<locale>.ftl`` or ``<locale>.json`` files are, relative
             to ``root``; read at build time.
+        redirects: ``{"/old": "/new"}``, fixed redirects answered before any page
+            (also by ``perseus export``, as refresh pages): a target string is a 308; a
+            ``perseus.Redirect("/new", status=301)`` (or ``external=True``) says otherwise.
+            Sources and targets are URL paths below the base path, as visitors see them
+            (``/fr-FR/old`` on a site with locales; a locale-less source is answered
+            before the locale redirect). A chain, a loop or a bad target is refused here;
+            a source that is also a page fails the build.
         root: the project directory that relative paths are resolved from; by
             default the directory of the module that constructs the app.
     """
@@ -63,6 +72,7 @@ class PerseusApp:
         shell: str | None = None,
         locales: Locales | None = None,
         translations_dir: str | os.PathLike[str] = "translations",
+        redirects: Mapping[str, str | Redirect] | None = None,
         root: str | os.PathLike[str] | None = None,
     ) -> None:
         self.root = Path(root) if root is not None else _caller_directory()
@@ -83,6 +93,7 @@ class PerseusApp:
         self.amalgamate_global_states = amalgamate_global_states
         self.static_dir = self._check_static_dir(static_dir)
         self.static_aliases = self._check_aliases(static_aliases or {})
+        self.redirects = _check_redirects(redirects or {}, self.static_aliases)
         if locales is not None and not isinstance(locales, Locales):
             raise ConfigurationError(f"locales must be Locales('en-US', [...]), got {locales!r}")
         self.locales = locales
@@ -156,6 +167,59 @@ def _check_templates(templates: Sequence[Template]) -> list[Template]:
             )
         seen.add(template.name)
     return templates
+
+
+# A fixed redirect given as a plain target: permanent, and keeps the method.
+FIXED_REDIRECT = 308
+
+
+def _check_redirects(redirects: Mapping[str, str | Redirect],
+                     aliases: Mapping[str, Path]) -> dict[str, Redirect]:
+    """``{source: Redirect}`` with sources without a trailing slash; no chain, loop or clash."""
+    if not isinstance(redirects, Mapping):
+        raise ConfigurationError(f"redirects must be a mapping {{'/old': '/new'}}, got {redirects!r}")
+    checked: dict[str, Redirect] = {}
+    for source, target in redirects.items():
+        source = _redirect_source(source)
+        if source in aliases or source in checked:
+            clash = "a static alias" if source in aliases else "given twice (with and without '/')"
+            raise ConfigurationError(f"redirect source {source!r} is also {clash}: keep one")
+        if isinstance(target, Redirect):
+            checked[source] = target
+            continue
+        try:
+            checked[source] = Redirect(target, FIXED_REDIRECT)
+        except BadRedirect as exc:
+            raise ConfigurationError(f"redirect {source!r}: {exc}") from None
+    for source, redirect in checked.items():
+        hops = [source]
+        while not redirect.external:
+            following = redirect.location.partition("?")[0].partition("#")[0]
+            following = unquote(following.rstrip("/") or "/")
+            if following not in checked:
+                break
+            hops.append(following)
+            if following in hops[:-1]:
+                raise ConfigurationError(f"redirects loop: {' -> '.join(hops)}; no page could be reached")
+            redirect = checked[following]
+        if len(hops) > 1:
+            raise ConfigurationError(f"redirects chain: {' -> '.join(hops)}: point {source!r} at the last"
+                                     " target, so that a visitor gets there in one hop")
+    return checked
+
+
+def _redirect_source(source: object) -> str:
+    if not isinstance(source, str) or not source.startswith("/"):
+        raise ConfigurationError(f"redirect source {source!r} must be a URL path such as '/old'")
+    stripped = source.rstrip("/") or "/"
+    segments = stripped.split("/")[1:] if stripped != "/" else []
+    if (any(s in ("", ".", "..") for s in segments) or any(c in source for c in "\\%?#")
+            or not source.isprintable() or source.startswith(RESERVED_PREFIX)):
+        raise ConfigurationError(
+            f"redirect source {source!r} must be a plain path (no empty, '.' or '..' segment, backslash,"
+            f" '%', '?', '#' or control character) outside {RESERVED_PREFIX}"
+        )
+    return stripped
 
 
 def _check_error_views(views: Mapping[int, View]) -> dict[int, View]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from .http.location import DEFAULT_REDIRECT, check_redirect_status, check_target
+from .http.response import error_message
+
 
 class PerseusError(Exception):
     """Base of every error perseus raises on purpose."""
@@ -125,10 +128,53 @@ class NotFound(PerseusError):
         super().__init__(message)
 
 
+class Redirect(PerseusError):
+    """Raise from a state function to send the visitor to ``target`` instead.
+
+    ``target`` is a path of this site starting with one ``/`` (``"/new"``,
+    ``f"/{info.locale}/new?x=1"``); the base path is put in front, nothing else. With
+    ``external=True`` it is an absolute ``http(s)`` URL instead. ``status`` is 301, 302,
+    303, 307 (the default: not remembered, keeps the method) or 308.
+
+    Raised at build time (``build_state``), the page is built as a redirect; at request
+    time the answer is the redirect and nothing is stored.
+
+    Raises:
+        perseus.http.location.BadRedirect: (a ``ValueError``) a target or status that is
+            not allowed, such as ``"//evil.com"``: raised where the ``Redirect`` is made.
+    """
+
+    def __init__(self, target: str, status: int = DEFAULT_REDIRECT, *, external: bool = False) -> None:
+        self.location = check_target(target, external)
+        self.status = check_redirect_status(status)
+        self.external = bool(external)
+        super().__init__(f"redirect {self.status} to {self.location}")
+
+
+class HTTPError(PerseusError):
+    """Raise from a state function to answer ``status`` (any 4xx or 5xx) through the error view.
+
+    ``message``, when given, is what the error view gets as ``error.message`` (else the
+    status's own message, such as "gone"); the built-in error page and the JSON answer
+    show only the status's own message. Nothing is stored.
+    """
+
+    def __init__(self, status: int, message: str | None = None) -> None:
+        if type(status) is not int or not 400 <= status <= 599:
+            raise ValueError(f"HTTPError takes a 4xx or 5xx status, got {status!r}")
+        if message is not None and not isinstance(message, str):
+            raise ValueError(f"HTTPError's message is a string, got {message!r}")
+        self.status = status
+        self.message = message
+        super().__init__(f"{status} {error_message(status)}" + (f": {message}" if message else ""))
+
+
 def status_for(error: BaseException) -> int:
     """The HTTP status an exception raised while answering a request maps to."""
     if isinstance(error, NotFound):
         return 404
+    if isinstance(error, HTTPError):
+        return error.status
     if isinstance(error, Overloaded):
         return 503
     if isinstance(error, TimeoutError):  # user code past PERSEUS_REQUEST_TIMEOUT (or its upstream)

@@ -18,8 +18,9 @@ from .. import __version__
 from .._state import encode_state
 from ..app import PerseusApp
 from ..context import StateInfo
-from ..errors import BuildError, BuildTimeout, NotFound, PageFailure
+from ..errors import BuildError, BuildTimeout, NotFound, PageFailure, Redirect
 from ..http.bodies import RenderedPage
+from ..http.location import location_for
 from ..http.response import ERROR_STATUSES
 from ..http.urls import RESERVED_SEGMENT, page_url
 from ..i18n.locales import NO_LOCALE
@@ -65,6 +66,14 @@ class BuildSummary:
     build_id: str
     seconds: float
     routes: list[tuple[str, str, str]] = field(default_factory=list)  # (url, template, strategy)
+
+
+@dataclass(frozen=True)
+class _Redirected:
+    """A page whose build state raised ``Redirect``: built as that redirect, never rendered."""
+
+    status: int
+    location: str
 
 
 @dataclass(frozen=True)
@@ -138,10 +147,11 @@ async def _build_locked(
             for path in paths
             for locale in locales
         ]
-        _check_conflicts(jobs, set(app.static_aliases), failures)
+        _check_conflicts(jobs, set(app.static_aliases), set(app.redirects), failures)
         say(f"rendering {len(jobs)} page(s)")
         limit = asyncio.Semaphore(MAX_CONCURRENT_STATES)
-        rendered = await asyncio.gather(*(_render(job, renderer, limit, calls, failures) for job in jobs))
+        rendered = await asyncio.gather(*(_render(job, renderer, limit, calls, failures, base_path)
+                                          for job in jobs))
         errors = {(status, locale): _render_error(renderer, status, message, locale, failures)
                   for status, message in ERROR_STATUSES.items() for locale in locales}
     finally:
@@ -157,6 +167,11 @@ async def _build_locked(
         for job, built in zip(jobs, rendered, strict=True):
             assert built is not None
             full = job.template.full_path(job.path)
+            url = page_url(None if job.locale == NO_LOCALE else job.locale, full)
+            if isinstance(built, _Redirected):
+                writer.add_redirect(full, job.locale, job.template.name, built.status, built.location)
+                summary.routes.append((url, job.template.name, f"redirect {built.status}"))
+                continue
             if built.page is not None:
                 writer.add_page(full, job.locale, job.template.name, built.page)
             else:  # request state: only the build half is kept, the page is rendered per request
@@ -164,7 +179,6 @@ async def _build_locked(
             if job.template.revalidates:
                 seeds.append(version_of(job.template, job.path, job.locale, writer.build_id,
                                         built, built_at))
-            url = page_url(None if job.locale == NO_LOCALE else job.locale, full)
             summary.routes.append((url, job.template.name, job.template.strategy))
         for (status, locale), error_page in errors.items():
             assert error_page is not None
@@ -213,16 +227,21 @@ async def _collect_paths(
     return paths, extra
 
 
-def _check_conflicts(jobs: list[_PageJob], aliases: set[str], failures: list[PageFailure]) -> None:
-    """Each URL answers one thing: a page, a static alias or perseus's own routes."""
+def _check_conflicts(jobs: list[_PageJob], aliases: set[str], redirects: set[str],
+                     failures: list[PageFailure]) -> None:
+    """Each URL answers one thing: a page, a static alias, a fixed redirect or perseus's own routes."""
     owners: dict[tuple[str, str], str] = {}
     for job in jobs:
         key = (job.template.full_path(job.path), job.locale)
+        url = page_url(None if job.locale == NO_LOCALE else job.locale, key[0])
         clash = None
         if is_reserved(key[0]):
             clash = f"page '/{key[0]}' is below /{RESERVED_SEGMENT}/, which is reserved for perseus"
         elif "/" + key[0] in aliases and job.locale == NO_LOCALE:
             clash = f"page '/{key[0]}' is also a static alias, which would hide it; rename one of them"
+        elif url in redirects:
+            clash = (f"page '{url}' is also a source of PerseusApp(redirects=...), which would hide it;"
+                     " remove the redirect or the page")
         if clash is not None:
             failures.append(PageFailure(job.template.name, job.path, job.locale, "build_paths",
                                         ValueError(clash)))
@@ -237,17 +256,21 @@ def _check_conflicts(jobs: list[_PageJob], aliases: set[str], failures: list[Pag
 
 async def _render(
     job: _PageJob, renderer: PageRenderer, limit: asyncio.Semaphore,
-    calls: _UserCalls, failures: list[PageFailure],
-) -> BuiltPage | None:
+    calls: _UserCalls, failures: list[PageFailure], base_path: str,
+) -> BuiltPage | _Redirected | None:
     template = job.template
     stage = "build_state"
     try:
         state = None
         if template.build_state is not None:
             async with limit:
-                state = await calls.run(
-                    "build_state", template.build_state, StateInfo(job.path, job.locale, job.extra),
-                )
+                try:
+                    state = await calls.run(
+                        "build_state", template.build_state, StateInfo(job.path, job.locale, job.extra),
+                    )
+                except Redirect as redirect:  # built as a redirect page, until the next build
+                    return _Redirected(redirect.status,
+                                       location_for(redirect.location, redirect.external, base_path))
         stage = "render"
         if template.request_state is not None:
             return BuiltPage(encode_state(state), None)

@@ -9,6 +9,8 @@ Layout of the export (one scheme throughout; ``<L>/`` only where the site has lo
     <alias>                              each static alias at its own path
     404.html (and <L>/404.html)          the not-found page
     <path>/index.html (i18n only)        sends the visitor to <L>/<path> (index: index.html)
+    <source>/index.html                  a fixed redirect (redirects=) or a page built as a
+                                         redirect: a refresh page (a static host sends no 3xx)
     .perseus/translations/<locale>       the locale's translations
     .nojekyll                            GitHub Pages otherwise hides the .perseus/ files
 
@@ -37,6 +39,7 @@ from ..http.static import open_regular
 from ..http.urls import CLIENT_PATH, STATIC_PREFIX, TRANSLATIONS_PREFIX, export_file, page_data_url
 from ..i18n.locales import NO_LOCALE
 from ..stores.immutable import Dist
+from ..turbine.redirects import fixed_redirects
 from ..turbine.strategies import server_strategies
 
 # A file's content: bytes to write, or a file to copy.
@@ -80,6 +83,17 @@ def export_files(dist: Dist, app: PerseusApp) -> dict[str, Source]:
         folder = f"{page.path}/" if page.path else ""
         files[f"{prefix}{folder}index.html"] = dist.body(page.html)
         files[export_file(page_data_url(page.locale, page.path))] = dist.body(page.json)
+    for built, locale, _template, status, location in dist.redirects:
+        prefix = f"{locale}/" if i18n else ""
+        folder = f"{built}/" if built else ""
+        files[f"{prefix}{folder}index.html"] = refresh_page(location)
+        redirect_json = orjson.dumps({"redirect": location, "status": status})
+        files[export_file(page_data_url(locale, built))] = redirect_json
+    fixed = {source.strip("/"): location for source, _status, location in
+             fixed_redirects(app, built_base_path(dist))}
+    for source, location in fixed.items():
+        _add_unique(files, f"{source}/index.html" if source else "index.html", refresh_page(location),
+                    f"the redirect of /{source}")
     for locale, pages in dist.errors.items():
         if 404 in pages:
             body = dist.body(pages[404].html)
@@ -92,7 +106,8 @@ def export_files(dist: Dist, app: PerseusApp) -> dict[str, Source]:
     if i18n:
         # A static host cannot negotiate: each path without a locale gets a page that does.
         base = built_base_path(dist)
-        for page_path in sorted({page.path for page in dist.pages}):
+        paths = {page.path for page in dist.pages} | {redirect[0] for redirect in dist.redirects}
+        for page_path in sorted(paths - set(fixed)):  # a fixed redirect is answered first
             folder = f"{page_path}/" if page_path else ""
             redirect = locale_redirect_page(base, locales, default_locale, page_path)
             _add_unique(files, f"{folder}index.html", redirect, f"the locale redirect of /{page_path}")
@@ -178,6 +193,18 @@ def locale_redirect_page(base_path: str, locales: list[str], default_locale: str
         "location.replace(c.base + '/' + pick + '/' + c.tail + location.search + location.hash);"
         "})();</script></head>"
         f'<body><a href="{fallback}">{html.escape(default_locale)}</a></body></html>\n'
+    ).encode()
+
+
+def refresh_page(location: str) -> bytes:
+    """The page a static host serves for a redirect: a refresh to ``location`` at once, and
+    the target as the canonical URL, so search engines index the target instead."""
+    href = html.escape(location)
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Redirecting</title>'
+        f'<meta http-equiv="refresh" content="0; url={href}">'
+        f'<link rel="canonical" href="{href}"><meta name="robots" content="noindex"></head>'
+        f'<body><p>Redirecting to <a href="{href}">{href}</a></p></body></html>\n'
     ).encode()
 
 

@@ -32,7 +32,11 @@ function replaceHead(headHtml) {
   end.before(template.content);
 }
 
-async function navigate(url, push) {
+// A page that redirects answers its JSON with {"redirect", "status"}: followed here, a
+// few hops at most, in place when the target is a page of this site.
+const MAX_REDIRECTS = 5;
+
+async function navigate(url, push, hops = 0) {
   let response;
   try {
     response = await fetch(dataUrl(url), { headers: { accept: "application/json" } });
@@ -45,6 +49,12 @@ async function navigate(url, push) {
     return;
   }
   const page = await response.json();
+  if (page.redirect !== undefined) {
+    const target = new URL(page.redirect, window.location.href);
+    if (hops < MAX_REDIRECTS && isPageUrl(target)) return navigate(target, push, hops + 1);
+    window.location.assign(target.href);
+    return;
+  }
   replaceHead(page.head);
   document.getElementById("root").innerHTML = page.content;
   window.__perseus.state = page.state;
@@ -55,9 +65,17 @@ async function navigate(url, push) {
     document.documentElement.lang = locale;
   }
   if (push) history.pushState({ perseus: true }, "", url.href);
+  else if (hops) history.replaceState({ perseus: true }, "", url.href);
   if (url.hash) document.getElementById(url.hash.slice(1))?.scrollIntoView();
   else if (push) window.scrollTo(0, 0);
   document.dispatchEvent(new CustomEvent("perseus:navigate", { detail: { url: url.href } }));
+}
+
+function isPageUrl(url) {
+  // A page of this site (not one of perseus's own URLs, not another origin).
+  if (url.origin !== window.location.origin) return false;
+  if (!url.pathname.startsWith(meta.base + "/") && url.pathname !== meta.base) return false;
+  return !url.pathname.startsWith(meta.base + "/.perseus/");
 }
 
 function sameSiteLink(event) {
@@ -66,9 +84,7 @@ function sameSiteLink(event) {
   const link = event.target.closest && event.target.closest("a[href]");
   if (!link || link.target || link.hasAttribute("download") || link.dataset.perseusReload !== undefined) return null;
   const url = new URL(link.href, window.location.href);
-  if (url.origin !== window.location.origin) return null;
-  if (!url.pathname.startsWith(meta.base + "/") && url.pathname !== meta.base) return null;
-  if (url.pathname.startsWith(meta.base + "/.perseus/")) return null;
+  if (!isPageUrl(url)) return null;
   if (url.pathname === window.location.pathname && url.search === window.location.search && url.hash) return null;
   return url;
 }

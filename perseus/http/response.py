@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 Headers = list[tuple[str, str]]
 # Statuses the server answers with an error page of its own; each is prerendered per locale.
+# Any other 4xx or 5xx (a state function raising perseus.HTTPError) is rendered when first
+# answered, then kept (turbine.built.ErrorPages).
 ERROR_STATUSES = {400: "bad request", 404: "page not found", 405: "method not allowed",
                   500: "internal server error", 503: "service unavailable", 504: "gateway timeout"}
+
+
+def error_message(status: int) -> str:
+    """The short message of an error status, as error pages show it ("gone" for 410)."""
+    message = ERROR_STATUSES.get(status)
+    if message is None:
+        try:
+            message = HTTPStatus(status).phrase.lower()
+        except ValueError:
+            message = "error"
+    return message
 
 
 # What a page or page-data answer came from, sent as ``x-perseus-cache`` (like Next.js's

@@ -7,7 +7,8 @@
                             bodies lie, its ETag digests, locale, template and header set
     dist/pages.paths        every page's path, UTF-8, one per line, in index order
     dist/index.json         what is not per page: locales, templates, distinct header sets,
-                            error pages and translations per locale, pages rendered per request
+                            error pages and translations per locale, pages rendered per request,
+                            pages built as redirects (status and Location)
     dist/extra/<n>.json     helper state per template (never served)
     dist/global_state.json  build-time global state
     dist/mutable/           the mutable store (LMDB), seeded by the build; PERSEUS_MUTABLE_DIR
@@ -44,7 +45,7 @@ from ..http.bodies import RenderedPage, etag, gzip_copy
 
 # NOTE: bump whenever the layout changes: a server refuses a dist/ of another format
 # with "rebuild", rather than misreading it.
-FORMAT = 3
+FORMAT = 4  # 4: redirect pages in index.json
 MUTABLE_DIR = "mutable"
 # The files of dist/, spelled here only.
 MANIFEST = "manifest.json"
@@ -166,6 +167,7 @@ class DistWriter:
         # NOTE: most pages share identical headers: each distinct list is stored once.
         self._header_sets: dict[tuple[tuple[str, str], ...], int] = {}
         self._deferred: list[dict[str, Any]] = []
+        self._redirects: list[dict[str, Any]] = []
         self._errors: dict[str, dict[str, Any]] = {}
         self._translations: dict[str, dict[str, Any]] = {}
 
@@ -195,6 +197,11 @@ class DistWriter:
         """A page rendered per request (request state): only its build state is kept."""
         self._deferred.append({"path": path, "locale": locale, "template": template,
                                "state": orjson.loads(state)})
+
+    def add_redirect(self, path: str, locale: str, template: str, status: int, location: str) -> None:
+        """A page whose build state raised ``Redirect``: answered with ``status`` and ``location``."""
+        self._redirects.append({"path": path, "locale": locale, "template": template, "status": status,
+                                "location": location})
 
     def add_error_page(self, status: int, locale: str, page: RenderedPage) -> None:
         """An error page; never compressed (small, and not worth a Vary on every error)."""
@@ -226,6 +233,7 @@ class DistWriter:
             "locales": list(self._locales), "templates": list(self._templates),
             "header_sets": [list(headers) for headers in self._header_sets],
             "deferred": self._deferred, "errors": self._errors, "translations": self._translations,
+            "redirects": self._redirects,
         })
         self.write_json(MANIFEST, {"format": FORMAT, "build_id": self.build_id, **manifest})
         _swap_in(self.tmp, self.dist, self.dist.parent / f".{self.dist.name}.old-{self.build_id}")
@@ -365,6 +373,11 @@ class Dist:
         self.deferred: list[tuple[str, str, str, Any]] = [
             (entry["path"], entry["locale"], entry["template"], entry["state"])
             for entry in index["deferred"]
+        ]
+        # Pages built as redirects: (path, locale, template, status, location).
+        self.redirects: list[tuple[str, str, str, int, str]] = [
+            (entry["path"], entry["locale"], entry["template"], entry["status"], entry["location"])
+            for entry in index["redirects"]
         ]
         self.built_at: float = float(self.manifest.get("built_at", 0.0))
         self.errors = {

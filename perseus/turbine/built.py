@@ -7,17 +7,21 @@ kept once made.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 
 import orjson
 
-from ..http.bodies import ERROR_CACHE, JSON_TYPE
+from ..http.bodies import ERROR_CACHE, JSON_TYPE, RenderedPage
 from ..http.encoding import accepts_gzip
-from ..http.response import ERROR_STATUSES, Response, etag_matches
+from ..http.response import Response, error_message, etag_matches
 from ..stores.immutable import Dist
 from .pages import JSON, Form, PageRequest, Served
 
+log = logging.getLogger("perseus.request")
 ALLOW = ("allow", "GET, HEAD")
+# PageRenderer.render_error: (status, message, locale, detail, use the app's views).
+RenderError = Callable[[int, str, str, str | None, bool], RenderedPage]
 # PERF: copying a body out of the memory map costs ~1.5 µs per request for an 11 KB page
 # (bench/run.py). Bodies are kept once read, up to this many bytes per worker, so a site
 # of many pages still fits in little memory (the first pages asked for are kept).
@@ -61,29 +65,56 @@ class Bodies:
 
 
 class ErrorPages:
-    """The prerendered error page of each status and locale, and JSON errors (no exception text, ever)."""
+    """The error page of each status and locale, and JSON errors (no exception text, ever).
 
-    def __init__(self, dist: Dist, bodies: Bodies, default_locale: str) -> None:
+    The statuses of ``ERROR_STATUSES`` are prerendered; any other 4xx or 5xx (a state
+    function raising ``perseus.HTTPError``) is rendered by ``render`` when first answered
+    and kept (at most 200 statuses per locale). An ``HTTPError`` with a message is
+    rendered for each answer (its error view may show the message), never kept.
+    """
+
+    def __init__(self, dist: Dist, bodies: Bodies, default_locale: str, render: RenderError) -> None:
         self.bodies = bodies
         self.default_locale = default_locale
+        self.render = render
         self.pages = {
             locale: {status: Served(page.html, page.html_etag, page.headers)
                      for status, page in by_status.items()}
             for locale, by_status in dist.errors.items()
         }
 
-    def answer(self, status: int, method: str, form: Form, locale: str | None = None) -> Response:
-        """The error answer for ``status`` in ``form``: the locale's error page, or JSON."""
+    def answer(self, status: int, method: str, form: Form, locale: str | None = None,
+               detail: str | None = None) -> Response:
+        """The error answer for ``status`` in ``form``: the locale's error page, or JSON.
+
+        ``detail`` is a message a state function gave, for the error view alone.
+        """
         if form is JSON:
             return self.json(status, method)
-        pages = self.pages.get(locale or self.default_locale) or self.pages[self.default_locale]
-        page = pages.get(status) or pages[500]
+        known = locale if locale is not None and locale in self.pages else self.default_locale
+        page = self.pages[known].get(status) if detail is None else None
+        if page is None:
+            page = self._rendered(status, known, detail)
         body = self.bodies.body(page) if method != "HEAD" else b""
         return Response(status, page.headers + [ALLOW] if status == 405 else page.headers, body)
 
+    def _rendered(self, status: int, locale: str, detail: str | None) -> Served:
+        """The error page of a status the build did not prerender, rendered now."""
+        message = error_message(status)
+        try:
+            page = self.render(status, message, locale, detail, True)
+        except Exception as error:  # the app's error view failed: the plain page, logged
+            log.error("the error view for %d failed: %s: %s; answered with the plain error page",
+                      status, type(error).__name__, error, exc_info=True)
+            page = self.render(status, message, locale, None, False)
+        served = Served(None, page.html_etag, page.headers, body=page.html)
+        if detail is None:
+            self.pages[locale][status] = served
+        return served
+
     def json(self, status: int, method: str) -> Response:
-        message = ERROR_STATUSES.get(status, "error")
-        body = orjson.dumps({"error": {"status": status, "message": message}}) if method != "HEAD" else b""
+        body = (orjson.dumps({"error": {"status": status, "message": error_message(status)}})
+                if method != "HEAD" else b"")
         headers = [("content-type", JSON_TYPE), ("cache-control", ERROR_CACHE)]
         return Response(status, headers + [ALLOW] if status == 405 else headers, body)
 

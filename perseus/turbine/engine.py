@@ -36,6 +36,7 @@ from ..stores.immutable import Dist
 from .built import Built
 from .incremental import Incremental
 from .pages import HTML, JSON, Form, Page, PageRequest, PageTable, Served, served
+from .redirects import fixed_redirects, redirect_table
 from .request_state import MaybeResponse, RequestState
 from .revalidation import Revalidation
 from .runtime import Runtime
@@ -80,6 +81,9 @@ class Engine:
             locale: Served(t.body, t.etag, [("content-type", t.content_type), *TRANSLATION_HEADERS])
             for locale, t in dist.translations.items()
         }
+        # Fixed redirects and pages built as redirects: answered before routing.
+        self.redirects = redirect_table(fixed_redirects(app, self.base_path), dist.redirects,
+                                        self.i18n, self.locales)
         self.static = StaticDirectory(app.static_dir) if app.static_dir else None
         self.aliases = app.static_aliases
         client = resources.files("perseus.client").joinpath("client.js").read_bytes()
@@ -105,6 +109,9 @@ class Engine:
             known = self.exact_pages.get(path)
             if known is not None:
                 return known[0](PageRequest(method, path, headers, query, known[1], known[2]))
+        redirect = self.redirects.get(path)
+        if redirect is not None:
+            return redirect.answer(method, query)
         if path.startswith(INTERNAL_PREFIX):
             return self._internal(method, path, headers, query)
         alias = self.aliases.get(path)

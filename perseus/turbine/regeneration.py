@@ -9,8 +9,8 @@ for a backoff, so no worker retries before it ends.
 
 Incremental generation: concurrent first requests in one worker share one generation (a
 future per page); across workers the lease decides who generates while the others wait
-for the record to appear. ``NotFound`` and errors store nothing, so a path can still be
-generated later and unknown paths never grow the store; nor do valid ones past
+for the record to appear. ``NotFound``, ``HTTPError``, ``Redirect`` and errors store
+nothing, so a path can still be generated later and unknown paths never grow the store; nor do valid ones past
 ``max_pages`` stored pages (served, generated again per request, never kept). A store
 that cannot be read, leased or written costs no answer: the page is generated and
 served, unkept (``StoreTrouble`` logs it).
@@ -31,7 +31,7 @@ from typing import Any
 from perseus_core.plan import DUE_ON_DEMAND
 
 from ..context import RenderContext, StateInfo
-from ..errors import NotFound, StoreError
+from ..errors import HTTPError, NotFound, Redirect, StoreError
 from ..request import Request
 from ..stores.mutable import MutableStore, lease_owner
 from ..stores.records import PageRecords, PageVersion, page_key
@@ -48,6 +48,14 @@ MAX_BACKOFF = 30.0
 # A lease outlives the timeout a little, so its holder can still commit and release it.
 LEASE_MARGIN = 5.0
 LEASE_RECHECK = 1.0
+
+
+def is_gone(error: BaseException) -> bool:
+    """Whether a regeneration's error says the page is no more: ``NotFound``, a 404 or 410
+    ``HTTPError``, or a ``Redirect`` (nothing of which is ever stored as a page)."""
+    if isinstance(error, HTTPError):
+        return error.status in (404, 410)
+    return isinstance(error, (NotFound, Redirect))
 
 
 class PageRef:
@@ -152,13 +160,13 @@ class Revalidator(Generator):
             async with asyncio.timeout(self.timeout):
                 version = await self.generate(page)
             await call(self.records.put, version)
-        except NotFound as exc:
-            if page.built:
+        except (NotFound, HTTPError, Redirect) as exc:
+            if page.built or not is_gone(exc):
                 await self._failed(page, exc)
                 return
-            # ISR-05: a generated page whose source is gone is removed; its path answers
-            # 404 (nothing stored) until the source has it again.
-            log.warning("'/%s' (%s) is gone (NotFound): removed from the store", page.full, page.locale)
+            # ISR-05: a generated page whose source is gone (or moved) is removed; its path
+            # answers 404, 410 or the redirect (nothing stored) until the source has it again.
+            log.warning("'/%s' (%s) is gone (%s): removed from the store", page.full, page.locale, exc)
             try:
                 await call(self.records.delete, page.locale, page.full)
             except StoreError as store_error:
@@ -192,8 +200,9 @@ class Revalidator(Generator):
         else:
             what = ("timed out" if isinstance(error, TimeoutError)
                     else f"raised {type(error).__name__}: {error}")
-            if isinstance(error, NotFound):
-                what = "raised NotFound, which a built page cannot be"
+            if is_gone(error):
+                what = (f"raised {type(error).__name__} ({error}), which a built page cannot become"
+                        " before the next build")
             log.error("regenerating '/%s' (%s) %s; serving the last good version, retrying in %.1fs",
                       page.full, page.locale, what, backoff)
         try:

@@ -104,16 +104,22 @@ class PageRenderer:
             headers = merge_headers(headers, template.set_headers(ctx, state), template.name)
         return head, content, encode_state(state), headers
 
-    def render_error(self, status: int, message: str, locale: str) -> RenderedPage:
-        """Render the error page for ``status`` with the app's error view, or a plain one."""
+    def render_error(self, status: int, message: str, locale: str, detail: str | None = None,
+                     views: bool = True) -> RenderedPage:
+        """Render the error page for ``status`` with the app's error view, or a plain one.
+
+        ``detail`` is the message a state function gave (``HTTPError(410, "...")``): error
+        views get it as ``error.message``; the plain page and the state show ``message``
+        only. ``views=False`` renders the plain page even where the app has views.
+        """
         ctx = self.context("", "", locale)
-        error = ErrorInfo(status, message)
-        view = self.app.error_views.get(status)
+        error = ErrorInfo(status, detail if detail is not None else message)
+        view = self.app.error_views.get(status) if views else None
         if view is not None:
             content = _text(view(ctx, error), f"error view {status}")
         else:
             content = f"<h1>{status}</h1><p>{escape_html(message)}</p>"
-        if self.app.error_head is not None:
+        if self.app.error_head is not None and views:
             head = _text(self.app.error_head(ctx, error), "error_head")
         else:
             head = f"<title>{status} {escape_html(message)}</title>"

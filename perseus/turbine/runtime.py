@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..app import PerseusApp
-from ..errors import ConfigurationError, Overloaded, StoreError, status_for
+from ..errors import ConfigurationError, HTTPError, Overloaded, Redirect, StoreError, status_for
+from ..http.bodies import PER_REQUEST_CACHE
+from ..http.location import location_for
 from ..http.response import Response
 from ..settings import Settings
 from ..stores.configured import check_store_reachable, open_mutable_store
@@ -26,6 +28,7 @@ from .deadlines import Deadlines
 from .generate import generate_version
 from .pages import PageRequest
 from .pools import UserPool
+from .redirects import redirect_answer
 from .regeneration import IncrementalGenerator, PageRef, Revalidator, StoreCall
 from .render import PageRenderer, load_translators
 from .store_trouble import StoreTrouble
@@ -74,8 +77,8 @@ class Runtime:
                  settings: Settings) -> None:
         self.app = app
         self.dist = dist
+        self.base_path = base_path
         self.bodies = Bodies(dist)
-        self.errors = ErrorPages(dist, self.bodies, default_locale)
         self.request_timeout = settings.request_timeout
         self.deadlines = Deadlines(settings.request_timeout)
         # Sync user code a visitor waits on, and background regenerations: separate threads.
@@ -88,6 +91,7 @@ class Runtime:
         reload_id = dist.build_id if settings.dev_reload else None
         self.renderer = PageRenderer(app, dist.global_state, base_path, load_translators(app),
                                      reload_build_id=reload_id)
+        self.errors = ErrorPages(dist, self.bodies, default_locale, self.renderer.render_error)
         self.records: PageRecords | None = None
         self.revalidator: Revalidator | None = None
         self.generator: IncrementalGenerator | None = None
@@ -161,20 +165,29 @@ class Runtime:
         return result if isinstance(result, Response) else await result
 
     def failed(self, error: Exception, request: PageRequest) -> Response:
-        """The error answer for user code (or the store) failing on ``request``, logged."""
-        status = status_for(error)
+        """The answer for user code raising (or the store failing) on ``request``, logged
+        unless the code meant it: a ``Redirect`` or ``HTTPError`` is answered as raised."""
         page = request.page
-        if status == 504:
+        if isinstance(error, Redirect):
+            location = location_for(error.location, error.external, self.base_path)
+            return redirect_answer(error.status, location, request.method, request.form, PER_REQUEST_CACHE)
+        status = status_for(error)
+        detail = None
+        if isinstance(error, HTTPError):
+            detail = error.message
+            if status >= 500:
+                log.warning("page '/%s' answered %d: its state function raised HTTPError", page.full, status)
+        elif status == 504:
             log.error("page '/%s' took longer than PERSEUS_REQUEST_TIMEOUT=%gs: answered 504"
                       " (%d sync call(s) still running past their deadline in this worker)",
                       page.full, self.request_timeout, self.pool.hung)
-        elif status == 503:
+        elif isinstance(error, Overloaded):
             log.error("page '/%s' answered 503: %s", page.full, error)
         elif status >= 500:
             log.error("page '/%s' failed: %s: %s", page.full, type(error).__name__, error,
                       exc_info=not isinstance(error, StoreError))
-        answer = self.errors.answer(status, request.method, request.form, page.locale)
-        if status == 503:
+        answer = self.errors.answer(status, request.method, request.form, page.locale, detail)
+        if isinstance(error, Overloaded):
             answer = Response(503, answer.headers + RETRY_AFTER, answer.body)
         return answer
 
