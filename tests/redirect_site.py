@@ -23,7 +23,9 @@ def switch(name):
 
 
 def view(ctx, state):
-    return "<h1>" + escape(str(state)) + "</h1>" + '<a id="old" href="' + ctx.link("old") + '">old</a>'
+    return ('<h1 id="page">' + escape(ctx.path or "home") + "</h1><p id=state>" + escape(str(state))
+            + '</p><a id="old" href="' + ctx.link("old") + '">old</a>'
+            + '<a id="moved" href="' + ctx.link("moved") + '">moved</a>')
 
 
 def moved_state(info):
