@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from perseus_core.paths import BadPath, normalize_path
 from perseus_core.shell import DEFAULT_DOCUMENT, Shell, ShellError
 
 from .errors import ConfigurationError, Redirect
@@ -213,6 +214,10 @@ def _redirect_source(source: object) -> str:
         raise ConfigurationError(f"redirect source {source!r} must be a URL path such as '/old'")
     stripped = source.rstrip("/") or "/"
     segments = stripped.split("/")[1:] if stripped != "/" else []
+    try:
+        normalize_path(source)  # NOTE: what the server answers 400 to could never be redirected
+    except BadPath:
+        segments = [""]
     if (any(s in ("", ".", "..") for s in segments) or any(c in source for c in "\\%?#")
             or not source.isprintable() or source.startswith(RESERVED_PREFIX)):
         raise ConfigurationError(

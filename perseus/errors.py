@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .http.location import DEFAULT_REDIRECT, check_redirect_status, check_target
 from .http.response import error_message
 
@@ -150,6 +152,10 @@ class Redirect(PerseusError):
         self.external = bool(external)
         super().__init__(f"redirect {self.status} to {self.location}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # NOTE: made again from its fields (a spelled target spells as itself), not from its text.
+        return (_remake, (Redirect, self.location, self.status, self.external))
+
 
 class HTTPError(PerseusError):
     """Raise from a state function to answer ``status`` (any 4xx or 5xx) through the error view.
@@ -167,6 +173,13 @@ class HTTPError(PerseusError):
         self.status = status
         self.message = message
         super().__init__(f"{status} {error_message(status)}" + (f": {message}" if message else ""))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (HTTPError, (self.status, self.message))
+
+
+def _remake(kind: type[Redirect], location: str, status: int, external: bool) -> Redirect:
+    return kind(location, status, external=external)
 
 
 def status_for(error: BaseException) -> int:

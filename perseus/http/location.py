@@ -87,9 +87,9 @@ def check_target(target: object, external: bool = False) -> str:
 
 
 def _check_external(target: str) -> str:
-    if "\\" in target or " " in target:
-        raise BadRedirect(f"external redirect target {target!r} holds a backslash or a space, which"
-                          " browsers read in different ways: percent-encode it")
+    if "\\" in target:
+        raise BadRedirect(f"external redirect target {target!r} holds a backslash, which browsers read"
+                          " as '/': percent-encode it (%5C)")
     parts = urlsplit(target)
     if parts.scheme.lower() not in ("http", "https") or not target.lower().startswith(parts.scheme.lower() + "://"):
         raise BadRedirect(f"external redirect target {target!r} must be an absolute http:// or https:// URL")
