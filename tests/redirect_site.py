@@ -64,6 +64,12 @@ def inc_state(info):
     return sometimes_state(info)
 
 
+def check(info, request):
+    if switch("check.switch") == "redirect":
+        raise Redirect("/new")  # no answer from here: a failed check
+    return True
+
+
 def gone_view(ctx, error):
     return '<h1 id="gone">' + escape(error.message) + "</h1>"
 
@@ -79,6 +85,8 @@ app = PerseusApp(
         Template("inc", view=view, build_paths=lambda: ["built"], build_state=inc_state, incremental=True,
                  revalidate_after="1s"),
         Template("news", view=view, build_state=sometimes_state, revalidate_after="1s"),
+        Template("checked", view=view, build_paths=lambda: [], build_state=sometimes_state, incremental=True,
+                 revalidate_after="1s", should_revalidate=check),
     ],
     error_views={410: gone_view},
     redirects={"/old": "/new", "/perm": Redirect("/new", status=301),

@@ -191,6 +191,18 @@ def test_a_built_page_keeps_its_last_good_version(server: Server, site: Path) ->
              or "'version': '2'" in server.get("/news").text, 15, "the next good version")
 
 
+def test_should_revalidate_raising_a_redirect_is_a_failed_check(server: Server, site: Path) -> None:
+    first = server.get("/checked/page")
+    assert first.status_code == 200
+    stored = stored_records(site)
+    (site / "data" / "check.switch").write_text("redirect")
+    log = site / f"server-{server.port}.log"
+    wait_for(lambda: server.get("/checked/page").status_code == 200
+             and "should_revalidate raised Redirect" in log.read_text(), 15, "the failed check logged")
+    assert server.get("/checked/page").text == first.text  # kept: a check is no answer
+    assert stored_records(site) == stored
+
+
 def test_browsers_never_leave_the_site(server: Server, browser: Browser) -> None:
     accepted = ["/%2f%2fevil.com", "/.//evil.com", "/a\\b", "/%5Cevil.com", "/new?x=//evil.com#//evil.com"]
     with browser_page(browser) as page:

@@ -154,9 +154,15 @@ class Revalidator(Generator):
                 return
             # NOTE: a page marked by `perseus revalidate` is regenerated whatever the logic says.
             marked = current is not None and current.due_at == DUE_ON_DEMAND
-            if not marked and not await self._should_revalidate(page, request):
-                await self._release(page)
-                return
+            if not marked:
+                try:
+                    wanted = await self._should_revalidate(page, request)
+                except Exception as exc:  # NOTE: a Redirect or HTTPError here is no answer, only a failure
+                    await self._failed(page, exc, "should_revalidate")
+                    return
+                if not wanted:
+                    await self._release(page)
+                    return
             async with asyncio.timeout(self.timeout):
                 version = await self.generate(page)
             await call(self.records.put, version)
@@ -187,7 +193,7 @@ class Revalidator(Generator):
             answer = await call_user(check, page.info, request, pool=self.pool)
         return bool(answer)
 
-    async def _failed(self, page: PageRef, error: BaseException) -> None:
+    async def _failed(self, page: PageRef, error: BaseException, stage: str = "") -> None:
         # ISR-01: the last good version stays; retry after a growing backoff.
         failures = self._failures.get(page.key, 0) + 1
         self._failures[page.key] = failures
@@ -200,7 +206,9 @@ class Revalidator(Generator):
         else:
             what = ("timed out" if isinstance(error, TimeoutError)
                     else f"raised {type(error).__name__}: {error}")
-            if is_gone(error):
+            if stage:
+                what = f"{stage} {what}"
+            elif is_gone(error):
                 what = (f"raised {type(error).__name__} ({error}), which a built page cannot become"
                         " before the next build")
             log.error("regenerating '/%s' (%s) %s; serving the last good version, retrying in %.1fs",
