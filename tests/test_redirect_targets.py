@@ -42,6 +42,9 @@ def test_targets_that_could_leave_the_site_are_refused(target: str) -> None:
     ("/a/b?x=1&y=2#top", "/a/b?x=1&y=2#top"),
     ("/%2f%2fevil.com", "/%2f%2fevil.com"),  # an escape stays an escape: a path of this site
     ("/%5Cevil.com", "/%5Cevil.com"),
+    ("/%09/evil.com", "/%09/evil.com"),  # encoded tab, CR, LF: escapes, never decoded into the header
+    ("/%0d%0aSet-Cookie:%20a=b", "/%0d%0aSet-Cookie:%20a=b"),
+    ("/%2F%5Cevil.com", "/%2F%5Cevil.com"),
     ("/a\\b", "/a%5Cb"),  # a backslash after the first segment is data
     ("/caf\u00e9 cr\u00e8me", "/caf%C3%A9%20cr%C3%A8me"),  # non-ASCII and spaces encoded
     ("/a\"b<c>", "/a%22b%3Cc%3E"),
