@@ -5,7 +5,8 @@
 The strategy modules (``built``, ``request_state``, ``revalidation``, ``incremental``)
 each take one ``PageRequest``; those that decide per request ask ``perseus_core.plan``.
 Perseus's own URLs (page data, static files, translations, the client) are answered
-here; the adapters only translate.
+here, and so are fixed redirects and pages built as redirects (one table, looked up
+before routing: ``redirects.py``); the adapters only translate.
 """
 
 from __future__ import annotations
