@@ -13,6 +13,7 @@ from .errors import BuildError, ConfigurationError, NotFound, PerseusError, Tran
 from .i18n import Locales
 from .request import Request
 from .revalidation import RevalidationReport, revalidate
+from .tags import State
 from .template import BuildPaths, Template
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "RenderContext",
     "Request",
     "RevalidationReport",
+    "State",
     "StateInfo",
     "Template",
     "TranslationError",

@@ -24,6 +24,7 @@ from .errors import TagError
 _TAG = re.compile(r"[A-Za-z0-9._:/@+=~#-]+")
 MAX_TAG_LENGTH = 256  # as Next.js's revalidateTag
 MAX_TAGS = 64  # per page: each is an index entry written with every version of the page
+NO_TAGS: tuple[str, ...] = ()
 
 
 class State:
@@ -88,7 +89,7 @@ def split_state(result: Any) -> tuple[Any, tuple[str, ...]]:
     """
     if type(result) is State:
         return result.value, check_tags(result.tags)
-    return result, ()
+    return result, NO_TAGS
 
 
 def plain_state(result: Any) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..app import PerseusApp
-from ..errors import ConfigurationError, Overloaded, StoreError, status_for
+from ..errors import ConfigurationError, Overloaded, StoreError, TagError, status_for
 from ..http.response import Response
 from ..settings import Settings
 from ..stores.configured import check_store_reachable, open_mutable_store
@@ -172,7 +172,7 @@ class Runtime:
             log.error("page '/%s' answered 503: %s", page.full, error)
         elif status >= 500:
             log.error("page '/%s' failed: %s: %s", page.full, type(error).__name__, error,
-                      exc_info=not isinstance(error, StoreError))
+                      exc_info=not isinstance(error, (StoreError, TagError)))
         answer = self.errors.answer(status, request.method, request.form, page.locale)
         if status == 503:
             answer = Response(503, answer.headers + RETRY_AFTER, answer.body)
