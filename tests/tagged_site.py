@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# The token the tests' servers are given, and how a request sends it.
+TOKEN = "t0ken-" + "a1B2c3D4" * 5
+AUTH = {"authorization": f"Bearer {TOKEN}"}
+ROUTE = "/.perseus/revalidate"
+
 TAGGED_APP = '''\
 """Posts tagged by id, author and "posts"; an about page tagged too (prerendered); a greeting
 whose request state is tagged (ignored). Every generation is logged to data/generations.log."""
@@ -71,3 +76,9 @@ def write_tagged_site(project: Path) -> Path:
     (project / "data").mkdir(parents=True, exist_ok=True)
     (project / "app.py").write_text(TAGGED_APP)
     return project
+
+
+def generations(site: Path, path: str) -> int:
+    """How many times post ``path`` was generated (any process)."""
+    lines = (site / "data" / "generations.log").read_text().splitlines()
+    return sum(1 for line in lines if line.split()[:2] == ["post", path])

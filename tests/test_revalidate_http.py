@@ -13,11 +13,7 @@ import pytest
 
 from tests.conftest import Server, perseus
 from tests.strategies import version_of, wait_for_new_version
-from tests.tagged_site import write_tagged_site
-
-TOKEN = "t0ken-" + "a1B2c3D4" * 5
-AUTH = {"authorization": f"Bearer {TOKEN}"}
-ROUTE = "/.perseus/revalidate"
+from tests.tagged_site import AUTH, ROUTE, TOKEN, generations, write_tagged_site
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +28,6 @@ def server(site: Path) -> Iterator[Server]:
     server = Server(site, env={"PERSEUS_REVALIDATE_TOKEN": TOKEN})
     yield server
     server.close()
-
-
-def generations(site: Path, path: str) -> int:
-    lines = (site / "data" / "generations.log").read_text().splitlines()
-    return sum(1 for line in lines if line.split()[:2] == ["post", path])
 
 
 def post(server: Server, body: object, headers: dict[str, str] | None = None) -> httpx.Response:
