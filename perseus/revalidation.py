@@ -323,16 +323,19 @@ def tagged_pages(store: MutableStore, build_id: str, tag: str) -> list[tuple[str
 
     NOTE: an entry is dropped only under its page's lease (a writer adds the entry, then
     the version, holding the lease), and left to the next look when the lease is taken.
+    Versions are judged as Redis holds them, not by this machine's copy, which may be old
+    when no server here keeps it current.
     """
     name = tag_key(tag)
+    current_store: MutableStore = getattr(store, "remote", store)  # a TieredStore's Redis
     found = []
     for key in store.index_members(name):
-        version = _version_at(store, key)
+        version = _version_at(current_store, key)
         if version is not None and version.build_id == build_id and tag in version.tags:
             found.append((version.locale, version.path))
         elif version is None or version.build_id == build_id:  # another build's: not ours to judge
             with _page_lease(store, key, wait=False) as held:
-                current = _version_at(store, key) if held else None
+                current = _version_at(current_store, key) if held else None
                 if held and (current is None or tag not in current.tags):
                     store.index_remove(name, [key])
     return sorted(found)
