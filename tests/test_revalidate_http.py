@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from perseus.testing import TestClient
+from perseus.turbine.revalidate_route import FailureBudget
 from tests.conftest import Server, perseus
 from tests.strategies import version_of, wait_for_new_version
 from tests.tagged_site import AUTH, ROUTE, TOKEN, generations, write_tagged_site
@@ -182,3 +184,29 @@ def test_a_short_token_stops_every_command_without_showing_it(site: Path) -> Non
         output = result.stdout + result.stderr
         assert f"PERSEUS_REVALIDATE_TOKEN {message}" in output
         assert token.strip() not in output and "Traceback" not in output
+
+
+def test_the_asgi_adapter_and_the_test_client_hand_the_body_over_too(site: Path) -> None:
+    asgi = Server(site, env={"PERSEUS_REVALIDATE_TOKEN": TOKEN}, interface="asgi")
+    try:
+        answer = asgi.client.post(ROUTE, json={"tags": ["about"]}, headers=AUTH)
+        assert answer.status_code == 200 and answer.json()["skipped"][0]["target"] == "/about"
+        too_big = asgi.client.post(ROUTE, content=(b"x" * 1024 for _ in range(100)),
+                                   headers={**AUTH, "content-type": "application/json"})
+        assert too_big.status_code == 413
+    finally:
+        asgi.close()
+    with TestClient(site, build=False, env={"PERSEUS_REVALIDATE_TOKEN": TOKEN}) as client:
+        report = client.post(ROUTE, json={"tags": ["about"]}, headers=AUTH)
+        assert report.status_code == 200 and report.json()["marked"] == []
+        assert client.post(ROUTE, content=b"{", headers={**AUTH, "content-type": "application/json"}
+                           ).status_code == 400
+
+
+def test_the_failure_budget_is_a_token_bucket() -> None:
+    budget = FailureBudget(burst=3, per_second=0.5)
+    assert [budget.spend(100.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert budget.spend(100.0) == 2.0  # empty: one more in 2 s
+    assert budget.spend(101.0) == 1.0
+    assert budget.spend(102.0) == 0.0  # refilled by then
+    assert budget.spend(1000.0) == 0.0 and budget.left == 2.0  # never above the burst
