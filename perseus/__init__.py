@@ -21,6 +21,7 @@ from .errors import (
 from .i18n import Locales
 from .request import Request
 from .revalidation import RevalidationReport, revalidate
+from .tags import State
 from .template import BuildPaths, Template
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "RenderContext",
     "Request",
     "RevalidationReport",
+    "State",
     "StateInfo",
     "Template",
     "TranslationError",

@@ -352,26 +352,28 @@ def new(name: str) -> None:
 @main.command()
 @_dist_option
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
+@click.option("--tag", "tags", metavar="TAG", multiple=True,
+              help="Every stored page tagged TAG by its state function (repeatable).")
 @click.option("--template", metavar="NAME", help="Every stored page of this template.")
 @click.option("--all", "all_pages", is_flag=True, help="Every stored page.")
 @click.option("--ignore-missing", is_flag=True, help="Exit 0 even if some pages cannot be revalidated.")
-def revalidate(dist: Path, paths: tuple[str, ...], template: str | None, all_pages: bool,
-               ignore_missing: bool) -> None:
+def revalidate(dist: Path, paths: tuple[str, ...], tags: tuple[str, ...], template: str | None,
+               all_pages: bool, ignore_missing: bool) -> None:
     """Mark pages due: a running server regenerates them on their next request.
 
     PATH is a URL path such as /news (/en-US/news on a site with locales).
     """
     from .revalidation import revalidate as mark_due
 
-    if not (paths or template or all_pages):
-        raise click.UsageError("name the pages: PATH..., --template NAME or --all")
+    if not (paths or tags or template or all_pages):
+        raise click.UsageError("name the pages: PATH..., --tag TAG, --template NAME or --all")
     settings = _settings()
     if settings.standalone:  # the site of the pkg/ that pkg/server serves
         layout, settings = _standalone(settings)
         dist = layout.dist
     try:
-        report = mark_due(dist, paths, template=template, all_pages=all_pages, ignore_missing=True,
-                          settings=settings)
+        report = mark_due(dist, paths, tags=tags, template=template, all_pages=all_pages,
+                          ignore_missing=True, settings=settings)
     except PerseusError as error:
         _fail(error)
     for url in report.marked:

@@ -119,6 +119,11 @@ class RevalidateError(PerseusError):
         super().__init__("\n".join(lines))
 
 
+class TagError(PerseusError, ValueError):
+    """A state function tagged its page with something that is not a valid tag
+    (``perseus.State(value, tags=[...])``), or a tag asked for is not one."""
+
+
 class AppNotFound(PerseusError):
     """The CLI could not import the app it was pointed at."""
 

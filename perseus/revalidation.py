@@ -7,7 +7,9 @@ regeneration in the background, which ignores ``should_revalidate``.
 
 Only pages with a record can be marked: pages of revalidating templates (seeded by the
 build) and incremental pages that were generated. Pages are found from the build's
-``render_conf.json``; the app's code is never imported.
+``render_conf.json``; the app's code is never imported. A tag's pages are found in the
+store's tag index (``records.tag_key``), and those the build prerendered with it in
+``dist/tags.json`` (reported: they cannot be marked).
 """
 
 from __future__ import annotations
@@ -36,14 +38,15 @@ from perseus_core.routing import INCREMENTAL as INCREMENTAL_ROUTE
 from perseus_core.routing import NO_LOCALE as UNKNOWN_LOCALE
 from perseus_core.routing import PAGE, BadPath, Router, normalize_path
 
-from .errors import PerseusError, RevalidateError, StaleServerError
+from .errors import PerseusError, RevalidateError, StaleServerError, StoreNotFound
 from .http.urls import page_url
 from .i18n.locales import NO_LOCALE
 from .server.serving import running_servers
 from .settings import Settings, load_settings
-from .stores.immutable import RENDER_CONF, mutable_location, read_manifest
+from .stores.immutable import RENDER_CONF, mutable_location, read_built_tags, read_manifest
 from .stores.mutable import MutableStore, lease_owner
-from .stores.records import PageRecords, decode_record, page_key
+from .stores.records import PageRecords, PageVersion, decode_record, page_key, tag_key
+from .tags import check_tag
 
 # A regeneration under way holds the page's lease: wait this long for it to commit, so
 # the mark lands on its version rather than being overwritten by it.
@@ -54,10 +57,19 @@ MARK_LEASE_SECONDS = 5.0
 
 @dataclass
 class RevalidationReport:
-    """What ``revalidate`` did: the URLs it marked, and those it could not mark with why."""
+    """What ``revalidate`` did: the URLs it marked, and those it could not mark with why.
+
+    A skipped entry names a URL, or ``--tag T`` / ``--template T`` for a tag or template
+    that gave no page to mark.
+    """
 
     marked: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as ``POST /.perseus/revalidate`` answers it."""
+        return {"marked": self.marked,
+                "skipped": [{"target": target, "reason": reason} for target, reason in self.skipped]}
 
 
 class _Site:
@@ -139,17 +151,21 @@ class _Site:
 
 
 def revalidate(dist: str | os.PathLike[str] = "dist", paths: Iterable[str] = (), *,
-               template: str | None = None, all_pages: bool = False,
+               tags: Iterable[str] = (), template: str | None = None, all_pages: bool = False,
                ignore_missing: bool = False, settings: Settings | None = None) -> RevalidationReport:
     """Mark pages of the site built in ``dist`` due: the next request regenerates them.
 
-    Like Next.js's ``revalidatePath``: the next request for each page is answered with the
-    version there is and starts its regeneration in the background (in whichever worker
-    of a running server answers it); the requests after that get the new version.
+    Like Next.js's ``revalidatePath`` and ``revalidateTag``: the next request for each page
+    is answered with the version there is and starts its regeneration in the background
+    (in whichever worker of a running server answers it); the requests after that get the
+    new version.
 
     Args:
         dist: the build (its mutable store is ``dist/mutable`` or ``PERSEUS_MUTABLE_DIR``).
         paths: URL paths such as ``/news`` (``/en-US/news`` on a site with locales).
+        tags: also mark every stored page whose current version carries one of these tags
+            (``perseus.State(value, tags=[...])``); built pages with the tag that cannot be
+            revalidated (prerendered) are reported, as a tag no page carries is.
         template: also mark every stored page of this template.
         all_pages: mark every stored page.
         ignore_missing: report pages that cannot be marked instead of raising.
@@ -161,6 +177,7 @@ def revalidate(dist: str | os.PathLike[str] = "dist", paths: Iterable[str] = (),
             incremental but never generated, unknown); the others were marked.
         StaleServerError: a running server serves another build than ``dist``'s (one
             started before a rebuild); nothing was marked.
+        TagError: a tag that is not one (nothing was marked).
         PerseusError: no build in ``dist``, or an unknown template.
     """
     if settings is None:
@@ -173,14 +190,17 @@ def revalidate(dist: str | os.PathLike[str] = "dist", paths: Iterable[str] = (),
         raise PerseusError(f"no template named '{template}' in this build{hint}")
     if template is not None and (reason := site.why_not(template)) is not None:
         report.skipped.append((f"--template {template}", f"pages are {reason}"))
+    wanted_tags = list(dict.fromkeys(check_tag(tag) for tag in tags))
     wanted = list(dict.fromkeys(paths))
     targets: dict[tuple[str, str], str] = {}
     for url in wanted:
         target = _classify(site, url, report)
         if target is not None:
             targets[target] = url
+    # Tags that named some page: built pages that cannot be marked are reported here.
+    carried = _built_but_unmarkable(site, Path(dist), wanted_tags, report)
     location = mutable_location(Path(dist), settings.mutable_dir)
-    if site.stored and (targets or template is not None or all_pages):
+    if site.stored and (targets or wanted_tags or template is not None or all_pages):
         _refuse_servers_of_other_builds(site, Path(dist), settings)
         if not location.is_dir():
             raise PerseusError(f"no mutable store in {location}: was the site built with another"
@@ -190,11 +210,17 @@ def revalidate(dist: str | os.PathLike[str] = "dist", paths: Iterable[str] = (),
             if template is not None or all_pages:
                 for key in _stored_pages(store, site.build_id, None if all_pages else template):
                     targets.setdefault(key, site.url(*key))
+            for tag in wanted_tags:
+                for key in tagged_pages(store, site.build_id, tag):
+                    targets.setdefault(key, site.url(*key))
+                    carried.add(tag)
             for (locale, path), url in targets.items():
                 if _mark(store, records, locale, path):
                     report.marked.append(url)
                 else:
                     report.skipped.append((url, _unstored(site, path)))
+    report.skipped += [(f"--tag {tag}", "no page carries this tag") for tag in wanted_tags
+                       if tag not in carried]
     if report.skipped and not ignore_missing:
         raise RevalidateError(report.skipped)
     return report
@@ -276,27 +302,81 @@ def _stored_pages(store: MutableStore, build_id: str, template: str | None) -> l
     return sorted(found)
 
 
+def _built_but_unmarkable(site: _Site, dist: Path, tags: list[str], report: RevalidationReport) -> set[str]:
+    """Report the built pages carrying ``tags`` that cannot be revalidated (prerendered,
+    rendered per request); the tags that named any page are returned."""
+    built = read_built_tags(dist) if tags else {}
+    carried = set()
+    for tag in tags:
+        for locale, path in built.get(tag, ()):
+            name, _ = site.template_of(path)
+            reason = site.why_not(name, True) if name is not None else None
+            if reason is not None:  # the others are in the store, found by its index
+                report.skipped.append((site.url(locale, path), reason))
+                carried.add(tag)
+    return carried
+
+
+def tagged_pages(store: MutableStore, build_id: str, tag: str) -> list[tuple[str, str]]:
+    """``(locale, path)`` of every page of ``build_id`` whose current version carries ``tag``,
+    found in the tag's index set; entries whose page no longer carries it are dropped.
+
+    NOTE: an entry is dropped only under its page's lease (a writer adds the entry, then
+    the version, holding the lease), and left to the next look when the lease is taken.
+    Versions are judged as Redis holds them, not by this machine's copy, which may be old
+    when no server here keeps it current.
+    """
+    name = tag_key(tag)
+    current_store: MutableStore = getattr(store, "remote", store)  # a TieredStore's Redis
+    found = []
+    for key in store.index_members(name):
+        version = _version_at(current_store, key)
+        if version is not None and version.build_id == build_id and tag in version.tags:
+            found.append((version.locale, version.path))
+        elif version is None or version.build_id == build_id:  # another build's: not ours to judge
+            with _page_lease(store, key, wait=False) as held:
+                current = _version_at(current_store, key) if held else None
+                if held and (current is None or tag not in current.tags):
+                    store.index_remove(name, [key])
+    return sorted(found)
+
+
+def _version_at(store: MutableStore, key: bytes) -> PageVersion | None:
+    try:
+        return decode_record(store.read(key))
+    except StoreNotFound:
+        return None
+
+
+@contextmanager
+def _page_lease(store: MutableStore, key: bytes, *, wait: bool) -> Iterator[bool]:
+    """Hold the page's regeneration lease while the block runs; yields whether it is held.
+
+    ``wait``: wait a little for a regeneration under way to commit, as a mark does.
+    """
+    owner = lease_owner()
+    deadline = time.monotonic() + (LEASE_WAIT_SECONDS if wait else 0.0)
+    while True:
+        held = store.acquire_lease(key, owner, MARK_LEASE_SECONDS, time.time()).acquired
+        if held or time.monotonic() >= deadline:
+            break
+        time.sleep(LEASE_POLL_SECONDS)
+    try:
+        yield held
+    finally:
+        if held:
+            store.release_lease(key, owner)
+
+
 def _mark(store: MutableStore, records: PageRecords, locale: str, path: str) -> bool:
     """Rewrite the page's record as due now; False when it has none."""
     if records.get(locale, path) is None:
         return False
-    key = page_key(locale, path)
-    owner = lease_owner()
-    deadline = time.monotonic() + LEASE_WAIT_SECONDS
-    held = False
-    while True:
-        lease = store.acquire_lease(key, owner, MARK_LEASE_SECONDS, time.time())
-        held = lease.acquired
-        if held or time.monotonic() > deadline:
-            break  # NOTE: marked either way; at worst the page is regenerated once more
-        time.sleep(LEASE_POLL_SECONDS)
-    try:
+    # NOTE: marked even when the lease stays taken; at worst the page is regenerated once more.
+    with _page_lease(store, page_key(locale, path), wait=True):
         current = records.get(locale, path)  # as it is now: a regeneration may have committed
         if current is None:
             return False
         records.put(replace(current, due_at=DUE_ON_DEMAND))
         return True
-    finally:
-        if held:
-            store.release_lease(key, owner)
 

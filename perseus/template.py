@@ -55,7 +55,8 @@ class Template:
             with the template and header) for a page rendered or generated on request.
         build_paths: ``build_paths() -> BuildPaths | list[str]``, sync or async.
         build_state: ``build_state(info) -> state``, sync or async, run at build time
-            once per path and locale (and again when a page is regenerated).
+            once per path and locale (and again when a page is regenerated). Returning
+            ``perseus.State(state, tags=[...])`` tags the page for ``perseus revalidate --tag``.
         request_state: ``request_state(info, request) -> state``, sync or async, run on
             every request; such pages are never stored (``Cache-Control: private, no-store``).
         amalgamate_states: ``amalgamate_states(info, build, request) -> state`` merges

@@ -19,7 +19,7 @@ import inspect
 import os
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -119,9 +119,17 @@ class TestClient:
             raise
 
     def request(self, method: str, path: str, *, headers: Mapping[str, str] | None = None,
-                params: Mapping[str, str] | None = None) -> TestResponse:
-        """Send one request; ``path`` may carry a query string, ``params`` adds to it."""
-        return self._run(self._answer(method, path, headers, params), self.timeout)
+                params: Mapping[str, str] | None = None, content: bytes | None = None,
+                json: Any = None) -> TestResponse:
+        """Send one request; ``path`` may carry a query string, ``params`` adds to it.
+
+        ``content`` is the body as bytes; ``json`` a value sent as a JSON body (with its
+        content type, unless ``headers`` name one).
+        """
+        if json is not None:
+            content = orjson.dumps(json)
+            headers = {"content-type": "application/json", **(headers or {})}
+        return self._run(self._answer(method, path, headers, params, content), self.timeout)
 
     def get(self, path: str, *, headers: Mapping[str, str] | None = None,
             params: Mapping[str, str] | None = None) -> TestResponse:
@@ -130,11 +138,15 @@ class TestClient:
     def head(self, path: str, *, headers: Mapping[str, str] | None = None) -> TestResponse:
         return self.request("HEAD", path, headers=headers)
 
+    def post(self, path: str, *, headers: Mapping[str, str] | None = None, content: bytes | None = None,
+             json: Any = None) -> TestResponse:
+        return self.request("POST", path, headers=headers, content=content, json=json)
+
     def get_many(self, paths: Iterable[str], *,
                  headers: Mapping[str, str] | None = None) -> list[TestResponse]:
         """GET every path at once (concurrent first requests, say); the answers in order."""
         async def every() -> list[TestResponse]:
-            return list(await asyncio.gather(*(self._answer("GET", p, headers, None) for p in paths)))
+            return list(await asyncio.gather(*(self._answer("GET", p, headers, None, None) for p in paths)))
         return self._run(every(), self.timeout)
 
     def wait_idle(self, timeout: float = 10) -> None:
@@ -165,7 +177,7 @@ class TestClient:
         self.close()
 
     async def _answer(self, method: str, path: str, headers: Mapping[str, str] | None,
-                      params: Mapping[str, str] | None) -> TestResponse:
+                      params: Mapping[str, str] | None, content: bytes | None) -> TestResponse:
         engine = self._engine
         assert engine is not None, "the client is closed"
         target, _, query = path.partition("#")[0].partition("?")
@@ -173,11 +185,13 @@ class TestClient:
         if params:
             query = "&".join(filter(None, [query, urlencode(params)]))
         sent = {"user-agent": USER_AGENT, **{k.lower(): v for k, v in (headers or {}).items()}}
+        if content is not None:
+            sent.setdefault("content-length", str(len(content)))
         method = method.upper()
         # NOTE: decoded as the adapters decode it (http.urls.decode_target), so a bad path
         # gets the engine's own 400.
         decoded = decode_target(quote(target, safe=_PATH_SAFE).encode("ascii"))
-        answer: Any = engine.respond(method, decoded, sent, query)
+        answer: Any = engine.respond(method, decoded, sent, query, _chunks(content or b""))
         if inspect.isawaitable(answer):
             answer = await answer
         body: bytes = answer.body
@@ -227,3 +241,9 @@ class TestClient:
                 self._callers.discard(me)
         future = asyncio.run_coroutine_threadsafe(wrapped(), self._loop)
         return future.result(timeout)
+
+
+async def _chunks(content: bytes) -> AsyncIterator[bytes]:
+    """A request body as a server hands it to the engine: its chunks."""
+    if content:
+        yield content

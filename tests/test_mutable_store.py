@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from perseus.stores import records as records_module
 from perseus.stores.lmdb_store import LMDBStore, open_lmdb
 from perseus.stores.memory import MemoryStore
 from perseus.stores.mutable import MutableStore, process_start_time
-from perseus.stores.records import PageRecords, PageVersion, encode_record, page_key
+from perseus.stores.records import PageRecords, PageVersion, encode_record, page_key, tag_key
 from perseus.stores.redis_store import RedisStore
 from perseus.stores.tiered import TieredStore
 from tests.redis_server import RedisServer
@@ -189,6 +190,35 @@ def test_damaged_foreign_and_misplaced_records_read_as_missing(store: MutableSto
     assert records.get("xx-XX", "post/a") is None
     store.write(key, encode_record(version("post/b")))  # a record under another page's key
     assert records.get("xx-XX", "post/a") is None
+
+
+def test_index_sets_add_list_and_remove_members(store: MutableStore) -> None:
+    assert store.index_members(b"tag-a") == []
+    store.index_add([b"tag-a", b"tag-b"], b"page-1")
+    store.index_add([b"tag-a"], b"page-2")
+    store.index_add([b"tag-a"], b"page-2")  # a member is in a set once
+    store.index_add([b"tag-aa", b"tag"], b"page-3")  # names that start like another are other sets
+    assert store.index_members(b"tag-a") == [b"page-1", b"page-2"]
+    assert store.index_members(b"tag-b") == [b"page-1"]
+    assert store.index_members(b"tag") == [b"page-3"]
+    store.index_remove(b"tag-a", [b"page-1", b"never-there"])
+    assert store.index_members(b"tag-a") == [b"page-2"]
+    assert store.index_members(b"tag-b") == [b"page-1"]
+    assert store.count() == 0  # index sets are not pages
+
+
+def test_tagged_versions_keep_their_tags_and_are_indexed(store: MutableStore) -> None:
+    records = PageRecords(store, "b1")
+    tagged = replace(version("post/a"), tags=("post:1", "posts"))
+    records.put(tagged)
+    got = records.get("xx-XX", "post/a")
+    assert got == tagged and got is not None and got.tags == ("post:1", "posts")
+    key = page_key("xx-XX", "post/a")
+    assert store.index_members(tag_key("post:1")) == [key] == store.index_members(tag_key("posts"))
+    records.put(version("post/b"))  # untagged: in no set, and its record has no tags
+    untagged = records.get("xx-XX", "post/b")
+    assert untagged is not None and untagged.tags == ()
+    assert store.index_members(tag_key("posts")) == [key]
 
 
 def test_lmdb_grows_its_map_instead_of_failing(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from ..http.urls import RESERVED_SEGMENT, page_url
 from ..i18n.locales import NO_LOCALE
 from ..settings import Settings
 from ..stores.immutable import (
+    BUILT_TAGS,
     GLOBAL_STATE,
     RENDER_CONF,
     DistWriter,
@@ -33,6 +34,7 @@ from ..stores.immutable import (
     mutable_location,
     new_build_id,
 )
+from ..tags import NO_TAGS, split_state
 from ..template import BuildPaths, Template, is_reserved
 from ..turbine.calls import call_user
 from ..turbine.generate import BuiltPage, seed_mutable_store, version_of
@@ -164,6 +166,7 @@ async def _build_locked(
         summary = BuildSummary(writer.build_id, 0.0)
         built_at = time.time()
         seeds = []
+        tagged: dict[str, list[tuple[str, str]]] = {}
         for job, built in zip(jobs, rendered, strict=True):
             assert built is not None
             full = job.template.full_path(job.path)
@@ -172,6 +175,8 @@ async def _build_locked(
                 writer.add_redirect(full, job.locale, job.template.name, built.status, built.location)
                 summary.routes.append((url, job.template.name, f"redirect {built.status}"))
                 continue
+            for tag in built.tags:
+                tagged.setdefault(tag, []).append((job.locale, full))
             if built.page is not None:
                 writer.add_page(full, job.locale, job.template.name, built.page)
             else:  # request state: only the build half is kept, the page is rendered per request
@@ -188,6 +193,8 @@ async def _build_locked(
         for template, (_, extra) in zip(app.templates, collected, strict=True):
             writer.write_extra(template.name, encode_state(extra))
         writer.write_json(RENDER_CONF, _render_conf(app, jobs, locales, base_path))
+        if tagged:  # for `perseus revalidate --tag`, which names the built pages it cannot mark
+            writer.write_json(BUILT_TAGS, tagged)
         if app.global_state is not None:
             writer.write_json(GLOBAL_STATE, orjson.loads(encode_state(global_state)))
         if any(template.uses_mutable_store for template in app.templates):
@@ -261,21 +268,21 @@ async def _render(
     template = job.template
     stage = "build_state"
     try:
-        state = None
+        state, tags = None, NO_TAGS
         if template.build_state is not None:
             async with limit:
                 try:
-                    state = await calls.run(
+                    state, tags = split_state(await calls.run(
                         "build_state", template.build_state, StateInfo(job.path, job.locale, job.extra),
-                    )
+                    ))
                 except Redirect as redirect:  # built as a redirect page, until the next build
                     return _Redirected(redirect.status,
                                        location_for(redirect.location, redirect.external, base_path))
         stage = "render"
         if template.request_state is not None:
-            return BuiltPage(encode_state(state), None)
+            return BuiltPage(encode_state(state), None, tags)
         page = renderer.render(template, job.path, job.locale, state)
-        return BuiltPage(encode_state(state), page)
+        return BuiltPage(encode_state(state), page, tags)
     except NotFound as exc:
         # A build path whose state says "not found" is a contradiction worth reporting.
         failures.append(PageFailure(template.name, job.path, job.locale, stage, exc))

@@ -16,6 +16,7 @@ STATIC_PREFIX = INTERNAL_PREFIX + "static/"
 TRANSLATIONS_PREFIX = INTERNAL_PREFIX + "translations/"
 CLIENT_PATH = INTERNAL_PREFIX + "client.js"
 DEV_EVENTS_PATH = INTERNAL_PREFIX + "dev/events"
+REVALIDATE_PATH = INTERNAL_PREFIX + "revalidate"
 
 
 def page_url(locale: str | None, path: str, base_path: str = "") -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from ..http.response import Response
@@ -40,7 +40,7 @@ class ASGIApp:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path = decode_target(scope.get("raw_path") or scope["path"].encode())
         query = scope.get("query_string", b"").decode("latin-1")
-        answer = self.engine.respond(scope["method"], path, headers, query)
+        answer = self.engine.respond(scope["method"], path, headers, query, _body(receive))
         if isinstance(answer, Response):
             response = answer
         else:
@@ -73,3 +73,14 @@ class ASGIApp:
                 self._close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def _body(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body's chunks, as the engine reads them (only when a route asks)."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return  # the client went away
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return

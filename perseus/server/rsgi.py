@@ -40,7 +40,8 @@ class RSGIApp:
         engine = self.engine
         if engine is None:  # a server that skipped __rsgi_init__
             engine = self.engine = self._open_engine()
-        response = engine.respond(scope.method, scope.path, scope.headers, scope.query_string)
+        # PERF: the protocol is the body's chunks (RSGI: async iteration): nothing made per request.
+        response = engine.respond(scope.method, scope.path, scope.headers, scope.query_string, proto)
         if not isinstance(response, Response):  # PERF: only pages running user code await
             self.stop.running += 1
             try:

@@ -11,6 +11,8 @@
                             pages built as redirects (status and Location)
     dist/extra/<n>.json     helper state per template (never served)
     dist/global_state.json  build-time global state
+    dist/tags.json          the tags of the built pages: tag -> [[locale, path], ...] (only
+                            when some page has tags; read by `perseus revalidate --tag`)
     dist/mutable/           the mutable store (LMDB), seeded by the build; PERSEUS_MUTABLE_DIR
                             moves it elsewhere (e.g. when dist/ is read-only)
 
@@ -52,6 +54,7 @@ MANIFEST = "manifest.json"
 RENDER_CONF = "render_conf.json"
 INDEX = "index.json"
 GLOBAL_STATE = "global_state.json"
+BUILT_TAGS = "tags.json"
 Span = tuple[int, int]
 Headers = list[tuple[str, str]]
 # PERF: the page index is packed so that 10,000 pages load as a few flat buffers, not as
@@ -72,6 +75,15 @@ def mutable_location(dist: Path, configured: Path | None, building: Path | None 
     if configured is not None:
         return configured
     return (building if building is not None else dist) / MUTABLE_DIR
+
+
+def read_built_tags(dist: Path) -> dict[str, list[tuple[str, str]]]:
+    """``(locale, path)`` of the built pages of each tag (``BUILT_TAGS``)."""
+    try:
+        raw: dict[str, list[list[str]]] = orjson.loads((dist / BUILT_TAGS).read_bytes())
+    except FileNotFoundError:
+        return {}
+    return {tag: [(locale, path) for locale, path in pages] for tag, pages in raw.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,10 @@
 
 Every operation is a short transaction that copies its value out: no transaction is
 held across user code or an ``await`` (so readers never pin old pages, and the map can
-be resized). Three named databases: ``pages`` (the values), ``leases``, and ``meta``
-(the first-level cache bookkeeping of the tiered store, ``perseus.stores.tiered``).
+be resized). Four named databases: ``pages`` (the values), ``leases``, ``meta`` (the
+first-level cache bookkeeping of the tiered store, ``perseus.stores.tiered``) and
+``index`` (the index sets: one empty value per member, keyed ``len(name) | name |
+member``, so a set's members are one key range, read with a cursor, never a scan).
 
 Durability: commits do not wait for the disk (an fsync costs ~8 ms here, which would
 stall the event loop and cap generation at ~120 pages/s); a background thread flushes
@@ -100,13 +102,14 @@ class LMDBStore:
         try:
             if not readonly:
                 os.makedirs(path, exist_ok=True)
-            self.env = lmdb.open(path, map_size=map_size, max_dbs=3, max_readers=MAX_READERS,
+            self.env = lmdb.open(path, map_size=map_size, max_dbs=4, max_readers=MAX_READERS,
                                  readonly=readonly, create=not readonly, sync=False, metasync=False)
             # Clear reader slots left by processes that died (kill -9) holding one.
             self.env.reader_check()
             self._pages = self._open_db(b"pages")
             self._leases = self._open_db(b"leases")
             self._meta = self._open_db(b"meta")
+            self._index = self._open_db(b"index")
         except (OSError, lmdb.Error) as exc:
             raise StoreError(
                 f"cannot open the LMDB store in {path}: {exc} (it holds only regenerable pages:"
@@ -249,6 +252,44 @@ class LMDBStore:
 
         return self._checked(entries)
 
+    def index_add(self, names: list[bytes], member: bytes) -> None:
+        def put() -> None:
+            with self.env.begin(write=True, db=self._index) as txn:
+                for name in names:
+                    txn.put(_index_prefix(name) + member, b"")
+
+        self._checked(put)
+        self._dirty.set()
+
+    def index_members(self, name: bytes) -> list[bytes]:
+        prefix = _index_prefix(name)
+
+        def members() -> list[bytes]:
+            if self._index is None:
+                return []
+            found = []
+            with self.env.begin(db=self._index) as txn:
+                cursor = txn.cursor()
+                if cursor.set_range(prefix):
+                    for key in cursor.iternext(keys=True, values=False):
+                        if not bytes(key).startswith(prefix):
+                            break
+                        found.append(bytes(key)[len(prefix):])
+            return found
+
+        return self._checked(members)
+
+    def index_remove(self, name: bytes, members: list[bytes]) -> None:
+        prefix = _index_prefix(name)
+
+        def remove() -> None:
+            with self.env.begin(write=True, db=self._index) as txn:
+                for member in members:
+                    txn.delete(prefix + member)
+
+        self._checked(remove)
+        self._dirty.set()
+
     def acquire_lease(self, name: bytes, owner: str, ttl: float, now: float) -> Lease:
         def take() -> Lease:
             with self.env.begin(write=True, db=self._leases) as txn:
@@ -368,6 +409,11 @@ _CACHE_ID = b"cache-id"
 def _epoch_of(txn: lmdb.Transaction, db: lmdb._Database | None = None) -> int:
     value = txn.get(_EPOCH, db=db) if db is not None else txn.get(_EPOCH)
     return int.from_bytes(value, "big") if value else 0
+
+
+def _index_prefix(name: bytes) -> bytes:
+    # NOTE: the length first, so that no set's keys are a range inside another's.
+    return bytes([len(name)]) + name
 
 
 def _encode_lease(owner: str, expires_at: float) -> bytes:

@@ -17,6 +17,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._values: dict[bytes, bytes] = {}
         self._leases: dict[bytes, tuple[str, float]] = {}
+        self._index: dict[bytes, set[bytes]] = {}
         self._lock = threading.Lock()
 
     def read(self, key: bytes) -> bytes:
@@ -36,6 +37,23 @@ class MemoryStore:
 
     def count(self) -> int:
         return len(self._values)
+
+    def index_add(self, names: list[bytes], member: bytes) -> None:
+        with self._lock:
+            for name in names:
+                self._index.setdefault(name, set()).add(member)
+
+    def index_members(self, name: bytes) -> list[bytes]:
+        with self._lock:
+            return sorted(self._index.get(name, ()))
+
+    def index_remove(self, name: bytes, members: list[bytes]) -> None:
+        with self._lock:
+            kept = self._index.get(name, set()) - set(members)
+            if kept:
+                self._index[name] = kept
+            else:
+                self._index.pop(name, None)
 
     def acquire_lease(self, name: bytes, owner: str, ttl: float, now: float) -> Lease:
         with self._lock:
@@ -60,3 +78,4 @@ class MemoryStore:
     def close(self) -> None:
         self._values.clear()
         self._leases.clear()
+        self._index.clear()

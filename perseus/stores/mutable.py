@@ -1,6 +1,7 @@
 """The ``MutableStore`` protocol: what revalidation and incremental generation need of a store.
 
-A store maps short byte keys to byte values and keeps leases. Implementations: LMDB
+A store maps short byte keys to byte values, keeps leases, and keeps index sets (a
+name, at most ``MAX_KEY_BYTES`` long, to a set of keys) that are read without a scan. Implementations: LMDB
 (``perseus.stores.lmdb_store``, the default) and memory (``perseus.stores.memory``); the
 conformance suite in ``tests/test_mutable_store.py`` runs against each.
 
@@ -44,6 +45,15 @@ class MutableStore(Protocol):
 
     def count(self) -> int:
         """How many values the store holds (leases are not counted)."""
+
+    def index_add(self, names: list[bytes], member: bytes) -> None:
+        """Add ``member`` to each of the index sets ``names`` (the page tags of ``records``)."""
+
+    def index_members(self, name: bytes) -> list[bytes]:
+        """The members of the index set ``name``, read without scanning the store."""
+
+    def index_remove(self, name: bytes, members: list[bytes]) -> None:
+        """Remove ``members`` from the index set ``name``; a missing one is not an error."""
 
     def acquire_lease(self, name: bytes, owner: str, ttl: float, now: float) -> Lease:
         """Take the lease ``name`` for ``ttl`` seconds unless a live holder has it.

@@ -11,6 +11,12 @@ from the same version)::
 
 A record with another format, a bad checksum, another build id or another path is
 treated as missing: it is regenerated rather than served.
+
+Tags (``perseus.State(value, tags=[...])``) are kept in the meta (``"tags"``, absent when
+there are none) and in the store's index: ``tag_key(tag)`` names the set of the page keys
+of every page that carries it. ``PageRecords.put`` adds a version's page to its tags' sets
+before it writes the version, so a set holds at least every page whose current version
+carries the tag (an entry whose page no longer carries it is skipped by who reads it).
 """
 
 from __future__ import annotations
@@ -50,6 +56,11 @@ def page_key(locale: str, path: str) -> bytes:
     return hashlib.blake2b(f"page\0{locale}\0{path}".encode(), digest_size=20).digest()
 
 
+def tag_key(tag: str) -> bytes:
+    """The name of the store's index set holding the page keys of the pages tagged ``tag``."""
+    return hashlib.blake2b(f"tag\0{tag}".encode(), digest_size=16).digest()
+
+
 @dataclass(frozen=True)
 class PageVersion:
     """One generated version of a page: everything its responses need.
@@ -71,6 +82,7 @@ class PageVersion:
     html_etag: str
     json_etag: str
     headers: list[tuple[str, str]]
+    tags: tuple[str, ...] = ()
     # PERF: what every request for this version needs, computed once.
     meta: RecordMeta = field(init=False, compare=False, repr=False)
     # (body, ETag, headers) of its HTML and of its JSON, in the engine's ``Form.index`` order.
@@ -94,12 +106,15 @@ class PageVersion:
 
 def encode_record(version: PageVersion) -> bytes:
     """Frame ``version`` as one store value."""
-    meta = orjson.dumps({
+    fields: dict[str, Any] = {
         "path": version.path, "locale": version.locale, "template": version.template,
         "build": version.build_id, "gen": version.generation, "at": version.generated_at,
         "due": version.due_at, "etags": [version.html_etag, version.json_etag],
         "headers": version.headers, "lengths": [len(version.html), len(version.json), len(version.state)],
-    })
+    }
+    if version.tags:
+        fields["tags"] = version.tags
+    meta = orjson.dumps(fields)
     body = b"".join((_LENGTH.pack(len(meta)), meta, version.html, version.json, version.state))
     return RECORD_PREFIX + hashlib.blake2b(body, digest_size=16).digest() + body
 
@@ -130,6 +145,7 @@ def decode_record(value: bytes) -> PageVersion | None:
             meta["path"], meta["locale"], meta["template"], meta["build"], meta["gen"],
             float(meta["at"]), float(meta["due"]), parts[0], parts[1], state,
             meta["etags"][0], meta["etags"][1], [(str(k), str(v)) for k, v in meta["headers"]],
+            tuple(str(tag) for tag in meta.get("tags", ())),
         )
     except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
         return None
@@ -205,5 +221,9 @@ class PageRecords:
         self._decoded.pop(key, None)
 
     def put(self, version: PageVersion) -> None:
-        """Store ``version`` as its page's current version (one atomic write)."""
-        self.store.write(page_key(version.locale, version.path), encode_record(version))
+        """Store ``version`` as its page's current version (one atomic write), after adding
+        its page to the index set of each of its tags."""
+        key = page_key(version.locale, version.path)
+        if version.tags:
+            self.store.index_add([tag_key(tag) for tag in version.tags], key)
+        self.store.write(key, encode_record(version))

@@ -8,6 +8,11 @@ write and delete scripts keep (only a key that was new counts, only one that was
 uncounts), so ``count`` never scans. The counts assume nothing else deletes perseus's
 keys: with an eviction policy other than ``noeviction`` they may count evicted pages.
 
+An index set (the pages of a tag, see ``records``) is a Redis set
+``perseus:index:{<shard>}<name>`` of store keys, its shard a hash tag as for pages: each
+set is one key, so every command on it runs on one node; adding a page to several sets is
+one pipeline (one round trip per node).
+
 A lease is ``perseus:lease:<name>`` holding ``owner|expires_at|machine``: taken with
 ``SET NX PX``, taken over only by a compare-and-set, released or extended only by its
 holder. The expiry in the value, compared with the caller's clock, decides; Redis's own
@@ -54,6 +59,7 @@ FAILURES = (redis.RedisError, RedisClusterException, OSError)
 PAGE_PREFIX = b"perseus:page:"
 COUNT_PREFIX = b"perseus:count:"
 LEASE_PREFIX = b"perseus:lease:"
+INDEX_PREFIX = b"perseus:index:"
 INVALIDATIONS = b"perseus:invalidate"
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 # PERF: pages are spread over SHARDS hash tags, each with its own page count in the same
@@ -78,6 +84,11 @@ def shard_tag(key: bytes) -> bytes:
 def redis_page(key: bytes) -> bytes:
     """The Redis key holding the value of store key ``key``."""
     return PAGE_PREFIX + shard_tag(key) + key
+
+
+def redis_index(name: bytes) -> bytes:
+    """The Redis key of the index set ``name``."""
+    return INDEX_PREFIX + shard_tag(name) + name
 
 
 def redis_keys(key: bytes) -> list[bytes]:
@@ -265,6 +276,20 @@ class RedisStore:
         # PERF: SHARDS counters kept by the write and delete scripts, never a SCAN or DBSIZE.
         counts = self._get_many("count", [COUNT_PREFIX + tag for tag in _TAGS])
         return sum(int(count) for count in counts if count is not None)
+
+    def index_add(self, names: list[bytes], member: bytes) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for name in names:
+            pipe.sadd(redis_index(name), member)
+        self._call("index", pipe.execute)
+
+    def index_members(self, name: bytes) -> list[bytes]:
+        members = self._call("index", self.client.smembers, redis_index(name))
+        return sorted(bytes(member) for member in members)
+
+    def index_remove(self, name: bytes, members: list[bytes]) -> None:
+        if members:
+            self._call("index", self.client.srem, redis_index(name), *members)
 
     def prefixes(self, keys: list[bytes], length: int) -> list[bytes]:
         """The first ``length`` bytes of the value at each of ``keys`` (``b""`` for a missing key),

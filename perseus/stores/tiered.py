@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from ..errors import StoreError, StoreNotFound
 from .lmdb_store import LMDBStore
 from .mutable import Lease
-from .records import HEADER_BYTES, PageVersion, encode_record, page_key, record_header
+from .records import HEADER_BYTES, PageVersion, encode_record, page_key, record_header, tag_key
 from .redis_store import FAILURES, INVALIDATIONS, RedisStore
 
 log = logging.getLogger("perseus.store")
@@ -103,6 +103,16 @@ class TieredStore:
 
     def count(self) -> int:
         return self.remote.count()
+
+    # Index sets live in Redis only, like leases: every machine reads the same ones.
+    def index_add(self, names: list[bytes], member: bytes) -> None:
+        self.remote.index_add(names, member)
+
+    def index_members(self, name: bytes) -> list[bytes]:
+        return self.remote.index_members(name)
+
+    def index_remove(self, name: bytes, members: list[bytes]) -> None:
+        self.remote.index_remove(name, members)
 
     def acquire_lease(self, name: bytes, owner: str, ttl: float, now: float) -> Lease:
         return self.remote.acquire_lease(name, owner, ttl, now)
@@ -193,6 +203,8 @@ def seed_shared(local: LMDBStore, remote: RedisStore, versions: Iterable[PageVer
     stored = 0
     for version in versions:
         key, value = page_key(version.locale, version.path), encode_record(version)
+        if version.tags:  # NOTE: before the record, as PageRecords.put does
+            remote.index_add([tag_key(tag) for tag in version.tags], key)
         kept = remote.seed(key, value, version.build_id, version.generated_at,
                            announce=origin + _digest(value))
         local.replace(key, value if kept is None else kept)

@@ -28,6 +28,7 @@ from ..http.urls import (
     INTERNAL_PREFIX,
     PAGE_DATA_PREFIX,
     PAGE_DATA_SUFFIX,
+    REVALIDATE_PATH,
     STATIC_PREFIX,
     TRANSLATIONS_PREFIX,
 )
@@ -39,6 +40,7 @@ from .incremental import Incremental
 from .pages import HTML, JSON, Form, Page, PageRequest, PageTable, Served, served
 from .redirects import fixed_redirects, redirect_table
 from .request_state import MaybeResponse, RequestState
+from .revalidate_route import BodyChunks, revalidate_route
 from .revalidation import Revalidation
 from .runtime import Runtime
 
@@ -93,14 +95,16 @@ class Engine:
         # skips routing. Built pages by their answer, the others by their page.
         self.exact: dict[str, Served] = {}
         self.exact_pages: dict[str, tuple[Strategy, Page, Form]] = {}
+        self.revalidate = revalidate_route(dist.path, settings)
 
     def respond(self, method: str, path: str, headers: Mapping[str, str],
-                query: str = "") -> Response | Awaitable[Response]:
+                query: str = "", body: BodyChunks | None = None) -> Response | Awaitable[Response]:
         """Answer one request. ``path`` is decoded once; ``headers`` has lower-case names.
 
-        ``query`` is the raw query string. Pages that run user code (request state,
-        incremental generation) are answered with an awaitable; everything else, stale
-        revalidating pages included, at once. Called on the worker's running event loop:
+        ``query`` is the raw query string; ``body`` the request body's chunks, read only by
+        the route that takes one (``POST /.perseus/revalidate``). Pages that run user code
+        (request state, incremental generation) are answered with an awaitable; everything
+        else, stale revalidating pages included, at once. Called on the worker's running event loop:
         a due page's regeneration is started on it as a task.
         """
         if method == "GET":
@@ -114,7 +118,7 @@ class Engine:
         if redirect is not None:
             return redirect.answer(method, query)
         if path.startswith(INTERNAL_PREFIX):
-            return self._internal(method, path, headers, query)
+            return self._internal(method, path, headers, query, body)
         alias = self.aliases.get(path)
         if alias is not None:
             return self._file(method, open_regular(alias, self.app.root), headers)
@@ -168,13 +172,18 @@ class Engine:
         location = redirect_path(self.base_path, locale, path, query)
         return Response(LOCALE_REDIRECT, [("location", location), *LOCALE_REDIRECT_HEADERS])
 
-    def _internal(self, method: str, path: str, headers: Mapping[str, str], query: str) -> MaybeResponse:
+    def _internal(self, method: str, path: str, headers: Mapping[str, str], query: str,
+                  body: BodyChunks | None) -> MaybeResponse:
         """Perseus's own URLs, below ``/.perseus/``."""
         form = JSON if path.startswith(PAGE_DATA_PREFIX) else HTML
         try:
             normalize_path(path)  # SECURITY: as for pages, refused before anything else
         except BadPath:
             return self.errors.answer(400, method, form)
+        if path == REVALIDATE_PATH:  # without the token, a URL like no other: 404 to every method
+            if self.revalidate is None:
+                return self.errors.answer(404, method, HTML)
+            return self.revalidate.answer(method, headers, body)
         if method not in READ_METHODS:
             return self.errors.answer(405, method, form)
         if form is JSON:

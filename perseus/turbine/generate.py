@@ -21,6 +21,7 @@ from ..http.bodies import RenderedPage
 from ..settings import Settings
 from ..stores.lmdb_store import LMDBStore, open_lmdb
 from ..stores.records import PageRecords, PageVersion
+from ..tags import NO_TAGS, split_state
 from ..template import Template
 from .calls import call_user
 from .render import PageRenderer
@@ -30,10 +31,12 @@ _generations = itertools.count(1)
 
 
 class BuiltPage(NamedTuple):
-    """A page's encoded state and, unless it is rendered per request, its rendered bodies."""
+    """A page's encoded state, its rendered bodies unless it is rendered per request, and
+    the tags its state function gave it."""
 
     state: bytes
     page: RenderedPage | None
+    tags: tuple[str, ...] = ()
 
 
 def version_of(template: Template, path: str, locale: str, build_id: str, built: BuiltPage,
@@ -46,7 +49,7 @@ def version_of(template: Template, path: str, locale: str, build_id: str, built:
         template.full_path(path), locale, template.name, build_id, generation, now, due_at,
         page.html if page else b"", page.json if page else b"", built.state,
         page.html_etag if page else "", page.json_etag if page else "",
-        page.headers if page else [],
+        page.headers if page else [], built.tags,
     )
 
 
@@ -54,13 +57,16 @@ async def generate_version(template: Template, path: str, locale: str, extra: An
                            renderer: PageRenderer, pool: Executor, build_id: str) -> PageVersion:
     """Run ``template``'s build state for ``path`` and render it, as a new version.
 
-    Raises whatever the state function or view raises (``NotFound`` included).
+    Raises whatever the state function or view raises (``NotFound`` included), and
+    ``TagError`` for bad tags.
     """
-    state = None
+    state, tags = None, NO_TAGS
     if template.build_state is not None:
-        state = await call_user(template.build_state, StateInfo(path, locale, extra), pool=pool)
+        state, tags = split_state(await call_user(template.build_state, StateInfo(path, locale, extra),
+                                                  pool=pool))
     page = None if template.request_state is not None else renderer.render(template, path, locale, state)
-    return version_of(template, path, locale, build_id, BuiltPage(encode_state(state), page), time.time())
+    return version_of(template, path, locale, build_id, BuiltPage(encode_state(state), page, tags),
+                      time.time())
 
 
 def seed_mutable_store(location: Path, versions: Sequence[PageVersion], settings: Settings) -> None:

@@ -19,6 +19,7 @@ import orjson
 from ..http.bodies import HTML_TYPE, JSON_TYPE, PER_REQUEST_CACHE
 from ..http.response import Response
 from ..request import Request
+from ..tags import plain_state
 from ..template import Template
 from .calls import call_user
 from .pages import JSON, PageRequest
@@ -117,12 +118,13 @@ class RequestState:
             return self._run_sync(request, build_state, web_request, global_state)
         assert template.request_state is not None
         if self.async_states[template.name]:  # PERF: skips call_user's inspection
-            state = await template.request_state(ref.info, web_request)
+            state = plain_state(await template.request_state(ref.info, web_request))
         else:
-            state = await call_user(template.request_state, ref.info, web_request, pool=runtime.pool)
+            state = plain_state(await call_user(template.request_state, ref.info, web_request,
+                                                pool=runtime.pool))
         if build_state is not None and state is not None and template.amalgamate_states:
-            state = await call_user(template.amalgamate_states, ref.info, build_state, state,
-                                    pool=runtime.pool)
+            state = plain_state(await call_user(template.amalgamate_states, ref.info, build_state, state,
+                                                pool=runtime.pool))
         return self._render(request, state if state is not None else build_state, global_state)
 
     def _run_sync(self, request: PageRequest, build_state: Any, web_request: Request,
@@ -130,9 +132,9 @@ class RequestState:
         ref = request.page.ref
         template = ref.template
         assert template.request_state is not None
-        state = template.request_state(ref.info, web_request)
+        state = plain_state(template.request_state(ref.info, web_request))
         if build_state is not None and state is not None and template.amalgamate_states:
-            state = template.amalgamate_states(ref.info, build_state, state)
+            state = plain_state(template.amalgamate_states(ref.info, build_state, state))
         return self._render(request, state if state is not None else build_state, global_state)
 
     def _render(self, request: PageRequest, state: Any, global_state: Any) -> Response:

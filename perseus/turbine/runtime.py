@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..app import PerseusApp
-from ..errors import ConfigurationError, HTTPError, Overloaded, Redirect, StoreError, status_for
+from ..errors import ConfigurationError, HTTPError, Overloaded, Redirect, StoreError, TagError, status_for
 from ..http.bodies import PER_REQUEST_CACHE
 from ..http.location import location_for
 from ..http.response import Response
@@ -185,7 +185,7 @@ class Runtime:
             log.error("page '/%s' answered 503: %s", page.full, error)
         elif status >= 500:
             log.error("page '/%s' failed: %s: %s", page.full, type(error).__name__, error,
-                      exc_info=not isinstance(error, StoreError))
+                      exc_info=not isinstance(error, (StoreError, TagError)))
         answer = self.errors.answer(status, request.method, request.form, page.locale, detail)
         if isinstance(error, Overloaded):
             answer = Response(503, answer.headers + RETRY_AFTER, answer.body)
