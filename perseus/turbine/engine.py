@@ -24,9 +24,12 @@ from ..http.response import Response, etag_matches
 from ..http.static import STATIC_CACHE, StaticDirectory, StaticFile, open_regular
 from ..http.urls import (
     CLIENT_PATH,
+    HEALTH_PATH,
     INTERNAL_PREFIX,
+    METRICS_PATH,
     PAGE_DATA_PREFIX,
     PAGE_DATA_SUFFIX,
+    READY_PATH,
     STATIC_PREFIX,
     TRANSLATIONS_PREFIX,
 )
@@ -35,7 +38,9 @@ from ..settings import Settings, load_settings
 from ..stores.immutable import Dist
 from .built import Built
 from .incremental import Incremental
+from .metrics import Metrics, strategy_lookup
 from .pages import HTML, JSON, Form, Page, PageRequest, PageTable, Served, served
+from .probes import Probes
 from .request_state import MaybeResponse, RequestState
 from .revalidation import Revalidation
 from .runtime import Runtime
@@ -88,6 +93,14 @@ class Engine:
         # skips routing. Built pages by their answer, the others by their page.
         self.exact: dict[str, Served] = {}
         self.exact_pages: dict[str, tuple[Strategy, Page, Form]] = {}
+        # Operations: probes for load balancers, and Prometheus metrics when asked for.
+        probes = Probes(runtime)
+        self.metrics = Metrics(settings.metrics_dir, strategy_lookup(self.exact, self.exact_pages),
+                               probes.stored_pages) if settings.metrics else None
+        runtime.observe(self.metrics)
+        self.operations: dict[str, Callable[[str], MaybeResponse]] = {
+            HEALTH_PATH: probes.health, READY_PATH: probes.ready,
+            **({METRICS_PATH: self.metrics.answer} if self.metrics is not None else {})}
 
     def respond(self, method: str, path: str, headers: Mapping[str, str],
                 query: str = "") -> Response | Awaitable[Response]:
@@ -180,6 +193,9 @@ class Engine:
             return self.bodies.send(method, translations, headers)
         if path == CLIENT_PATH:
             return self.bodies.send(method, self.client, headers)
+        operation = self.operations.get(path)
+        if operation is not None:
+            return operation(method)
         return self.errors.answer(404, method, HTML)
 
     def _page_data(self, method: str, tail: str, headers: Mapping[str, str], query: str) -> MaybeResponse:
