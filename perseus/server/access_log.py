@@ -60,11 +60,7 @@ class AccessLog:
         self._waiting = False
         self._wake = threading.Event()
         self._stopping = False
-        if self.json:
-            self._head = '{"time":"'
-            self._tail = f',"worker":{self.worker}}}\n'
-        else:
-            self._tail = f" worker={self.worker}\n"
+        self._json_tail = f',"worker":{self.worker}}}\n'  # PERF: made once
         self._writer = threading.Thread(target=self._write_out, name="perseus-access-log", daemon=True)
         self._writer.start()
 
@@ -85,13 +81,13 @@ class AccessLog:
             except OSError:
                 size = 0
         if self.json:
-            line = (f'{self._head}{self._time}","level":"info","logger":"{LOGGER}","method":'
+            line = (f'{{"time":"{self._time}","level":"info","logger":"{LOGGER}","method":'
                     f'{orjson.dumps(method).decode()},"path":{orjson.dumps(path).decode()},'
                     f'"status":{response.status},"bytes":{size},"duration_ms":{duration:.3f},'
-                    f'"cache":"{response.cache}"{self._tail}')
+                    f'"cache":"{response.cache}"{self._json_tail}')
         else:
             line = (f"{self._time} INFO {LOGGER} {self.worker} {shown_path(method)} {shown_path(path)}"
-                    f" {response.status} {size} {duration:.3f}ms cache={response.cache or '-'}{self._tail}")
+                    f" {response.status} {size} {duration:.3f}ms {response.cache or '-'}\n")
         self.add(line)
 
     def add(self, line: str) -> None:
@@ -141,7 +137,7 @@ class AccessLog:
         message = f"{count} access log line(s) dropped: stdout did not take them fast enough"
         if self.json:
             return (f'{{"time":"{utc_time(time.time())}","level":"warning","logger":"{LOGGER}",'
-                    f'"message":"{message}"{self._tail}')
+                    f'"message":"{message}"{self._json_tail}')
         return f"{utc_time(time.time())} WARNING {LOGGER} {self.worker} {message}\n"
 
     def _send(self, text: str) -> None:
