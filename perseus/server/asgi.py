@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from time import perf_counter
+from time import perf_counter_ns
 from typing import Any
 
 from ..http.response import Response
@@ -52,7 +52,7 @@ class ASGIApp:
             return
         engine = self.engine if self.engine is not None else self._open()
         observe = self.observe
-        started = perf_counter() if observe is not None else 0.0
+        started = perf_counter_ns() if observe is not None else 0
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path = decode_target(scope.get("raw_path") or scope["path"].encode())
         query = scope.get("query_string", b"").decode("latin-1")

@@ -25,8 +25,13 @@ LOGGERS = ("perseus", "_granian", "granian.access")
 
 def utc_time(seconds: float) -> str:
     """``seconds`` since the epoch as ISO 8601 in UTC with milliseconds: ``2026-12-02T03:10:00.123Z``."""
-    whole = int(seconds)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((seconds - whole) * 1000):03d}Z"
+    return utc_time_ms(int(seconds * 1000))
+
+
+def utc_time_ms(milliseconds: int) -> str:
+    """``utc_time`` of a whole number of milliseconds since the epoch."""
+    whole, fraction = divmod(milliseconds, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{fraction:03d}Z"
 
 
 class TextFormatter(logging.Formatter):

@@ -9,8 +9,8 @@ from ..http.response import Response
 from ..turbine.metrics import Metrics
 from .access_log import AccessLog
 
-# (method, path, response, time.perf_counter() when the request came)
-Observe = Callable[[str, str, Response, float], None]
+# (method, path, response, time.perf_counter_ns() when the request came)
+Observe = Callable[[str, str, Response, int], None]
 
 
 class Observers:
@@ -40,7 +40,7 @@ def observer(access_log: AccessLog | None, metrics: Metrics | None) -> Observe |
         return metrics.record
     write, record = access_log.write, metrics.record
 
-    def both(method: str, path: str, response: Response, started: float) -> None:
+    def both(method: str, path: str, response: Response, started: int) -> None:
         write(method, path, response, started)
         record(method, path, response, started)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from time import perf_counter
+from time import perf_counter_ns
 from typing import Any
 
 from ..http.response import Response
@@ -54,7 +54,7 @@ class RSGIApp:
         if engine is None:  # a server that skipped __rsgi_init__
             engine = self._open()
         observe = self.observe
-        started = perf_counter() if observe is not None else 0.0
+        started = perf_counter_ns() if observe is not None else 0
         response = engine.respond(scope.method, scope.path, scope.headers, scope.query_string)
         if not isinstance(response, Response):  # PERF: only pages running user code await
             self.stop.running += 1

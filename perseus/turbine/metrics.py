@@ -101,9 +101,9 @@ class Metrics:
         # PERF: the children of each label set, found once (``labels()`` costs ~1 µs).
         self._children: dict[tuple[str, int, str], tuple[Any, Any]] = {}
 
-    def record(self, method: str, path: str, response: Response, started: float) -> None:
-        """Count one answer; ``started`` is the ``time.perf_counter()`` when the request came."""
-        seconds = time.perf_counter() - started
+    def record(self, method: str, path: str, response: Response, started: int) -> None:
+        """Count one answer; ``started`` is the ``time.perf_counter_ns()`` when the request came."""
+        seconds = (time.perf_counter_ns() - started) / 1e9
         strategy = self.strategy_of(path) or STRATEGY_BY_CACHE.get(response.cache, NO_STRATEGY)
         key = (strategy, response.status, response.cache)
         children = self._children.get(key)
