@@ -38,7 +38,7 @@ from ..settings import Settings, load_settings
 from ..stores.immutable import Dist
 from .built import Built
 from .incremental import Incremental
-from .metrics import Metrics, strategy_lookup
+from .metrics import open_metrics, strategy_lookup
 from .pages import HTML, JSON, Form, Page, PageRequest, PageTable, Served, served
 from .probes import Probes
 from .request_state import MaybeResponse, RequestState
@@ -95,8 +95,8 @@ class Engine:
         self.exact_pages: dict[str, tuple[Strategy, Page, Form]] = {}
         # Operations: probes for load balancers, and Prometheus metrics when asked for.
         probes = Probes(runtime)
-        self.metrics = Metrics(settings.metrics_dir, strategy_lookup(self.exact, self.exact_pages),
-                               probes.stored_pages) if settings.metrics else None
+        self.metrics = open_metrics(settings, strategy_lookup(self.exact, self.exact_pages, self.table),
+                                    probes.stored_pages)
         runtime.observe(self.metrics)
         self.operations: dict[str, Callable[[str], MaybeResponse]] = {
             HEALTH_PATH: probes.health, READY_PATH: probes.ready,

@@ -25,11 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from perseus_core.plan import GENERATED, PRERENDERED, RENDERED_PER_REQUEST, REVALIDATING
+from perseus_core.routing import INCREMENTAL, PAGE, BadPath
 
 from ..errors import ConfigurationError, NotFound
 from ..http.response import BYPASS, STALE, Response
 from ..http.response import GENERATED as GENERATED_ANSWER
-from .pages import Page
+from ..settings import Settings
+from .pages import Page, PageTable
 
 INSTALL = "pip install 'perseus[metrics]'"
 STRATEGY_NAMES = {PRERENDERED: "built", RENDERED_PER_REQUEST: "request_state", REVALIDATING: "revalidation",
@@ -45,17 +47,33 @@ LIVE_GAUGE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db$")
 StrategyOf = Callable[[str], str | None]
 
 
-def strategy_lookup(built: Mapping[str, object],
-                    pages: Mapping[str, tuple[object, Page, object]]) -> StrategyOf:
-    """``strategy_of`` over the engine's tables of URLs that name a page directly."""
+def strategy_lookup(built: Mapping[str, object], pages: Mapping[str, tuple[object, Page, object]],
+                    table: PageTable) -> StrategyOf:
+    """``strategy_of`` over the engine's tables of URLs that name a page directly, else
+    routed as the engine routes (an incremental page, a URL not in canonical form)."""
 
     def strategy_of(path: str) -> str | None:
         if path in built:
             return STRATEGY_NAMES[PRERENDERED]
         known = pages.get(path)
-        return None if known is None else STRATEGY_NAMES[known[1].kind]
+        if known is not None:
+            return STRATEGY_NAMES[known[1].kind]
+        try:
+            verdict, ident, locale_index = table.router.resolve(path)
+        except BadPath:
+            return None
+        if verdict == INCREMENTAL:
+            return STRATEGY_NAMES[GENERATED]
+        page = table.page(max(locale_index, 0), ident) if verdict == PAGE else None
+        return None if page is None else STRATEGY_NAMES[page.kind]
 
     return strategy_of
+
+
+def open_metrics(settings: Settings, strategy_of: StrategyOf,
+                 stored_pages: Callable[[], Awaitable[int | None]]) -> Metrics | None:
+    """This worker's metrics, or None without ``PERSEUS_METRICS``."""
+    return Metrics(settings.metrics_dir, strategy_of, stored_pages) if settings.metrics else None
 
 
 def prometheus() -> Any:
