@@ -214,10 +214,11 @@ def _metrics_dir(settings: Settings) -> Iterator[Path | None]:
     if not settings.metrics:
         yield None
         return
+    from .errors import ConfigurationError
     from .turbine.metrics import INSTALL, empty_directory
 
     if importlib.util.find_spec("prometheus_client") is None:
-        _fail(PerseusError(f"PERSEUS_METRICS=1 needs prometheus_client: {INSTALL}"))
+        _fail(ConfigurationError(f"PERSEUS_METRICS=1 needs prometheus_client: {INSTALL}"))
     if settings.metrics_dir is not None:
         empty_directory(settings.metrics_dir)
         yield settings.metrics_dir

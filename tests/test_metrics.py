@@ -135,3 +135,27 @@ def test_counts_survive_a_worker_killed_and_respawned(server: Server) -> None:
 def test_no_metrics_unless_asked_for(site: Path) -> None:
     with TestClient(site) as client:
         assert client.get("/.perseus/metrics").status_code == 404
+
+
+def test_the_metrics_directory_is_the_servers_own(site: Path, tmp_path: Path) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    server = Server(site, env={"PERSEUS_METRICS": "1", "TMPDIR": str(temporary)})
+    try:
+        assert fresh_get(server, "/").status_code == 200
+        made = list(temporary.glob("perseus-metrics-*"))
+        assert len(made) == 1 and list(made[0].glob("*.db"))
+    finally:
+        server.close()
+    assert not list(temporary.glob("perseus-metrics-*"))  # removed at stop
+    named = tmp_path / "metrics"
+    named.mkdir()
+    (named / "counter_1.db").write_bytes(b"left by an earlier server")
+    server = Server(site, env={"PERSEUS_METRICS": "1", "PERSEUS_METRICS_DIR": str(named)})
+    try:
+        assert not (named / "counter_1.db").exists()  # emptied at start
+        assert built_requests(server) == 0
+        assert fresh_get(server, "/").status_code == 200
+        assert built_requests(server) == 1
+    finally:
+        server.close()
