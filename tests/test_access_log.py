@@ -14,9 +14,11 @@ import httpx
 import orjson
 import pytest
 
+from perseus.errors import ConfigurationError
 from perseus.http.response import Response
 from perseus.server import access_log
 from perseus.server.access_log import AccessLog
+from perseus.settings import load_settings
 from tests.conftest import Server, perseus
 from tests.processes import children, wait_for
 from tests.sites import write_observed_site
@@ -171,3 +173,19 @@ def test_a_stdout_that_takes_nothing_never_blocks_the_writer(monkeypatch: pytest
     dropped = [line for line in lines if line["level"] == "warning"]
     assert len(dropped) == 1 and "access log line(s) dropped" in str(dropped[0]["message"])
     assert 1000 <= len(lines) - 1 < 20_000
+
+
+def test_the_asgi_adapter_logs_alike(site: Path) -> None:
+    server = Server(site, interface="asgi", env={"PERSEUS_LOG_FORMAT": "json"})
+    try:
+        answer = server.get("/nope")
+        entry = logged(server, 2, json_entry)[-1]
+    finally:
+        server.close()
+    assert isinstance(entry, dict)
+    assert (entry["path"], entry["status"], entry["bytes"]) == ("/nope", 404, answer.num_bytes_downloaded)
+
+
+def test_an_unknown_log_format_is_refused_at_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="PERSEUS_LOG_FORMAT must be text or json"):
+        load_settings(tmp_path, {"PERSEUS_LOG_FORMAT": "xml"})
