@@ -31,7 +31,12 @@ def utc_time(seconds: float) -> str:
 def utc_time_ms(milliseconds: int) -> str:
     """``utc_time`` of a whole number of milliseconds since the epoch."""
     whole, fraction = divmod(milliseconds, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{fraction:03d}Z"
+    return f"{utc_second(whole)}.{fraction:03d}Z"
+
+
+def utc_second(seconds: int) -> str:
+    """The whole second ``seconds`` since the epoch, in UTC: ``2026-12-02T03:10:00``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
 class TextFormatter(logging.Formatter):
