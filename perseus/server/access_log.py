@@ -4,8 +4,8 @@ PERF: a prerendered page costs ~25 µs of CPU in all; a ``logging`` call (record
 handler lock, a write per line) costs several µs more. Here a request costs one f-string
 and a deque append: the timestamp string is made again at most once per millisecond, the
 fixed parts of each line once per worker, and a thread of the worker writes the lines
-out every ``FLUSH_SECONDS``, in writes of at most ``PIPE_BUF`` bytes of whole lines (so
-lines of workers sharing one pipe never interleave).
+out every ``FLUSH_SECONDS``, in writes of whole lines, of at most ``PIPE_BUF`` bytes to a
+pipe (so lines of workers sharing one pipe never interleave).
 
 NOTE: the event loop never waits on stdout. When stdout is slower than the requests (a
 blocked pipe, a stalled log collector), lines wait, up to ``MAX_WAITING_LINES``; beyond
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import os
+import stat
 import sys
 import threading
 import time
@@ -35,6 +36,7 @@ FLUSH_SECONDS = 0.1
 MAX_WAITING_LINES = 20_000
 STOP_SECONDS = 1.0
 PIPE_BUF = 4096
+CHUNK_TO_FILE = 1 << 16
 LOGGER = "perseus.access"
 QUIET_PATHS = frozenset({HEALTH_PATH, READY_PATH})
 
@@ -51,11 +53,14 @@ class AccessLog:
 
     def __init__(self, log_format: str, fd: int | None = None) -> None:
         self.fd = sys.stdout.fileno() if fd is None else fd
+        # A write to a pipe is whole only up to PIPE_BUF; one to a file, whatever its size.
+        self.chunk = CHUNK_TO_FILE if stat.S_ISREG(os.fstat(self.fd).st_mode) else PIPE_BUF
         self.json = log_format == JSON
         self.worker = os.getpid()
         self.dropped = 0
         self._lines: collections.deque[str] = collections.deque()
         self._millisecond = self._second = -1
+        self._wall_offset = time.time_ns() - time.perf_counter_ns()
         self._second_text = ""
         self._time = ""
         self._waiting = False
@@ -75,14 +80,19 @@ class AccessLog:
         """
         if path in QUIET_PATHS:
             return
-        # PERF: whole numbers only; formatting a float costs more than the rest of the line.
-        duration = (time.perf_counter_ns() - started) // 1000
-        millisecond = time.time_ns() // 1_000_000
+        # PERF: whole numbers only (formatting a float costs more than the rest of the line),
+        # and one clock: the wall clock is the monotonic one plus an offset, set each second.
+        now = time.perf_counter_ns()
+        duration = (now - started) // 1000
+        millisecond = (now + self._wall_offset) // 1_000_000
         if millisecond != self._millisecond:  # PERF: made again once per millisecond at most
-            self._millisecond = millisecond
             second, fraction = divmod(millisecond, 1000)
             if second != self._second:  # and its strftime once per second
+                self._wall_offset = time.time_ns() - time.perf_counter_ns()
+                millisecond = (now + self._wall_offset) // 1_000_000
+                second, fraction = divmod(millisecond, 1000)
                 self._second, self._second_text = second, utc_second(second)
+            self._millisecond = millisecond
             self._time = f"{self._second_text}.{fraction:03d}Z"
         if response.file is None:
             size = len(response.body)
@@ -128,11 +138,12 @@ class AccessLog:
         size = 0
         while lines:
             line = lines.popleft()
-            if size + len(line) > PIPE_BUF and chunk:
+            length = len(line) if line.isascii() else len(line.encode())  # PERF: isascii is O(1)
+            if size + length > self.chunk and chunk:
                 self._send("".join(chunk))
                 chunk, size = [], 0
             chunk.append(line)
-            size += len(line)
+            size += length
         if chunk:
             self._send("".join(chunk))
         if self.dropped:
