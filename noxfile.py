@@ -16,7 +16,8 @@ nox.options.reuse_existing_virtualenvs = True
 PYTHON = "3.11"
 # pip: `perseus deploy` runs `python -m pip` (uv-made venvs have none).
 TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "httpx>=0.27", "pytest-timeout>=2.3", "playwright>=1.45",
-             "watchfiles>=0.21", "pip", "redis>=5", "pytest-xdist>=3.5"]
+             "watchfiles>=0.21", "pip", "redis>=5", "pytest-xdist>=3.5",
+             "prometheus_client>=0.20"]
 # pytest-xdist: three workers, each taking whole files (so no module or session fixture is
 # made twice). test_deploy.py (collected first, see tests/conftest.py) keeps one busy for
 # about 40% of the run; the other two share the rest, most of which waits on regeneration
@@ -46,7 +47,7 @@ def tests_pure(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff on everything; mypy --strict on both packages."""
     session.install("ruff==0.17.6", "mypy>=1.11", "orjson", "granian", "click", "lmdb", "fluent.runtime",
-                    "watchfiles", "redis>=5")
+                    "watchfiles", "redis>=5", "prometheus_client>=0.20")
     session.run("ruff", "check", "perseus", "perseus_core", "tests", "faults", "noxfile.py", "setup.py",
                 "bench")
     session.run("mypy", "--strict", "perseus_core", "perseus")

@@ -13,7 +13,10 @@ Pairs:
 - a request-state page whose view returns a constant vs a raw granian RSGI app calling
   the same view (async state on the loop; sync state through the thread pool, or inline
   with ``blocking=False``);
-- a request-state page rendering a Jinja2 template vs a raw RSGI app rendering it.
+- a request-state page rendering a Jinja2 template vs a raw RSGI app rendering it;
+- a prerendered page with the access log on (text, and JSON; written to a file) vs off.
+
+Every server but those of the access-log pairs runs with ``PERSEUS_ACCESS_LOG=0``.
 
 Needs ``wrk``, ``taskset``, perseus installed, jinja2 importable.
 """
@@ -157,10 +160,12 @@ def wrk(server: subprocess.Popen[bytes], url: str, seconds: float, script: Path 
     return Result(result.requests_per_second, used / result.requests * 1e6)
 
 
-def start(command: list[str], cwd: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(cwd)}
+def start(command: list[str], cwd: Path, port: int, env: dict[str, str] | None = None,
+          log: Path | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(cwd), "PERSEUS_ACCESS_LOG": "0", **(env or {})}
+    output = subprocess.DEVNULL if log is None else open(log, "wb")
     process = subprocess.Popen(["taskset", "-c", SERVER_CPU, *command], cwd=cwd, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                               stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     wait_ready(port)
     return process
 
@@ -182,16 +187,28 @@ def main() -> None:
     (work / "raw_app.py").write_text(RAW_APP)
     subprocess.run([sys.executable, "-P", "-m", "perseus", "build"], cwd=work, check=True,
                    stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(work)})
-    perseus_port, raw_port = free_port(), free_port()
+    perseus_port, raw_port, text_port, json_port = free_port(), free_port(), free_port(), free_port()
+
+    def serve(port: int) -> list[str]:
+        return [sys.executable, "-P", "-m", "perseus", "serve", "--no-build", "--workers", "1",
+                "--port", str(port)]
+
     servers = [
-        start([sys.executable, "-P", "-m", "perseus", "serve", "--no-build", "--workers", "1",
-               "--port", str(perseus_port)], work, perseus_port),
+        start(serve(perseus_port), work, perseus_port),
         start([sys.executable, "-P", "-m", "granian", "--interface", "rsgi", "--workers", "1",
                "--port", str(raw_port), "--no-ws", "raw_app:app"], work, raw_port),
+        start(serve(text_port), work, text_port, {"PERSEUS_ACCESS_LOG": "1", "PERSEUS_LOG_FORMAT": "text"},
+              work / "text.log"),
+        start(serve(json_port), work, json_port, {"PERSEUS_ACCESS_LOG": "1", "PERSEUS_LOG_FORMAT": "json"},
+              work / "json.log"),
     ]
-    perseus, raw = servers
+    perseus, raw, logged_text, logged_json = servers
     site, bare = f"http://127.0.0.1:{perseus_port}", f"http://127.0.0.1:{raw_port}"
     pairs = [
+        ("prerendered page, text access log / no access log", (logged_text, f"http://127.0.0.1:{text_port}/"),
+         (perseus, site + "/")),
+        ("prerendered page, JSON access log / no access log", (logged_json, f"http://127.0.0.1:{json_port}/"),
+         (perseus, site + "/")),
         ("revalidating page from LMDB / prerendered page", (perseus, site + "/stored"),
          (perseus, site + "/")),
         ("incremental generation, new path each request / prerendered page",

@@ -96,6 +96,8 @@ def perseus_server(name: str, site: Path, log_dir: Path, *, pure: bool = False,
                    ready_path: str = "/") -> ServerProcess:
     """``perseus serve --no-build`` on a built site; ``pure`` forces PERSEUS_NO_EXTENSIONS=1."""
     env = {"PERSEUS_NO_EXTENSIONS": "1"} if pure else {"PERSEUS_NO_EXTENSIONS": ""}
+    # Like the raw granian it is compared with (--no-access-log); request_time.py measures the log.
+    env["PERSEUS_ACCESS_LOG"] = "0"
     return ServerProcess(name, [sys.executable, "-P", "-m", "perseus", "serve", "--no-build",
                                 "--port", "{port}", "--workers", "1"],
                          cwd=site, env=env, ready_path=ready_path, log_dir=log_dir)

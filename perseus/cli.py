@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from .deploy.standalone import PkgLayout
     from .settings import Settings
 
+log = logging.getLogger("perseus.server")
 # Where `export --serve` previews: this machine only.
 PREVIEW_HOST = "127.0.0.1"
 MAX_ROUTES_SHOWN = 40
@@ -149,15 +151,12 @@ def serve(
             _fail(error)
     from dataclasses import replace
 
-    from granian import Granian
-    from granian.constants import Interfaces
-    from granian.http import HTTP1Settings
-
     from .loader import app_spec as resolve_spec
-    from .server.shutdown import GracefulStop, kill_timeout
+    from .server.log_format import configure_logging
     from .settings import hand_to_workers
     from .stores.immutable import MANIFEST
 
+    configure_logging(settings.log_format)  # the start-up lines below, in the workers' format
     project = Path.cwd()
     if settings.standalone:
         project, dist, settings = _standalone_paths(settings)
@@ -168,16 +167,31 @@ def serve(
         _fail(PerseusError(f"no build in {dist}: run `perseus build` or drop --no-build"))
     build_id = _check_dist(dist)
     app = _check_servable(app_spec, project, dist, settings)
-    # Workers import perseus.server.entry after the fork and read these settings back there.
-    hand_to_workers(replace(settings, project=project, app=resolve_spec(app_spec, settings),
-                            dist=dist.resolve()))
+    with _metrics_dir(settings) as metrics_dir:
+        # Workers import perseus.server.entry after the fork and read these settings back there.
+        hand_to_workers(replace(settings, project=project, app=resolve_spec(app_spec, settings),
+                                dist=dist.resolve(), metrics_dir=metrics_dir))
+        _serve(app, dist, settings, build_id, host, port, workers, interface)
+
+
+def _serve(app: PerseusApp, dist: Path, settings: Settings, build_id: str, host: str, port: int,
+           workers: int, interface: str) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+
+    from .server.log_format import logging_config
+    from .server.shutdown import GracefulStop, kill_timeout
+
     target = f"perseus.server.entry:{interface}_app"
     plural = "s" if workers > 1 else ""
-    click.echo(f"perseus: serving http://{host}:{port} ({workers} worker{plural}, {_implementation()})")
+    log.info("perseus: serving http://%s:%d (%d worker%s, %s)", host, port, workers, plural,
+             _implementation())
     server = Granian(
         target, address=host, port=port, workers=workers,
         interface=Interfaces.RSGI if interface == "rsgi" else Interfaces.ASGI,
-        log_access=False,
+        # The access log is perseus's own (perseus.server.access_log): it knows the cache status.
+        log_access=False, log_dictconfig=logging_config(settings.log_format),
         # SECURITY: slow clients are dropped once their headers take this long.
         http1_settings=HTTP1Settings(header_read_timeout=10_000),
         # A worker that dies (a crash in user code, the OOM killer) is replaced; the others
@@ -191,6 +205,32 @@ def serve(
 
 
 @contextmanager
+def _metrics_dir(settings: Settings) -> Iterator[Path | None]:
+    """With PERSEUS_METRICS: the directory where this server's workers keep their metrics,
+    empty; one made for it is removed when it stops."""
+    import importlib.util
+    import tempfile
+
+    if not settings.metrics:
+        yield None
+        return
+    from .errors import ConfigurationError
+    from .turbine.metrics import INSTALL, empty_directory
+
+    if importlib.util.find_spec("prometheus_client") is None:
+        _fail(ConfigurationError(f"PERSEUS_METRICS=1 needs prometheus_client: {INSTALL}"))
+    if settings.metrics_dir is not None:
+        empty_directory(settings.metrics_dir)
+        yield settings.metrics_dir
+        return
+    made = Path(tempfile.mkdtemp(prefix="perseus-metrics-"))
+    try:
+        yield made
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
+
+
+@contextmanager
 def _serving_recorded(app: PerseusApp, dist: Path, settings: Settings, build_id: str) -> Iterator[None]:
     """While serving, say which build this server serves from which store (for
     `perseus revalidate`), when the site has pages to revalidate at all."""
@@ -201,8 +241,8 @@ def _serving_recorded(app: PerseusApp, dist: Path, settings: Settings, build_id:
         return
     with serving(dist, settings.mutable_dir, build_id) as failed:
         if failed is not None:
-            click.secho(f"perseus: warning: {failed}; `perseus revalidate` cannot tell whether it"
-                        " reaches this server", fg="yellow", err=True)
+            log.warning("perseus: %s; `perseus revalidate` cannot tell whether it reaches this server",
+                        failed)
         yield
 
 
@@ -248,9 +288,9 @@ def _standalone_paths(settings: Settings) -> tuple[Path, Path, Settings]:
         app = load_app(app_spec(None, settings), layout.app)
     except PerseusError as error:
         _fail(error)
-    click.echo(f"perseus: standalone from {layout.root} (no build)")
+    log.info("perseus: standalone from %s (no build)", layout.root)
     for line in storage_report(app, layout.dist, settings):
-        click.echo(f"  {line}")
+        log.info("  %s", line)
     return layout.app, layout.dist, settings
 
 

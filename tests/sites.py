@@ -68,3 +68,33 @@ def expected_state() -> dict[str, object]:
     strings = list(HOSTILE_STRINGS)
     return {"strings": strings, "joined": "".join(strings), strings[0]: "as a key",
             "nested": [{"x": strings}]}
+
+
+OBSERVED_APP = '''\
+from perseus import PerseusApp, Template
+
+
+async def boom_state(info, request):
+    raise ValueError("the upstream said no")
+
+
+async def post_state(info):
+    return {"path": info.path}
+
+
+app = PerseusApp(templates=[
+    Template("index", view=lambda ctx, state: "<h1>Home</h1>" + "<p>text</p>" * 50),
+    Template("boom", view=lambda ctx, state: "never", request_state=boom_state),
+    Template("post", view=lambda ctx, state: f"<p>{state['path']}</p>", build_paths=lambda: ["a"],
+             build_state=post_state, incremental=True, revalidate_after="1h"),
+], static_dir="static")
+'''
+
+
+def write_observed_site(project: Path) -> None:
+    """A site to watch in production: a built page, a page whose request state fails,
+    incremental pages (so a mutable store), and a static file."""
+    project.mkdir(parents=True, exist_ok=True)
+    (project / "app.py").write_text(OBSERVED_APP)
+    (project / "static").mkdir(exist_ok=True)
+    (project / "static" / "hello.txt").write_text("hello from a file\n" * 10)

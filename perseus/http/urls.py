@@ -17,6 +17,9 @@ TRANSLATIONS_PREFIX = INTERNAL_PREFIX + "translations/"
 CLIENT_PATH = INTERNAL_PREFIX + "client.js"
 DEV_EVENTS_PATH = INTERNAL_PREFIX + "dev/events"
 REVALIDATE_PATH = INTERNAL_PREFIX + "revalidate"
+HEALTH_PATH = INTERNAL_PREFIX + "health"
+READY_PATH = INTERNAL_PREFIX + "ready"
+METRICS_PATH = INTERNAL_PREFIX + "metrics"
 
 
 def page_url(locale: str | None, path: str, base_path: str = "") -> str:

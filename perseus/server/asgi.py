@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from time import perf_counter_ns
 from typing import Any
 
 from ..http.response import Response
 from ..http.urls import decode_target
 from ..turbine.engine import Engine
+from .access_log import AccessLog
+from .observe import Observe, Observers
 from .shutdown import WorkerStop
 
 Scope = dict[str, Any]
@@ -17,17 +20,29 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class ASGIApp:
-    """An ASGI application; the engine is opened at lifespan start-up (once per worker)."""
+    """An ASGI application; the engine is opened at lifespan start-up (once per worker).
 
-    def __init__(self, open_engine: Callable[[], Engine], shutdown_timeout: float) -> None:
+    ``access_log`` makes the worker's access log when it starts (None: no access log).
+    """
+
+    def __init__(self, open_engine: Callable[[], Engine], shutdown_timeout: float,
+                 access_log: Callable[[], AccessLog] | None = None) -> None:
         self._open_engine = open_engine
         self.engine: Engine | None = None
         self.stop = WorkerStop(shutdown_timeout, self._close)
+        self.observers = Observers(access_log)
+        self.observe: Observe | None = None
+
+    def _open(self) -> Engine:
+        engine = self.engine = self._open_engine()
+        self.observe = self.observers.start(engine.metrics)
+        return engine
 
     def _close(self) -> None:
         engine, self.engine = self.engine, None
         if engine is not None:
             engine.close()
+        self.observers.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -35,12 +50,13 @@ class ASGIApp:
             return
         if scope["type"] != "http":
             return
-        if self.engine is None:
-            self.engine = self._open_engine()
+        engine = self.engine if self.engine is not None else self._open()
+        observe = self.observe
+        started = perf_counter_ns() if observe is not None else 0
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path = decode_target(scope.get("raw_path") or scope["path"].encode())
         query = scope.get("query_string", b"").decode("latin-1")
-        answer = self.engine.respond(scope["method"], path, headers, query, _body(receive))
+        answer = engine.respond(scope["method"], path, headers, query, _body(receive))
         if isinstance(answer, Response):
             response = answer
         else:
@@ -57,13 +73,15 @@ class ASGIApp:
         raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer_headers]
         await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body})
+        if observe is not None:
+            observe(scope["method"], path, response, started)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
-                    self.engine = self._open_engine()
+                    self._open()
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..loader import app_spec, load_app
 from ..settings import load_settings
 from ..turbine.engine import Engine, open_engine
+from .access_log import AccessLog
 from .asgi import ASGIApp
 from .dev_events import DevReloadRSGI
 from .rsgi import RSGIApp
@@ -27,7 +28,12 @@ def engine_from_settings() -> Engine:
     return open_engine(app, settings.dist or project / "dist", settings)
 
 
+def access_log() -> AccessLog:
+    return AccessLog(settings.log_format)
+
+
+opened_log = access_log if settings.access_log else None
 # Watch mode adds the browser-reload events stream; production never has it.
 rsgi_app = (DevReloadRSGI if settings.dev_reload else RSGIApp)(engine_from_settings,
-                                                              settings.shutdown_timeout)
-asgi_app = ASGIApp(engine_from_settings, settings.shutdown_timeout)
+                                                              settings.shutdown_timeout, opened_log)
+asgi_app = ASGIApp(engine_from_settings, settings.shutdown_timeout, opened_log)

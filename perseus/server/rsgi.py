@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import perf_counter_ns
 from typing import Any
 
 from ..http.response import Response
 from ..turbine.engine import Engine
+from .access_log import AccessLog
+from .observe import Observe, Observers
 from .shutdown import WorkerStop
 
 
 class RSGIApp:
     """An RSGI application; the engine is opened in each worker after granian forks.
 
-    ``shutdown_timeout`` bounds the worker's stop (``perseus.server.shutdown``).
+    ``shutdown_timeout`` bounds the worker's stop (``perseus.server.shutdown``);
+    ``access_log`` makes the worker's access log when it starts (None: no access log).
     """
 
-    def __init__(self, open_engine: Callable[[], Engine], shutdown_timeout: float) -> None:
+    def __init__(self, open_engine: Callable[[], Engine], shutdown_timeout: float,
+                 access_log: Callable[[], AccessLog] | None = None) -> None:
         self._open_engine = open_engine
         self.engine: Engine | None = None
         self.stop = WorkerStop(shutdown_timeout, self._close)
+        self.observers = Observers(access_log)
+        self.observe: Observe | None = None
 
     def __rsgi_init__(self, loop: Any) -> None:
-        self.engine = self._open_engine()
+        self._open()
         self.stop.watch(loop)
+
+    def _open(self) -> Engine:
+        engine = self.engine = self._open_engine()
+        self.observe = self.observers.start(engine.metrics)
+        return engine
 
     def __rsgi_del__(self, loop: Any) -> None:
         loop.run_until_complete(self.stop.wait_for_background())
@@ -33,13 +45,16 @@ class RSGIApp:
         engine, self.engine = self.engine, None
         if engine is not None:
             engine.close()
+        self.observers.close()
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
             return  # websockets are not part of the surface; granian closes them
         engine = self.engine
         if engine is None:  # a server that skipped __rsgi_init__
-            engine = self.engine = self._open_engine()
+            engine = self._open()
+        observe = self.observe
+        started = perf_counter_ns() if observe is not None else 0
         # PERF: the protocol is the body's chunks (RSGI: async iteration): nothing made per request.
         response = engine.respond(scope.method, scope.path, scope.headers, scope.query_string, proto)
         if not isinstance(response, Response):  # PERF: only pages running user code await
@@ -53,3 +68,5 @@ class RSGIApp:
             proto.response_file(response.status, headers, response.file)
         else:
             proto.response_bytes(response.status, headers, response.body)
+        if observe is not None:
+            observe(scope.method, scope.path, response, started)

@@ -25,9 +25,12 @@ from ..http.response import Response, etag_matches
 from ..http.static import STATIC_CACHE, StaticDirectory, StaticFile, open_regular
 from ..http.urls import (
     CLIENT_PATH,
+    HEALTH_PATH,
     INTERNAL_PREFIX,
+    METRICS_PATH,
     PAGE_DATA_PREFIX,
     PAGE_DATA_SUFFIX,
+    READY_PATH,
     REVALIDATE_PATH,
     STATIC_PREFIX,
     TRANSLATIONS_PREFIX,
@@ -37,7 +40,9 @@ from ..settings import Settings, load_settings
 from ..stores.immutable import Dist
 from .built import Built
 from .incremental import Incremental
+from .metrics import open_metrics, strategy_lookup
 from .pages import HTML, JSON, Form, Page, PageRequest, PageTable, Served, served
+from .probes import Probes
 from .redirects import fixed_redirects, redirect_table
 from .request_state import MaybeResponse, RequestState
 from .revalidate_route import BodyChunks, revalidate_route
@@ -96,6 +101,14 @@ class Engine:
         self.exact: dict[str, Served] = {}
         self.exact_pages: dict[str, tuple[Strategy, Page, Form]] = {}
         self.revalidate = revalidate_route(dist.path, settings)
+        # Operations: probes for load balancers, and Prometheus metrics when asked for.
+        probes = Probes(runtime)
+        self.metrics = open_metrics(settings, strategy_lookup(self.exact, self.exact_pages, self.table),
+                                    probes.stored_pages)
+        runtime.observe(self.metrics)
+        self.operations: dict[str, Callable[[str], MaybeResponse]] = {
+            HEALTH_PATH: probes.health, READY_PATH: probes.ready,
+            **({METRICS_PATH: self.metrics.answer} if self.metrics is not None else {})}
 
     def respond(self, method: str, path: str, headers: Mapping[str, str],
                 query: str = "", body: BodyChunks | None = None) -> Response | Awaitable[Response]:
@@ -197,6 +210,9 @@ class Engine:
             return self.bodies.send(method, translations, headers)
         if path == CLIENT_PATH:
             return self.bodies.send(method, self.client, headers)
+        operation = self.operations.get(path)
+        if operation is not None:
+            return operation(method)
         return self.errors.answer(404, method, HTML)
 
     def _page_data(self, method: str, tail: str, headers: Mapping[str, str], query: str) -> MaybeResponse:

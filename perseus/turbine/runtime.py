@@ -26,6 +26,7 @@ from ..stores.records import NotCached, PageRecords, PageVersion
 from .built import Bodies, ErrorPages
 from .deadlines import Deadlines
 from .generate import generate_version
+from .metrics import Metrics
 from .pages import PageRequest
 from .pools import UserPool
 from .redirects import redirect_answer
@@ -85,6 +86,7 @@ class Runtime:
         self.pool = UserPool("request", settings.request_threads, settings.request_timeout)
         self.background = UserPool("regeneration", BACKGROUND_THREADS, settings.generation_timeout)
         self.store_trouble = StoreTrouble()
+        self.metrics: Metrics | None = None
         self.store_pool: UserPool | None = None
         self.store_call: StoreCall = call_inline
         # In watch mode, pages rendered at request time carry the reload script like built ones.
@@ -115,16 +117,26 @@ class Runtime:
 
     async def generate(self, ref: PageRef) -> PageVersion:
         """A new version of ``ref``'s page, for a visitor waiting on it: build state, rendered."""
-        return await self._generate(ref, self.pool)
+        return await self._generate(ref, self.pool, "generation")
 
     async def regenerate(self, ref: PageRef) -> PageVersion:
         """``generate`` in the background (a due page), in threads of its own."""
-        return await self._generate(ref, self.background)
+        return await self._generate(ref, self.background, "regeneration")
 
-    async def _generate(self, ref: PageRef, pool: UserPool) -> PageVersion:
+    async def _generate(self, ref: PageRef, pool: UserPool, kind: str) -> PageVersion:
         async with self.generation_slots:
-            return await generate_version(ref.template, ref.path, ref.locale, ref.extra, self.renderer,
+            generating = generate_version(ref.template, ref.path, ref.locale, ref.extra, self.renderer,
                                           pool, self.dist.build_id)
+            if self.metrics is None:
+                return await generating
+            version: PageVersion = await self.metrics.generation(kind, generating)
+            return version
+
+    def observe(self, metrics: Metrics | None) -> None:
+        """Count generations, failed answers and store failures in ``metrics`` (None: not at all)."""
+        self.metrics = metrics
+        if metrics is not None:
+            self.store_trouble.on_failure = metrics.store_error
 
     async def _call_store(self, function: Callable[..., Any], *args: Any) -> Any:
         assert self.store_pool is not None
@@ -172,6 +184,8 @@ class Runtime:
             location = location_for(error.location, error.external, self.base_path)
             return redirect_answer(error.status, location, request.method, request.form, PER_REQUEST_CACHE)
         status = status_for(error)
+        if self.metrics is not None:
+            self.metrics.failed(status)
         detail = None
         if isinstance(error, HTTPError):
             detail = error.message

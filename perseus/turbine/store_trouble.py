@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 log = logging.getLogger("perseus.store")
 LOG_INTERVAL = 60.0
@@ -26,11 +27,14 @@ class StoreTrouble:
         self._unlogged = 0
         self._logged_at = -LOG_INTERVAL
         self._failing = False
+        self.on_failure: Callable[[], None] | None = None  # metrics, when on
 
     def report(self, what: str, error: Exception) -> None:
         """Note that ``what`` failed with ``error`` (a ``StoreError``) and the answer went on."""
         self.failures += 1
         self._failing = True
+        if self.on_failure is not None:
+            self.on_failure()
         now = time.monotonic()
         if now - self._logged_at < LOG_INTERVAL:
             self._unlogged += 1
