@@ -2,7 +2,8 @@
 
     dist/manifest.json      format, build id, perseus version, page count
     dist/render_conf.json   every page path -> template, per locale; template strategies
-    dist/pages.bin          page bodies (HTML, JSON and their gzip copies), one after another
+    dist/pages.bin          page bodies (HTML, JSON and their brotli and gzip copies), one
+                            after another
     dist/pages.idx          the page index, packed (see ``PageIndex``): per page, where its
                             bodies lie, its ETag digests, locale, template and header set
     dist/pages.paths        every page's path, UTF-8, one per line, in index order
@@ -40,11 +41,11 @@ from urllib.parse import quote
 import orjson
 
 from ..errors import DistError
-from ..http.bodies import RenderedPage, etag, gzip_copy
+from ..http.bodies import RenderedPage, compressed_copies, etag
 
 # NOTE: bump whenever the layout changes: a server refuses a dist/ of another format
 # with "rebuild", rather than misreading it.
-FORMAT = 3
+FORMAT = 4
 MUTABLE_DIR = "mutable"
 # The files of dist/, spelled here only.
 MANIFEST = "manifest.json"
@@ -55,9 +56,9 @@ Span = tuple[int, int]
 Headers = list[tuple[str, str]]
 # PERF: the page index is packed so that 10,000 pages load as a few flat buffers, not as
 # 10,000 dicts (pages.json was 5 MB and peaked at 75 MB while parsed): one record per page
-# = spans (offset, length) of its HTML, JSON and their gzip copies (length 0: none), its
-# header set, then the ETag digests of its HTML and JSON.
-_RECORD = struct.Struct("<QIQIQIQII12s12s")
+# = spans (offset, length) of its HTML, JSON, their gzip copies and their brotli copies
+# (length 0: none), its header set, then the ETag digests of its HTML and JSON.
+_RECORD = struct.Struct("<QIQIQIQIQIQII12s12s")
 _COUNT = struct.Struct("<I")
 _ETAG_DIGEST = 12
 
@@ -77,8 +78,9 @@ def mutable_location(dist: Path, configured: Path | None, building: Path | None 
 class StoredPage:
     """One prerendered page as served: body spans in ``pages.bin`` plus headers.
 
-    ``html_gz`` and ``json_gz`` are the spans of the gzip copies, None where compressing
-    did not pay. ``headers`` is shared between pages: never change it.
+    ``html_gz`` and ``json_gz`` are the spans of the gzip copies, ``html_br`` and
+    ``json_br`` of the brotli copies, None where compressing did not pay. ``headers`` is
+    shared between pages: never change it.
     """
 
     path: str
@@ -91,6 +93,8 @@ class StoredPage:
     headers: Headers
     html_gz: Span | None = None
     json_gz: Span | None = None
+    html_br: Span | None = None
+    json_br: Span | None = None
 
 
 @dataclass(frozen=True)
@@ -181,9 +185,10 @@ class DistWriter:
         return table.setdefault(key, len(table))
 
     def add_page(self, path: str, locale: str, template: str, page: RenderedPage) -> None:
-        """A prerendered page, with gzip copies of its bodies where they pay."""
-        spans = [self._append(body) for body in (page.html, page.json, gzip_copy(page.html),
-                                                 gzip_copy(page.json))]
+        """A prerendered page, with brotli and gzip copies of its bodies where they pay."""
+        html_br, html_gz = compressed_copies(page.html)
+        json_br, json_gz = compressed_copies(page.json)
+        spans = [self._append(body) for body in (page.html, page.json, html_gz, json_gz, html_br, json_br)]
         headers = self._id(self._header_sets, tuple((name, value) for name, value in page.headers))
         self._records += _RECORD.pack(*(n for span in spans for n in span), headers,
                                       _digest(page.html_etag), _digest(page.json_etag))
@@ -341,13 +346,15 @@ class PageIndex:
         return map(self.page, range(len(self.paths)))
 
     def page(self, i: int) -> StoredPage:
-        (html, html_len, json, json_len, html_gz, html_gz_len, json_gz, json_gz_len, headers,
-         html_tag, json_tag) = _RECORD.unpack_from(self._records, i * _RECORD.size)
+        (html, html_len, json, json_len, html_gz, html_gz_len, json_gz, json_gz_len, html_br, html_br_len,
+         json_br, json_br_len, headers, html_tag, json_tag) = _RECORD.unpack_from(self._records,
+                                                                                   i * _RECORD.size)
         return StoredPage(
             self.paths[i], self.locales[self.locale_ids[i]], self.templates[self.template_ids[i]],
             (html, html_len), (json, json_len), f'"{html_tag.hex()}"', f'"{json_tag.hex()}"',
             self.header_sets[headers], (html_gz, html_gz_len) if html_gz_len else None,
             (json_gz, json_gz_len) if json_gz_len else None,
+            (html_br, html_br_len) if html_br_len else None, (json_br, json_br_len) if json_br_len else None,
         )
 
 

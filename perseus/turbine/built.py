@@ -1,8 +1,8 @@
 """Built pages: answering with bodies the build rendered, error pages included.
 
-No user code runs here. ``Bodies.send`` answers with a ``Served`` body: its gzip copy
-where the client accepts one, 304 where the client has it, and the whole 200 answer
-kept once made.
+No user code runs here. ``Bodies.send`` answers with a ``Served`` body: its brotli or
+gzip copy where the client takes one, 304 where the client has it, and the whole 200
+answer kept once made.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import orjson
 
 from ..http.bodies import ERROR_CACHE, JSON_TYPE
-from ..http.encoding import accepts_gzip
+from ..http.encoding import pick
 from ..http.response import ERROR_STATUSES, Response, etag_matches
 from ..stores.immutable import Dist
 from .pages import JSON, Form, PageRequest, Served
@@ -33,16 +33,18 @@ class Bodies:
 
     def send(self, method: str, served: Served, headers: Mapping[str, str]) -> Response:
         """The 200 (or 304, or HEAD) answer with ``served``."""
-        # PERF: one attribute test for bodies without a gzip copy (and wrk sends no Accept-Encoding).
-        if served.gz is not None and accepts_gzip(headers.get("accept-encoding")):
-            served = served.gz
+        # PERF: one attribute test for bodies without a compressed copy (and wrk sends no
+        # Accept-Encoding: one dict lookup more for bodies with copies).
+        variants = served.variants
+        if variants is not None:
+            served = pick(variants, headers.get("accept-encoding")) or served
         if etag_matches(headers.get("if-none-match"), served.etag):
-            return Response(304, served.not_modified_headers)
+            return Response(304, served.not_modified_headers, cache=served.cache)
         if method != "GET":
-            return Response(200, served.headers, b"")
+            return Response(200, served.headers, b"", cache=served.cache)
         if served.ok is not None:
             return served.ok
-        response = Response(200, served.headers, self.body(served))
+        response = Response(200, served.headers, self.body(served), cache=served.cache)
         if served.body is not None:
             # PERF: answered as it is from now on (~0.15 µs); a Response is never changed once made.
             served.ok = response
@@ -61,13 +63,18 @@ class Bodies:
 
 
 class ErrorPages:
-    """The prerendered error page of each status and locale, and JSON errors (no exception text, ever)."""
+    """The prerendered error page of each status and locale, and JSON errors (no exception text, ever).
+
+    Error answers carry no ETag (nothing to revalidate: they are ``no-store``, and a 404
+    must not answer 304 to a validator) and no ``x-perseus-cache``: no page was served.
+    """
 
     def __init__(self, dist: Dist, bodies: Bodies, default_locale: str) -> None:
         self.bodies = bodies
         self.default_locale = default_locale
+        # Each page's body (read through Bodies) and its headers as answered: without an ETag.
         self.pages = {
-            locale: {status: Served(page.html, page.html_etag, page.headers)
+            locale: {status: (Served(page.html, page.html_etag, page.headers), page.headers)
                      for status, page in by_status.items()}
             for locale, by_status in dist.errors.items()
         }
@@ -77,9 +84,9 @@ class ErrorPages:
         if form is JSON:
             return self.json(status, method)
         pages = self.pages.get(locale or self.default_locale) or self.pages[self.default_locale]
-        page = pages.get(status) or pages[500]
+        page, headers = pages.get(status) or pages[500]
         body = self.bodies.body(page) if method != "HEAD" else b""
-        return Response(status, page.headers + [ALLOW] if status == 405 else page.headers, body)
+        return Response(status, headers + [ALLOW] if status == 405 else headers, body)
 
     def json(self, status: int, method: str) -> Response:
         message = ERROR_STATUSES.get(status, "error")

@@ -19,7 +19,7 @@ from perseus_core.plan import GENERATED, PRERENDERED, RENDERED_PER_REQUEST, REVA
 from perseus_core.routing import INCREMENTAL, NO_LOCALE, PAGE, BadPath, normalize_path
 
 from ..app import PerseusApp
-from ..http.bodies import BUILT_PAGE_CACHE, JSON_TYPE, etag, gzip_copy
+from ..http.bodies import BUILT_PAGE_CACHE, JSON_TYPE, STATIC_BROTLI, compressed_copies, etag
 from ..http.response import Response, etag_matches
 from ..http.static import STATIC_CACHE, StaticDirectory, StaticFile, open_regular
 from ..http.urls import (
@@ -58,13 +58,13 @@ class Engine:
     def __init__(self, app: PerseusApp, dist: Dist, settings: Settings) -> None:
         self.app = app
         self.dist = dist
-        self.table = PageTable(app, dist, JSON_HEADERS)
-        self.router = self.table.router
-        self.locales = self.table.locales
-        self.i18n = self.table.i18n
         self.default_locale: str = dist.render_conf.get("default_locale", NO_I18N)
         self.base_path: str = dist.render_conf.get("base_path", "")
         self.runtime = runtime = Runtime(app, dist, self.base_path, self.default_locale, settings)
+        self.table = PageTable(app, dist, JSON_HEADERS, runtime.policy)
+        self.router = self.table.router
+        self.locales = self.table.locales
+        self.i18n = self.table.i18n
         self.bodies = runtime.bodies
         self.errors = runtime.errors
         request_state = RequestState(runtime)
@@ -76,14 +76,17 @@ class Engine:
             REVALIDATING: revalidation.answer,
             GENERATED: Incremental(runtime, request_state, revalidation).answer,
         }
+        # NOTE: compressed when the site opens: a few small files per site.
         self.translations = {
-            locale: Served(t.body, t.etag, [("content-type", t.content_type), *TRANSLATION_HEADERS])
+            locale: served(t.body, t.etag, [("content-type", t.content_type), *TRANSLATION_HEADERS],
+                           copies=compressed_copies(dist.body(t.body), STATIC_BROTLI))
             for locale, t in dist.translations.items()
         }
         self.static = StaticDirectory(app.static_dir) if app.static_dir else None
         self.aliases = app.static_aliases
         client = resources.files("perseus.client").joinpath("client.js").read_bytes()
-        self.client = served(None, etag(client), CLIENT_HEADERS, body=client, gz_body=gzip_copy(client))
+        self.client = served(None, etag(client), CLIENT_HEADERS, client,
+                             compressed_copies(client, STATIC_BROTLI))
         # PERF: most requests GET a page by its canonical URL: kept here once served, a hit
         # skips routing. Built pages by their answer, the others by their page.
         self.exact: dict[str, Served] = {}

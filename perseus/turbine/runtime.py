@@ -15,6 +15,7 @@ from typing import Any
 
 from ..app import PerseusApp
 from ..errors import ConfigurationError, Overloaded, StoreError, status_for
+from ..http.caching import CachePolicy
 from ..http.response import Response
 from ..settings import Settings
 from ..stores.configured import check_store_reachable, open_mutable_store
@@ -75,6 +76,7 @@ class Runtime:
         self.app = app
         self.dist = dist
         self.bodies = Bodies(dist)
+        self.policy = CachePolicy(settings.cdn_max_age, settings.cdn_swr)
         self.errors = ErrorPages(dist, self.bodies, default_locale)
         self.request_timeout = settings.request_timeout
         self.deadlines = Deadlines(settings.request_timeout)
