@@ -11,6 +11,8 @@
                             error pages and translations per locale, pages rendered per request
     dist/extra/<n>.json     helper state per template (never served)
     dist/global_state.json  build-time global state
+    dist/static_copies.json brotli and gzip copies of static files, by path below the project:
+    dist/static-copies/     the copies (``perseus.http.static_copies``)
     dist/mutable/           the mutable store (LMDB), seeded by the build; PERSEUS_MUTABLE_DIR
                             moves it elsewhere (e.g. when dist/ is read-only)
 
@@ -52,6 +54,8 @@ MANIFEST = "manifest.json"
 RENDER_CONF = "render_conf.json"
 INDEX = "index.json"
 GLOBAL_STATE = "global_state.json"
+STATIC_COPIES_INDEX = "static_copies.json"
+STATIC_COPIES = "static-copies"
 Span = tuple[int, int]
 Headers = list[tuple[str, str]]
 # PERF: the page index is packed so that 10,000 pages load as a few flat buffers, not as
@@ -215,6 +219,12 @@ class DistWriter:
 
     def write_json(self, name: str, value: Any) -> None:
         (self.tmp / name).write_bytes(orjson.dumps(value, option=orjson.OPT_INDENT_2))
+
+    def static_copies_dir(self) -> Path:
+        """Where the build puts its copies of static files (made here, empty)."""
+        folder = self.tmp / STATIC_COPIES
+        folder.mkdir()
+        return folder
 
     def write_extra(self, template: str, extra: bytes) -> None:
         (self.tmp / "extra" / f"{quote(template, safe='')}.json").write_bytes(extra)
@@ -387,6 +397,9 @@ class Dist:
         self.render_conf.pop("pages", None)
         global_path = path / GLOBAL_STATE
         self.global_state = orjson.loads(global_path.read_bytes()) if global_path.exists() else None
+        copies = path / STATIC_COPIES_INDEX
+        self.static_copies: dict[str, Any] = orjson.loads(copies.read_bytes()) if copies.exists() else {}
+        self.static_copies_dir = path / STATIC_COPIES
         with open(path / "pages.bin", "rb") as bodies:
             size = os.fstat(bodies.fileno()).st_size
             # PERF: one shared, read-only map: workers share the page cache, and RSS

@@ -20,8 +20,10 @@ from perseus_core.routing import INCREMENTAL, NO_LOCALE, PAGE, BadPath, normaliz
 
 from ..app import PerseusApp
 from ..http.bodies import BUILT_PAGE_CACHE, JSON_TYPE, STATIC_BROTLI, compressed_copies, etag
+from ..http.encoding import pick
 from ..http.response import Response, etag_matches
 from ..http.static import STATIC_CACHE, StaticDirectory, StaticFile, open_regular
+from ..http.static_copies import StaticCopies
 from ..http.urls import (
     CLIENT_PATH,
     INTERNAL_PREFIX,
@@ -84,6 +86,7 @@ class Engine:
         }
         self.static = StaticDirectory(app.static_dir) if app.static_dir else None
         self.aliases = app.static_aliases
+        self.static_copies = StaticCopies(dist.static_copies, dist.static_copies_dir, app.root)
         client = resources.files("perseus.client").joinpath("client.js").read_bytes()
         self.client = served(None, etag(client), CLIENT_HEADERS, client,
                              compressed_copies(client, STATIC_BROTLI))
@@ -206,13 +209,21 @@ class Engine:
             return self.errors.answer(405, method, HTML)
         if found is None:
             return self.errors.answer(404, method, HTML)
+        path, size, tag, varied = found.path, found.size, found.etag, []
+        copies = self.static_copies.of(found)
+        if copies is not None:  # the build's brotli or gzip copy, where the client takes one
+            varied = [("vary", "accept-encoding")]
+            chosen = pick(copies, headers.get("accept-encoding"))
+            if chosen is not None:
+                path, size, tag = chosen.path, chosen.size, chosen.etag
+                varied.append(("content-encoding", chosen.encoding))
         file_headers = [("content-type", found.content_type), ("cache-control", STATIC_CACHE),
-                        ("etag", found.etag), ("x-content-type-options", "nosniff")]
-        if etag_matches(headers.get("if-none-match"), found.etag):
-            return Response(304, file_headers[1:3])
+                        ("etag", tag), ("x-content-type-options", "nosniff"), *varied]
+        if etag_matches(headers.get("if-none-match"), tag):
+            return Response(304, file_headers[1:3] + varied[:1])
         if method == "HEAD":
-            return Response(200, file_headers + [("content-length", str(found.size))])
-        return Response(200, file_headers, file=found.path)
+            return Response(200, file_headers + [("content-length", str(size))])
+        return Response(200, file_headers, file=path)
 
     def close(self) -> None:
         """Release what serving holds: user-code threads, the mutable store."""
