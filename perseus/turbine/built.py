@@ -37,7 +37,9 @@ class Bodies:
         # Accept-Encoding: one dict lookup more for bodies with copies).
         variants = served.variants
         if variants is not None:
-            served = pick(variants, headers.get("accept-encoding")) or served
+            accept = headers.get("accept-encoding")
+            if accept:
+                served = pick(variants, accept) or served
         if etag_matches(headers.get("if-none-match"), served.etag):
             return Response(304, served.not_modified_headers, cache=served.cache)
         if method != "GET":
