@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 import perseus
+from perseus.errors import ConfigurationError
+from perseus.http.caching import CachePolicy
+from perseus.settings import load_settings
 from perseus.stores.lmdb_store import lmdb_session
 from perseus.stores.records import PageRecords
 from perseus.testing import TestClient
@@ -59,6 +62,29 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def client(project: Path) -> Iterator[TestClient]:
     with TestClient(project) as client:  # a fresh build (and store) for each test
         yield client
+
+
+@pytest.mark.parametrize(("max_age", "swr", "revalidates", "interval", "per_request", "expected"), [
+    (0, 86400, False, None, False, "public, max-age=0, must-revalidate"),
+    (300, 86400, False, None, False, "public, max-age=0, must-revalidate, s-maxage=300"),
+    (300, 60, True, 90.0, False, "public, max-age=0, s-maxage=90, stale-while-revalidate=60"),
+    (0, 60, True, 0.5, False, "public, max-age=0, s-maxage=1, stale-while-revalidate=60"),
+    (0, 0, True, None, False, "public, max-age=0, s-maxage=0, stale-while-revalidate=0"),
+    (300, 60, True, 90.0, True, "private, no-store"),
+    (300, 60, False, None, True, "private, no-store"),
+])
+def test_cache_control_per_strategy(max_age: int, swr: int, revalidates: bool, interval: float | None,
+                                    per_request: bool, expected: str) -> None:
+    assert CachePolicy(max_age, swr).of(revalidates, interval, per_request) == expected
+
+
+@pytest.mark.parametrize("value", ["-1", "1.5", "soon", "999999999999"])
+def test_cdn_settings_are_whole_seconds(tmp_path: Path, value: str) -> None:
+    for name in ("PERSEUS_CDN_MAX_AGE", "PERSEUS_CDN_SWR"):
+        with pytest.raises(ConfigurationError, match=name):
+            load_settings(tmp_path, {name: value})
+    settings = load_settings(tmp_path, {"PERSEUS_CDN_MAX_AGE": "0", "PERSEUS_CDN_SWR": "30"})
+    assert (settings.cdn_max_age, settings.cdn_swr) == (0, 30)
 
 
 def status_of(client: TestClient, path: str, method: str = "GET") -> tuple[int, str | None]:
