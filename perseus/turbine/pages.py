@@ -118,8 +118,9 @@ def built_answers(stored: StoredPage, html_headers: Headers, json_headers: Heade
 
 
 def version_answer(version: PageVersion, form: Form, cache: str, cache_control: str) -> Served:
-    """The answer with a stored version in ``form`` as ``cache`` (HIT, STALE): made once per
-    version, form and status, then kept with the version."""
+    """The answer with a stored version in ``form`` as ``cache`` (HIT, STALE, GENERATED,
+    MISS) under ``cache_control``: made once per version, form and status, then kept with
+    the version (a version is of one template, so its Cache-Control never changes)."""
     key = (form.index, cache)
     answer: Served | None = version.answers.get(key)
     if answer is None:
