@@ -35,7 +35,8 @@ app = PerseusApp(templates=[
     Template("post", view=big_view, build_paths=lambda: [], build_state=lambda info: {"n": 50},
              incremental=True),
     Template("greet", view=big_view, request_state=lambda info, request: {"n": 40}),
-], static_dir="static", static_aliases={"/big.txt": "static/big.txt"})
+], static_dir="static", static_aliases={"/big.txt": "static/big.txt"},
+   error_views={404: lambda ctx, error: "<h1>Lost</h1>" + PARAGRAPH * 30})
 '''
 STYLE = "".join(f".rule-{i} {{ color: #{i:06x}; margin: {i}px; }}\n" for i in range(400))
 
@@ -187,13 +188,27 @@ def test_head_mirrors_get(server: TestClient, path: str) -> None:
             assert headers.get(name) == get_headers.get(name), (path, name)
 
 
-def test_small_bodies_and_error_pages_are_not_compressed(server: TestClient) -> None:
-    status, headers, body = fetch(server, "/.perseus/page/xx-XX/small.json", "Accept-Encoding: br, gzip")
-    assert status == 200 and len(body) < 1024
-    assert "content-encoding" not in headers and "vary" not in headers
-    status, headers, body = fetch(server, "/missing", "Accept-Encoding: br, gzip")
-    assert status == 404 and "content-encoding" not in headers
-    assert b"404" in body
+def test_small_bodies_are_not_compressed(server: TestClient) -> None:
+    for path in ("/.perseus/page/xx-XX/small.json", "/small"):
+        status, headers, body = fetch(server, path, "Accept-Encoding: br, gzip")
+        assert status == 200 and len(body) < 1024
+        assert "content-encoding" not in headers and "vary" not in headers
+    status, headers, body = fetch(server, "/.perseus/page/xx-XX/missing.json", "Accept-Encoding: br, gzip")
+    assert status == 404 and "content-encoding" not in headers and len(body) < 1024
+
+
+@pytest.mark.parametrize("path", ["/missing", "/post/..", "/.perseus/nothing"])
+def test_a_big_error_page_is_compressed_where_its_request_is_known(server: TestClient, path: str) -> None:
+    status, plain_headers, plain = fetch(server, path)
+    assert status == 404 and b"<h1>Lost</h1>" in plain and len(plain) > 1024
+    for coding in ("br", "gzip"):
+        status, headers, body = fetch(server, path, f"Accept-Encoding: {coding}")
+        assert status == 404 and headers.get("content-encoding") in (coding, None)
+        assert decoded(headers, body) == plain
+        assert "etag" not in headers and headers["cache-control"] == "no-store"
+    status, headers, body = fetch(server, "/missing", "Accept-Encoding: br")
+    assert headers["content-encoding"] == "br" and headers["vary"].lower() == "accept-encoding"
+    assert len(body) < len(plain) / 2
 
 
 @pytest.mark.parametrize("path", ["/.perseus/static/style.css", "/big.txt"])

@@ -206,10 +206,13 @@ class DistWriter:
                                "state": orjson.loads(state)})
 
     def add_error_page(self, status: int, locale: str, page: RenderedPage) -> None:
-        """An error page; never compressed (small, and not worth a Vary on every error)."""
+        """An error page, with brotli and gzip copies of its HTML where they pay (an app's own
+        error view can be a whole designed page)."""
+        html_br, html_gz = compressed_copies(page.html)
         self._errors.setdefault(locale, {})[str(status)] = {
             "html": self._append(page.html), "json": self._append(page.json),
             "html_etag": page.html_etag, "json_etag": page.json_etag, "headers": page.headers,
+            "html_br": self._append(html_br), "html_gz": self._append(html_gz),
         }
 
     def add_translations(self, locale: str, content_type: str, source: bytes) -> None:
@@ -417,7 +420,9 @@ class Dist:
 
 
 def _error_page(locale: str, entry: dict[str, Any]) -> StoredPage:
+    html_br, html_gz = (tuple(entry[name]) if entry[name][1] else None for name in ("html_br", "html_gz"))
     return StoredPage(
         "", locale, "", tuple(entry["html"]), tuple(entry["json"]), entry["html_etag"],
-        entry["json_etag"], [(name, value) for name, value in entry["headers"]],
+        entry["json_etag"], [(name, value) for name, value in entry["headers"]], html_gz=html_gz,
+        html_br=html_br,
     )

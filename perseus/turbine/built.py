@@ -11,10 +11,10 @@ from collections.abc import Mapping
 
 import orjson
 
-from ..http.bodies import ERROR_CACHE, JSON_TYPE
+from ..http.bodies import ENCODING_NAMES, ERROR_CACHE, JSON_TYPE, VARY_ENCODING
 from ..http.encoding import pick
-from ..http.response import ERROR_STATUSES, Response, etag_matches
-from ..stores.immutable import Dist
+from ..http.response import ERROR_STATUSES, Headers, Response, etag_matches
+from ..stores.immutable import Dist, StoredPage
 from .pages import JSON, Form, PageRequest, Served
 
 ALLOW = ("allow", "GET, HEAD")
@@ -64,6 +64,20 @@ class Bodies:
         return body
 
 
+ErrorBody = tuple[Served, Headers]  # a body (read through Bodies) and its headers as answered
+
+
+def _error_page(page: StoredPage) -> tuple[ErrorBody, tuple[ErrorBody | None, ErrorBody | None] | None]:
+    """An error page's identity answer and its (brotli, gzip) ones, None where it has none."""
+    if page.html_br is None and page.html_gz is None:
+        return (Served(page.html, page.html_etag, page.headers), page.headers), None
+    varied = page.headers + [VARY_ENCODING]
+    copies = tuple(None if span is None else
+                   (Served(span, page.html_etag, page.headers), varied + [("content-encoding", name)])
+                   for span, name in zip((page.html_br, page.html_gz), ENCODING_NAMES, strict=True))
+    return (Served(page.html, page.html_etag, page.headers), varied), (copies[0], copies[1])
+
+
 class ErrorPages:
     """The prerendered error page of each status and locale, and JSON errors (no exception text, ever).
 
@@ -74,19 +88,20 @@ class ErrorPages:
     def __init__(self, dist: Dist, bodies: Bodies, default_locale: str) -> None:
         self.bodies = bodies
         self.default_locale = default_locale
-        # Each page's body (read through Bodies) and its headers as answered: without an ETag.
-        self.pages = {
-            locale: {status: (Served(page.html, page.html_etag, page.headers), page.headers)
-                     for status, page in by_status.items()}
-            for locale, by_status in dist.errors.items()
-        }
+        self.pages = {locale: {status: _error_page(page) for status, page in by_status.items()}
+                      for locale, by_status in dist.errors.items()}
 
-    def answer(self, status: int, method: str, form: Form, locale: str | None = None) -> Response:
-        """The error answer for ``status`` in ``form``: the locale's error page, or JSON."""
+    def answer(self, status: int, method: str, form: Form, locale: str | None = None,
+               accept_encoding: str | None = None) -> Response:
+        """The error answer for ``status`` in ``form``: the locale's error page (compressed
+        as ``accept_encoding`` takes it, where it has copies), or JSON."""
         if form is JSON:
             return self.json(status, method)
         pages = self.pages.get(locale or self.default_locale) or self.pages[self.default_locale]
-        page, headers = pages.get(status) or pages[500]
+        identity, copies = pages.get(status) or pages[500]
+        page, headers = identity
+        if copies is not None and accept_encoding:
+            page, headers = pick(copies, accept_encoding) or identity
         body = self.bodies.body(page) if method != "HEAD" else b""
         return Response(status, headers + [ALLOW] if status == 405 else headers, body)
 

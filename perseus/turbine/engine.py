@@ -128,7 +128,8 @@ class Engine:
             return self._locale_redirect(path, query, headers)
         page = self._find(path, verdict, ident, locale_index)
         if page is None:
-            return self.errors.answer(404, method, HTML, self.locales[max(locale_index, 0)])
+            return self.errors.answer(404, method, HTML, self.locales[max(locale_index, 0)],
+                                      headers.get("accept-encoding"))
         return self._answer(PageRequest(method, path, headers, query, page, HTML))
 
     def _find(self, routed: str, verdict: int, ident: int, locale_index: int) -> Page | None:

@@ -28,7 +28,8 @@ class Incremental:
     def answer(self, request: PageRequest) -> MaybeResponse:
         ref = request.page.ref
         if any(segment in (".", "..") for segment in ref.full.split("/")):
-            return self.runtime.errors.answer(404, request.method, request.form, ref.locale)
+            return self.runtime.errors.answer(404, request.method, request.form, ref.locale,
+                                              request.headers.get("accept-encoding"))
         return self.runtime.with_stored(ref, lambda version: self._answer(request, version))
 
     def _answer(self, request: PageRequest, version: PageVersion | None) -> MaybeResponse:

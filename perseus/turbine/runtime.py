@@ -175,7 +175,8 @@ class Runtime:
         elif status >= 500:
             log.error("page '/%s' failed: %s: %s", page.full, type(error).__name__, error,
                       exc_info=not isinstance(error, StoreError))
-        answer = self.errors.answer(status, request.method, request.form, page.locale)
+        answer = self.errors.answer(status, request.method, request.form, page.locale,
+                                    request.headers.get("accept-encoding"))
         if status == 503:
             answer = Response(503, answer.headers + RETRY_AFTER, answer.body)
         return answer
