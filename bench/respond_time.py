@@ -93,7 +93,7 @@ def _parts(engine, version):  # type: ignore[no-untyped-def]
     for name, fn in [("records.get", lambda: records.get(version.locale, version.path, key)),
                      ("store.read", lambda: records.store.read(key)),
                      ("plan", lambda: plan(BUILT_PAGE, page.flags, version.meta, time.time())),
-                     ("send_version", lambda: send_version(request, version)),
+                     ("send_version", lambda: send_version(engine.runtime, request, version)),
                      ("strategy", lambda: engine.strategies[page.kind](request))]:
         print(name, min(timeit.repeat(fn, number=n, repeat=3)) / n * 1e6)
 

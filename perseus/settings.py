@@ -130,6 +130,10 @@ def _port(name: str, raw: object, base: Path) -> int:
     return _whole(name, raw, 1, 65535, "a port number from 1 to 65535")
 
 
+def _whole_seconds(name: str, raw: object, base: Path) -> int:
+    return _whole(name, raw, 0, 10 * 365 * 86400, "a whole number of seconds from 0 to 315360000")
+
+
 def _seconds(name: str, raw: object, base: Path) -> float:
     try:
         seconds = float(raw.strip() if isinstance(raw, str) else raw)  # type: ignore[arg-type]
@@ -263,6 +267,17 @@ class Settings:
     metrics_dir: Path | None = _setting(None, "PERSEUS_METRICS_DIR", None, _path,
                                         "where the workers keep their metrics (emptied at start)",
                                         shown="a temporary directory, removed at stop")
+    # Read when a site opens (not by the build): a change takes effect at the next start.
+    cdn_max_age: int = _setting(0, "PERSEUS_CDN_MAX_AGE", "cdn_max_age", _whole_seconds,
+                                "seconds a CDN may keep a prerendered page (`s-maxage`); 0: it asks"
+                                " each time, so a new build is seen at once", shown="`0` s")
+    # NOTE: a day: the server itself serves the last version for as long as it takes to
+    # regenerate, so a CDN should too for pages visited at least daily; a page nobody
+    # asked for in a day is fetched fresh, so what a visitor sees is never older than the
+    # interval plus a day.
+    cdn_swr: int = _setting(86400, "PERSEUS_CDN_SWR", "cdn_swr", _whole_seconds,
+                            "seconds a CDN may serve a revalidating page past its interval while it"
+                            " fetches the new one (`stale-while-revalidate`)", shown="`86400` s")
     standalone: bool = _setting(False, "PERSEUS_STANDALONE", None, _boolean,
                                 "serve a `pkg/` as `perseus deploy` wrote it (set by `pkg/server`)",
                                 format=_flag)

@@ -1,14 +1,20 @@
-"""Gzip copies of prerendered bodies, negotiated by Accept-Encoding: in-process (perseus.testing,
-which never adds or undoes an encoding), and their framing on the wire through granian."""
+"""Brotli and gzip copies of every answer of 1 KB or more, negotiated by Accept-Encoding:
+in-process (perseus.testing, which never adds or undoes an encoding), and their framing on
+the wire through granian."""
 
 from __future__ import annotations
 
 import gzip
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import brotli
 import pytest
 
+from perseus.stores.immutable import read_build_id
+from perseus.stores.lmdb_store import lmdb_session
+from perseus.stores.records import PageRecords, encode_record, page_key
 from perseus.testing import TestClient
 from tests.conftest import Server, split_answer
 
@@ -25,8 +31,21 @@ def big_view(ctx, state):
 app = PerseusApp(templates=[
     Template("big", view=big_view, build_state=lambda info: {"n": 120}),
     Template("small", view=lambda ctx, state: "<p>hi</p>"),
-])
+    Template("news", view=big_view, build_state=lambda info: {"n": 60}, revalidate_after="1h"),
+    Template("post", view=big_view, build_paths=lambda: [], build_state=lambda info: {"n": 50},
+             incremental=True),
+    Template("greet", view=big_view, request_state=lambda info, request: {"n": 40}),
+], static_dir="static", static_aliases={"/big.txt": "static/big.txt"},
+   error_views={404: lambda ctx, error: "<h1>Lost</h1>" + PARAGRAPH * 30})
 '''
+STYLE = "".join(f".rule-{i} {{ color: #{i:06x}; margin: {i}px; }}\n" for i in range(400))
+
+
+def decoded(headers: dict[str, str], body: bytes) -> bytes:
+    coding = headers.get("content-encoding")
+    if coding == "br":
+        return bytes(brotli.decompress(body))
+    return gzip.decompress(body) if coding == "gzip" else body
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +53,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = tmp_path_factory.mktemp("compression") / "site"
     project.mkdir()
     (project / "app.py").write_text(APP)
+    static = project / "static"
+    static.mkdir()
+    (static / "style.css").write_text(STYLE)
+    (static / "big.txt").write_text("plain text, again and again. " * 100)
+    (static / "tiny.css").write_text("p { color: red; }")
+    (static / "noise.png").write_bytes(os.urandom(4096))
     return project
 
 
@@ -64,86 +89,194 @@ def fetch_raw(server: Server, path: str, *headers: str) -> tuple[int, dict[str, 
     return split_answer(server.raw(("\r\n".join(lines) + "\r\n\r\n").encode()))
 
 
-@pytest.mark.parametrize("path", ["/big", "/.perseus/page/xx-XX/big.json", "/.perseus/client.js"])
-def test_gzip_copy_is_the_identity_body_compressed(granian: Server, path: str) -> None:
+PAGES = ["/big", "/.perseus/page/xx-XX/big.json", "/.perseus/client.js", "/news",
+         "/.perseus/page/xx-XX/news.json", "/post/first", "/.perseus/page/xx-XX/post/json.json"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize(("accept", "coding", "suffix"), [("gzip, deflate, br", "br", '-br"'),
+                                                          ("gzip, deflate", "gzip", '-gz"')])
+def test_each_copy_is_the_identity_body_compressed(granian: Server, path: str, accept: str, coding: str,
+                                                   suffix: str) -> None:
+    fetch_raw(granian, path)  # an incremental page is generated (and stored) first
     status, plain_headers, plain = fetch_raw(granian, path)
     assert status == 200 and "content-encoding" not in plain_headers
-    status, headers, packed = fetch_raw(granian, path, "Accept-Encoding: gzip, deflate, br")
+    status, headers, packed = fetch_raw(granian, path, f"Accept-Encoding: {accept}")
     assert status == 200
-    assert headers["content-encoding"] == "gzip"
-    assert gzip.decompress(packed) == plain
+    assert headers["content-encoding"] == coding
+    assert decoded(headers, packed) == plain
     assert len(packed) < 0.9 * len(plain)
     assert int(headers["content-length"]) == len(packed)
     assert headers["content-type"] == plain_headers["content-type"]
+    assert headers["cache-control"] == plain_headers["cache-control"]
     # Both answers say they vary by encoding, and have distinct validators.
     assert plain_headers["vary"].lower() == headers["vary"].lower() == "accept-encoding"
-    assert headers["etag"] != plain_headers["etag"] and headers["etag"].endswith('-gz"')
+    assert headers["etag"] == plain_headers["etag"][:-1] + suffix
 
 
-@pytest.mark.parametrize(("accept", "gzipped"), [
-    ("gzip", True),
-    ("GZip", True),
-    ("x-gzip", True),
-    ("*", True),
-    ("deflate, gzip;q=1.0", True),
-    ("gzip;q=0.5, identity;q=0", True),
-    ("gzip;q=0.8, *;q=0.5", True),
-    ("gzip;q=0", False),
-    ("*, gzip;q=0", False),
-    ("gzip;q=0.5, identity", False),
-    ("gzip;q=2", False),
-    ("gzip;q=abc", False),
-    ("br", False),
-    ("identity", False),
-    ("*;q=0", False),
-    ("", False),
+@pytest.mark.parametrize("path", ["/greet", "/.perseus/page/xx-XX/greet.json"])
+def test_pages_rendered_per_request_are_compressed_as_they_are_sent(granian: Server, path: str) -> None:
+    status, plain_headers, plain = fetch_raw(granian, path)
+    assert status == 200 and "content-encoding" not in plain_headers and len(plain) > 1024
+    for coding in ("br", "gzip"):
+        status, headers, packed = fetch_raw(granian, path, f"Accept-Encoding: {coding}")
+        assert status == 200 and headers["content-encoding"] == coding
+        assert decoded(headers, packed) == plain and len(packed) < len(plain) / 2
+        assert headers["vary"].lower() == "accept-encoding"
+        assert headers["cache-control"] == "private, no-store" and "etag" not in headers
+
+
+@pytest.mark.parametrize(("accept", "coding"), [
+    ("gzip", "gzip"),
+    ("GZip", "gzip"),
+    ("x-gzip", "gzip"),
+    ("br", "br"),
+    ("BR", "br"),
+    ("*", "br"),
+    ("gzip, br", "br"),  # a tie: brotli, the smaller
+    ("br;q=0.9, gzip", "gzip"),
+    ("br;q=0, gzip", "gzip"),
+    ("*, br;q=0", "gzip"),
+    ("deflate, gzip;q=1.0", "gzip"),
+    ("gzip;q=0.5, identity;q=0", "gzip"),
+    ("br;q=0.2, identity;q=0", "br"),
+    ("gzip;q=0.8, *;q=0.5", "gzip"),
+    ("gzip;q=0", None),
+    ("*, gzip;q=0, br;q=0", None),
+    ("gzip;q=0.5, identity", None),
+    ("gzip;q=2", None),
+    ("gzip;q=abc", None),
+    ("deflate", None),
+    ("identity", None),
+    ("*;q=0", None),
+    ("", None),
 ])
-def test_accept_encoding_q_values(server: TestClient, accept: str, gzipped: bool) -> None:
-    status, headers, body = fetch(server, "/big", f"Accept-Encoding: {accept}")
-    assert status == 200
-    assert (headers.get("content-encoding") == "gzip") is gzipped
-    text = gzip.decompress(body) if gzipped else body
-    assert b"<h1>Big</h1>" in text
+def test_accept_encoding_q_values(server: TestClient, accept: str, coding: str | None) -> None:
+    for path in ("/big", "/news", "/greet"):
+        status, headers, body = fetch(server, path, f"Accept-Encoding: {accept}")
+        assert status == 200
+        assert headers.get("content-encoding") == coding, path
+        assert b"<h1>Big</h1>" in decoded(headers, body)
 
 
-def test_if_none_match_works_for_each_representation(server: TestClient) -> None:
-    _, plain, _ = fetch(server, "/big")
-    _, packed, _ = fetch(server, "/big", "Accept-Encoding: gzip")
-    status, headers, body = fetch(server, "/big", "Accept-Encoding: gzip", f"If-None-Match: {packed['etag']}")
-    assert (status, body) == (304, b"")
-    assert headers["etag"] == packed["etag"] and headers["vary"].lower() == "accept-encoding"
-    status, headers, _ = fetch(server, "/big", f"If-None-Match: {plain['etag']}")
+@pytest.mark.parametrize("path", ["/big", "/news"])
+def test_if_none_match_works_for_each_representation(server: TestClient, path: str) -> None:
+    _, plain, _ = fetch(server, path)
+    for coding in ("br", "gzip"):
+        _, packed, _ = fetch(server, path, f"Accept-Encoding: {coding}")
+        status, headers, body = fetch(server, path, f"Accept-Encoding: {coding}",
+                                      f"If-None-Match: {packed['etag']}")
+        assert (status, body) == (304, b"")
+        assert headers["etag"] == packed["etag"] and headers["vary"].lower() == "accept-encoding"
+        # A validator of another representation does not match the one selected.
+        status, headers, body = fetch(server, path, f"If-None-Match: {packed['etag']}")
+        assert status == 200 and "content-encoding" not in headers and b"<h1>Big</h1>" in body
+        status, headers, body = fetch(server, path, f"Accept-Encoding: {coding}",
+                                      f"If-None-Match: {plain['etag']}")
+        assert status == 200 and headers["content-encoding"] == coding
+    status, headers, _ = fetch(server, path, f"If-None-Match: {plain['etag']}")
     assert status == 304 and headers["etag"] == plain["etag"]
-    # A validator of the other representation does not match the one selected.
-    status, headers, body = fetch(server, "/big", f"If-None-Match: {packed['etag']}")
-    assert status == 200 and "content-encoding" not in headers and b"<h1>Big</h1>" in body
-    status, headers, body = fetch(server, "/big", "Accept-Encoding: gzip", f"If-None-Match: {plain['etag']}")
-    assert status == 200 and headers["content-encoding"] == "gzip"
-    assert b"<h1>Big</h1>" in gzip.decompress(body)
 
 
-def test_head_mirrors_get(server: TestClient) -> None:
-    _, get_headers, _ = fetch(server, "/big", "Accept-Encoding: gzip")
-    status, headers, body = fetch(server, "/big", "Accept-Encoding: gzip", method="HEAD")
-    assert (status, body) == (200, b"")
-    for name in ("content-encoding", "etag", "vary", "content-type", "cache-control"):
-        assert headers[name] == get_headers[name], name
+@pytest.mark.parametrize("path", ["/big", "/news", "/greet", "/.perseus/static/style.css"])
+def test_head_mirrors_get(server: TestClient, path: str) -> None:
+    for coding in ("br", "gzip", "identity"):
+        _, get_headers, _ = fetch(server, path, f"Accept-Encoding: {coding}")
+        status, headers, body = fetch(server, path, f"Accept-Encoding: {coding}", method="HEAD")
+        assert (status, body) == (200, b"")
+        for name in ("content-encoding", "etag", "vary", "content-type", "cache-control", "x-perseus-cache"):
+            assert headers.get(name) == get_headers.get(name), (path, name)
 
 
-def test_small_bodies_and_error_pages_are_not_compressed(server: TestClient) -> None:
-    status, headers, body = fetch(server, "/.perseus/page/xx-XX/small.json", "Accept-Encoding: gzip")
-    assert status == 200 and len(body) < 1024
-    assert "content-encoding" not in headers and "vary" not in headers
-    status, headers, body = fetch(server, "/missing", "Accept-Encoding: gzip")
-    assert status == 404 and "content-encoding" not in headers
-    assert b"404" in body
+def test_small_bodies_are_not_compressed(server: TestClient) -> None:
+    for path in ("/.perseus/page/xx-XX/small.json", "/small"):
+        status, headers, body = fetch(server, path, "Accept-Encoding: br, gzip")
+        assert status == 200 and len(body) < 1024
+        assert "content-encoding" not in headers and "vary" not in headers
+    status, headers, body = fetch(server, "/.perseus/page/xx-XX/missing.json", "Accept-Encoding: br, gzip")
+    assert status == 404 and "content-encoding" not in headers and len(body) < 1024
 
 
-def test_build_is_reproducible_with_its_gzip_copies(tmp_path: Path) -> None:
-    project = tmp_path / "site"
-    project.mkdir()
-    (project / "app.py").write_text(APP)
+@pytest.mark.parametrize("path", ["/missing", "/post/..", "/.perseus/nothing"])
+def test_a_big_error_page_is_compressed_where_its_request_is_known(server: TestClient, path: str) -> None:
+    status, plain_headers, plain = fetch(server, path)
+    assert status == 404 and b"<h1>Lost</h1>" in plain and len(plain) > 1024
+    for coding in ("br", "gzip"):
+        status, headers, body = fetch(server, path, f"Accept-Encoding: {coding}")
+        assert status == 404 and headers.get("content-encoding") in (coding, None)
+        assert decoded(headers, body) == plain
+        assert "etag" not in headers and headers["cache-control"] == "no-store"
+    status, headers, body = fetch(server, "/missing", "Accept-Encoding: br")
+    assert headers["content-encoding"] == "br" and headers["vary"].lower() == "accept-encoding"
+    assert len(body) < len(plain) / 2
+
+
+@pytest.mark.parametrize("path", ["/.perseus/static/style.css", "/big.txt"])
+def test_static_files_are_streamed_from_the_builds_copies(granian: Server, path: str) -> None:
+    status, plain_headers, plain = fetch_raw(granian, path)
+    assert status == 200 and "content-encoding" not in plain_headers
+    assert plain_headers["vary"].lower() == "accept-encoding"
+    for coding, suffix in (("br", '-br"'), ("gzip", '-gz"')):
+        status, headers, packed = fetch_raw(granian, path, f"Accept-Encoding: {coding}")
+        assert status == 200 and headers["content-encoding"] == coding
+        assert decoded(headers, packed) == plain and len(packed) < len(plain) / 2
+        assert headers["etag"] == plain_headers["etag"][:-1] + suffix
+        status, again, _ = fetch_raw(granian, path, f"Accept-Encoding: {coding}",
+                                     f"If-None-Match: {headers['etag']}")
+        assert status == 304 and again["etag"] == headers["etag"]
+
+
+@pytest.mark.parametrize("path", ["/.perseus/static/tiny.css", "/.perseus/static/noise.png"])
+def test_small_or_compressed_static_files_have_no_copies(granian: Server, path: str) -> None:
+    status, headers, _ = fetch_raw(granian, path, "Accept-Encoding: br, gzip")
+    assert status == 200 and "content-encoding" not in headers and "vary" not in headers
+
+
+def small_site(parent: Path) -> Path:
+    """The app with only a stylesheet worth compressing (the alias's file is tiny)."""
+    site = parent / "site"
+    (site / "static").mkdir(parents=True)
+    (site / "app.py").write_text(APP)
+    (site / "static" / "style.css").write_text(STYLE)
+    (site / "static" / "big.txt").write_text("x")
+    return site
+
+
+def test_a_static_file_changed_since_the_build_is_sent_as_it_is(tmp_path: Path) -> None:
+    site = small_site(tmp_path)
+    with TestClient(site) as client:
+        _, headers, _ = fetch(client, "/.perseus/static/style.css", "Accept-Encoding: br")
+        assert headers["content-encoding"] == "br"
+        (site / "static" / "style.css").write_text(STYLE + "/* edited */")
+        _, headers, _ = fetch(client, "/.perseus/static/style.css", "Accept-Encoding: br")
+        assert "content-encoding" not in headers
+
+
+def test_a_record_of_the_old_format_counts_as_absent(tmp_path: Path,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    site = small_site(tmp_path)
+    with TestClient(site) as client:
+        with lmdb_session(site / "dist" / "mutable") as store:
+            build_id = read_build_id(site / "dist")
+            assert build_id is not None
+            version = PageRecords(store, build_id).get("xx-XX", "news")
+            assert version is not None and all(version.copies[:2])  # the build's, compressed
+            old = bytearray(encode_record(version))
+            old[3] = 1  # what perseus wrote before compressed copies were stored
+            store.write(page_key("xx-XX", "news"), bytes(old))
+        response = client.get("/news", headers={"Accept-Encoding": "br"})
+        assert response.status_code == 200 and response.headers["x-perseus-cache"] == "MISS"
+        assert response.headers["content-encoding"] == "br"  # the build's copy has its own
+    assert "damaged" not in caplog.text
+
+
+def test_build_is_reproducible_with_its_compressed_copies(tmp_path: Path) -> None:
+    project = small_site(tmp_path)
     TestClient(project).close()  # built, in-process as `perseus build` builds
     first = (project / "dist" / "pages.bin").read_bytes()
+    copies = sorted((project / "dist" / "static-copies").iterdir())
+    assert len(copies) == 2  # style.css, in brotli and gzip
+    packed = [path.read_bytes() for path in copies]
     TestClient(project).close()
     assert (project / "dist" / "pages.bin").read_bytes() == first
+    assert [path.read_bytes() for path in sorted((project / "dist" / "static-copies").iterdir())] == packed

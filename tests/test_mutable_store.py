@@ -4,6 +4,7 @@ plus page-record framing and LMDB's failure modes."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -141,6 +142,15 @@ def test_page_records_round_trip_whole_versions(store: MutableStore) -> None:
     records.put(version("post/a", body="second", generation="g2"))
     again = records.get("xx-XX", "post/a")
     assert again is not None and again.generation == "g2" and b"second" in again.html
+
+
+def test_page_records_keep_each_compressed_copy(store: MutableStore) -> None:
+    records = PageRecords(store, "b1")
+    copies = (b"html in brotli", b"", b"json in brotli", b"json in gzip")  # empty: did not pay
+    records.put(dataclasses.replace(version("post/a"), copies=copies))
+    got = records.get("xx-XX", "post/a")
+    assert got is not None and got.copies == copies
+    assert got.forms[0][3] == (b"html in brotli", None) and got.forms[1][3] == copies[2:]
 
 
 def test_page_records_see_another_workers_write_and_delete_on_the_next_read(store: MutableStore) -> None:

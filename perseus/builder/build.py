@@ -22,6 +22,7 @@ from ..errors import BuildError, BuildTimeout, NotFound, PageFailure, Redirect
 from ..http.bodies import RenderedPage
 from ..http.location import location_for
 from ..http.response import ERROR_STATUSES
+from ..http.static_copies import static_files, write_static_copies
 from ..http.urls import RESERVED_SEGMENT, page_url
 from ..i18n.locales import NO_LOCALE
 from ..settings import Settings
@@ -29,6 +30,7 @@ from ..stores.immutable import (
     BUILT_TAGS,
     GLOBAL_STATE,
     RENDER_CONF,
+    STATIC_COPIES_INDEX,
     DistWriter,
     build_lock,
     mutable_location,
@@ -190,6 +192,9 @@ async def _build_locked(
             writer.add_error_page(status, locale, error_page)
         for locale, translator in translators.items():
             writer.add_translations(locale, translator.content_type, translator.source)
+        copies = write_static_copies(static_files(app.static_dir, app.static_aliases, app.root),
+                                     writer.static_copies_dir(), app.root)
+        writer.write_json(STATIC_COPIES_INDEX, copies)
         for template, (_, extra) in zip(app.templates, collected, strict=True):
             writer.write_extra(template.name, encode_state(extra))
         writer.write_json(RENDER_CONF, _render_conf(app, jobs, locales, base_path))

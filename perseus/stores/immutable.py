@@ -2,7 +2,8 @@
 
     dist/manifest.json      format, build id, perseus version, page count
     dist/render_conf.json   every page path -> template, per locale; template strategies
-    dist/pages.bin          page bodies (HTML, JSON and their gzip copies), one after another
+    dist/pages.bin          page bodies (HTML, JSON and their brotli and gzip copies), one
+                            after another
     dist/pages.idx          the page index, packed (see ``PageIndex``): per page, where its
                             bodies lie, its ETag digests, locale, template and header set
     dist/pages.paths        every page's path, UTF-8, one per line, in index order
@@ -13,6 +14,8 @@
     dist/global_state.json  build-time global state
     dist/tags.json          the tags of the built pages: tag -> [[locale, path], ...] (only
                             when some page has tags; read by `perseus revalidate --tag`)
+    dist/static_copies.json brotli and gzip copies of static files, by path below the project:
+    dist/static-copies/     the copies (``perseus.http.static_copies``)
     dist/mutable/           the mutable store (LMDB), seeded by the build; PERSEUS_MUTABLE_DIR
                             moves it elsewhere (e.g. when dist/ is read-only)
 
@@ -43,11 +46,11 @@ from urllib.parse import quote
 import orjson
 
 from ..errors import DistError
-from ..http.bodies import RenderedPage, etag, gzip_copy
+from ..http.bodies import RenderedPage, compressed_copies, etag
 
 # NOTE: bump whenever the layout changes: a server refuses a dist/ of another format
 # with "rebuild", rather than misreading it.
-FORMAT = 4  # 4: redirect pages in index.json
+FORMAT = 4  # 4: redirect pages in index.json, brotli copies of pages, static-file copies
 MUTABLE_DIR = "mutable"
 # The files of dist/, spelled here only.
 MANIFEST = "manifest.json"
@@ -55,13 +58,15 @@ RENDER_CONF = "render_conf.json"
 INDEX = "index.json"
 GLOBAL_STATE = "global_state.json"
 BUILT_TAGS = "tags.json"
+STATIC_COPIES_INDEX = "static_copies.json"
+STATIC_COPIES = "static-copies"
 Span = tuple[int, int]
 Headers = list[tuple[str, str]]
 # PERF: the page index is packed so that 10,000 pages load as a few flat buffers, not as
 # 10,000 dicts (pages.json was 5 MB and peaked at 75 MB while parsed): one record per page
-# = spans (offset, length) of its HTML, JSON and their gzip copies (length 0: none), its
-# header set, then the ETag digests of its HTML and JSON.
-_RECORD = struct.Struct("<QIQIQIQII12s12s")
+# = spans (offset, length) of its HTML, JSON, their gzip copies and their brotli copies
+# (length 0: none), its header set, then the ETag digests of its HTML and JSON.
+_RECORD = struct.Struct("<QIQIQIQIQIQII12s12s")
 _COUNT = struct.Struct("<I")
 _ETAG_DIGEST = 12
 
@@ -90,8 +95,9 @@ def read_built_tags(dist: Path) -> dict[str, list[tuple[str, str]]]:
 class StoredPage:
     """One prerendered page as served: body spans in ``pages.bin`` plus headers.
 
-    ``html_gz`` and ``json_gz`` are the spans of the gzip copies, None where compressing
-    did not pay. ``headers`` is shared between pages: never change it.
+    ``html_gz`` and ``json_gz`` are the spans of the gzip copies, ``html_br`` and
+    ``json_br`` of the brotli copies, None where compressing did not pay. ``headers`` is
+    shared between pages: never change it.
     """
 
     path: str
@@ -104,6 +110,8 @@ class StoredPage:
     headers: Headers
     html_gz: Span | None = None
     json_gz: Span | None = None
+    html_br: Span | None = None
+    json_br: Span | None = None
 
 
 @dataclass(frozen=True)
@@ -195,9 +203,10 @@ class DistWriter:
         return table.setdefault(key, len(table))
 
     def add_page(self, path: str, locale: str, template: str, page: RenderedPage) -> None:
-        """A prerendered page, with gzip copies of its bodies where they pay."""
-        spans = [self._append(body) for body in (page.html, page.json, gzip_copy(page.html),
-                                                 gzip_copy(page.json))]
+        """A prerendered page, with brotli and gzip copies of its bodies where they pay."""
+        html_br, html_gz = compressed_copies(page.html)
+        json_br, json_gz = compressed_copies(page.json)
+        spans = [self._append(body) for body in (page.html, page.json, html_gz, json_gz, html_br, json_br)]
         headers = self._id(self._header_sets, tuple((name, value) for name, value in page.headers))
         self._records += _RECORD.pack(*(n for span in spans for n in span), headers,
                                       _digest(page.html_etag), _digest(page.json_etag))
@@ -216,10 +225,13 @@ class DistWriter:
                                 "location": location})
 
     def add_error_page(self, status: int, locale: str, page: RenderedPage) -> None:
-        """An error page; never compressed (small, and not worth a Vary on every error)."""
+        """An error page, with brotli and gzip copies of its HTML where they pay (an app's own
+        error view can be a whole designed page)."""
+        html_br, html_gz = compressed_copies(page.html)
         self._errors.setdefault(locale, {})[str(status)] = {
             "html": self._append(page.html), "json": self._append(page.json),
             "html_etag": page.html_etag, "json_etag": page.json_etag, "headers": page.headers,
+            "html_br": self._append(html_br), "html_gz": self._append(html_gz),
         }
 
     def add_translations(self, locale: str, content_type: str, source: bytes) -> None:
@@ -229,6 +241,12 @@ class DistWriter:
 
     def write_json(self, name: str, value: Any) -> None:
         (self.tmp / name).write_bytes(orjson.dumps(value, option=orjson.OPT_INDENT_2))
+
+    def static_copies_dir(self) -> Path:
+        """Where the build puts its copies of static files (made here, empty)."""
+        folder = self.tmp / STATIC_COPIES
+        folder.mkdir()
+        return folder
 
     def write_extra(self, template: str, extra: bytes) -> None:
         (self.tmp / "extra" / f"{quote(template, safe='')}.json").write_bytes(extra)
@@ -361,13 +379,15 @@ class PageIndex:
         return map(self.page, range(len(self.paths)))
 
     def page(self, i: int) -> StoredPage:
-        (html, html_len, json, json_len, html_gz, html_gz_len, json_gz, json_gz_len, headers,
-         html_tag, json_tag) = _RECORD.unpack_from(self._records, i * _RECORD.size)
+        (html, html_len, json, json_len, html_gz, html_gz_len, json_gz, json_gz_len, html_br, html_br_len,
+         json_br, json_br_len, headers, html_tag, json_tag) = _RECORD.unpack_from(self._records,
+                                                                                   i * _RECORD.size)
         return StoredPage(
             self.paths[i], self.locales[self.locale_ids[i]], self.templates[self.template_ids[i]],
             (html, html_len), (json, json_len), f'"{html_tag.hex()}"', f'"{json_tag.hex()}"',
             self.header_sets[headers], (html_gz, html_gz_len) if html_gz_len else None,
             (json_gz, json_gz_len) if json_gz_len else None,
+            (html_br, html_br_len) if html_br_len else None, (json_br, json_br_len) if json_br_len else None,
         )
 
 
@@ -405,6 +425,9 @@ class Dist:
         self.render_conf.pop("pages", None)
         global_path = path / GLOBAL_STATE
         self.global_state = orjson.loads(global_path.read_bytes()) if global_path.exists() else None
+        copies = path / STATIC_COPIES_INDEX
+        self.static_copies: dict[str, Any] = orjson.loads(copies.read_bytes()) if copies.exists() else {}
+        self.static_copies_dir = path / STATIC_COPIES
         with open(path / "pages.bin", "rb") as bodies:
             size = os.fstat(bodies.fileno()).st_size
             # PERF: one shared, read-only map: workers share the page cache, and RSS
@@ -422,7 +445,9 @@ class Dist:
 
 
 def _error_page(locale: str, entry: dict[str, Any]) -> StoredPage:
+    html_br, html_gz = (tuple(entry[name]) if entry[name][1] else None for name in ("html_br", "html_gz"))
     return StoredPage(
         "", locale, "", tuple(entry["html"]), tuple(entry["json"]), entry["html_etag"],
-        entry["json_etag"], [(name, value) for name, value in entry["headers"]],
+        entry["json_etag"], [(name, value) for name, value in entry["headers"]], html_gz=html_gz,
+        html_br=html_br,
     )

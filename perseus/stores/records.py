@@ -8,9 +8,12 @@ from the same version)::
 
     b"PSR" | format (1 byte) | blake2b-16 checksum of what follows
     | meta length (4 bytes, big-endian) | meta (JSON) | html | json | state
+    | html brotli | html gzip | json brotli | json gzip
 
-A record with another format, a bad checksum, another build id or another path is
-treated as missing: it is regenerated rather than served.
+(meta's ``lengths`` gives the length of each part after it, 0 for a compressed copy that
+did not pay). Format 1 had no compressed copies. A record with another format, a bad
+checksum, another build id or another path is treated as missing: it is regenerated
+rather than served (another format silently: an upgrade is no damage).
 
 Tags (``perseus.State(value, tags=[...])``) are kept in the meta (``"tags"``, absent when
 there are none) and in the store's index: ``tag_key(tag)`` names the set of the page keys
@@ -37,13 +40,16 @@ from ..http.bodies import BUILT_PAGE_CACHE, JSON_TYPE
 from .mutable import MutableStore
 
 MAGIC = b"PSR"
-FORMAT = 1
+FORMAT = 2
 RECORD_PREFIX = MAGIC + bytes([FORMAT])
 HEADER_BYTES = len(RECORD_PREFIX) + 16
 # Decoded versions kept per process; beyond this the oldest are dropped (and decoded
 # again if asked for), so memory does not grow with the number of generated pages.
 MAX_DECODED = 2048
 _LENGTH = struct.Struct(">I")
+_PARTS = 7  # html, json, state and four compressed copies
+# A body with its ETag, headers and (brotli, gzip) copies.
+VersionBody = tuple[bytes, str, list[tuple[str, str]], tuple[bytes | None, bytes | None]]
 log = logging.getLogger("perseus.store")
 
 
@@ -66,7 +72,8 @@ class PageVersion:
     """One generated version of a page: everything its responses need.
 
     ``html`` and ``json`` are empty for a template with request state, whose pages
-    are rendered per request from ``state``.
+    are rendered per request from ``state``. ``copies`` are the compressed copies of
+    html (brotli, gzip) and json (brotli, gzip), each empty where it did not pay.
     """
 
     path: str
@@ -83,21 +90,23 @@ class PageVersion:
     json_etag: str
     headers: list[tuple[str, str]]
     tags: tuple[str, ...] = ()
+    copies: tuple[bytes, bytes, bytes, bytes] = (b"", b"", b"", b"")
     # PERF: what every request for this version needs, computed once.
     meta: RecordMeta = field(init=False, compare=False, repr=False)
-    # (body, ETag, headers) of its HTML and of its JSON, in the engine's ``Form.index`` order.
-    forms: tuple[tuple[bytes, str, list[tuple[str, str]]], ...] = field(init=False, compare=False, repr=False)
-    # PERF: the 200 answers (HTML, JSON) made for this version, reused: never changed once made.
-    answers: dict[int, Any] = field(init=False, compare=False, repr=False, default_factory=dict)
+    # (body, ETag, headers as built, (brotli, gzip) copies or None) of its HTML and of its
+    # JSON, in the engine's ``Form.index`` order.
+    forms: tuple[VersionBody, VersionBody] = field(init=False, compare=False, repr=False)
+    # PERF: the answers made for this version (by form and cache status), reused: never
+    # changed once made.
+    answers: dict[Any, Any] = field(init=False, compare=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "meta", RecordMeta(self.generated_at, self.due_at))
         # The same validators and lifetime as built pages: browsers revalidate with the ETag.
-        json_headers = [("content-type", JSON_TYPE), ("cache-control", BUILT_PAGE_CACHE),
-                        ("etag", self.json_etag)]
-        html_headers = self.headers + [("etag", self.html_etag)]
-        object.__setattr__(self, "forms", ((self.html, self.html_etag, html_headers),
-                                           (self.json, self.json_etag, json_headers)))
+        json_headers = [("content-type", JSON_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
+        html_br, html_gz, json_br, json_gz = (copy or None for copy in self.copies)
+        object.__setattr__(self, "forms", ((self.html, self.html_etag, self.headers, (html_br, html_gz)),
+                                           (self.json, self.json_etag, json_headers, (json_br, json_gz))))
 
     def build_state(self) -> Any:
         """The state this version was rendered from (the build half, for request state)."""
@@ -110,13 +119,18 @@ def encode_record(version: PageVersion) -> bytes:
         "path": version.path, "locale": version.locale, "template": version.template,
         "build": version.build_id, "gen": version.generation, "at": version.generated_at,
         "due": version.due_at, "etags": [version.html_etag, version.json_etag],
-        "headers": version.headers, "lengths": [len(version.html), len(version.json), len(version.state)],
+        "headers": version.headers, "lengths": [len(part) for part in _parts(version)],
     }
     if version.tags:
         fields["tags"] = version.tags
     meta = orjson.dumps(fields)
-    body = b"".join((_LENGTH.pack(len(meta)), meta, version.html, version.json, version.state))
+    body = b"".join((_LENGTH.pack(len(meta)), meta, *_parts(version)))
     return RECORD_PREFIX + hashlib.blake2b(body, digest_size=16).digest() + body
+
+
+def _parts(version: PageVersion) -> tuple[bytes, ...]:
+    """What follows a record's meta, in order."""
+    return (version.html, version.json, version.state, *version.copies)
 
 
 def record_header(value: bytes) -> bytes | None:
@@ -136,16 +150,19 @@ def decode_record(value: bytes) -> PageVersion | None:
         (meta_length,) = _LENGTH.unpack_from(body)
         start = _LENGTH.size + meta_length
         meta: dict[str, Any] = orjson.loads(body[_LENGTH.size:start])
-        html_length, json_length, state_length = meta["lengths"]
-        parts = body[start:start + html_length], body[start + html_length:start + html_length + json_length]
-        state = body[start + html_length + json_length:]
-        if len(state) != state_length:
+        lengths = meta["lengths"]
+        if len(lengths) != _PARTS or start + sum(lengths) != len(body):
             return None
+        parts = []
+        for length in lengths:
+            parts.append(body[start:start + length])
+            start += length
+        html, json, state, *copies = parts
         return PageVersion(
             meta["path"], meta["locale"], meta["template"], meta["build"], meta["gen"],
-            float(meta["at"]), float(meta["due"]), parts[0], parts[1], state,
+            float(meta["at"]), float(meta["due"]), html, json, state,
             meta["etags"][0], meta["etags"][1], [(str(k), str(v)) for k, v in meta["headers"]],
-            tuple(str(tag) for tag in meta.get("tags", ())),
+            tuple(str(tag) for tag in meta.get("tags", ())), (copies[0], copies[1], copies[2], copies[3]),
         )
     except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
         return None
@@ -200,6 +217,8 @@ class PageRecords:
         cached = self._decoded.get(key)
         if cached is not None and cached[0] == checksum:
             return cached[1]
+        if value[:3] == MAGIC and value[3:4] != RECORD_PREFIX[3:]:
+            return None  # another format (an older perseus's): regenerated, not damaged
         version = decode_record(value)
         if version is None or version.path != path or version.locale != locale:
             log.warning("ignoring a damaged record for page '/%s' (%s)", path, locale)

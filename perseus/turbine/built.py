@@ -1,8 +1,8 @@
 """Built pages: answering with bodies the build rendered, error pages included.
 
-No user code runs here. ``Bodies.send`` answers with a ``Served`` body: its gzip copy
-where the client accepts one, 304 where the client has it, and the whole 200 answer
-kept once made.
+No user code runs here. ``Bodies.send`` answers with a ``Served`` body: its brotli or
+gzip copy where the client takes one, 304 where the client has it, and the whole 200
+answer kept once made.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 
 import orjson
 
-from ..http.bodies import ERROR_CACHE, JSON_TYPE, RenderedPage
-from ..http.encoding import accepts_gzip
-from ..http.response import Response, error_message, etag_matches
-from ..stores.immutable import Dist
+from ..http.bodies import ENCODING_NAMES, ERROR_CACHE, JSON_TYPE, VARY_ENCODING, RenderedPage
+from ..http.encoding import pick
+from ..http.response import Headers, Response, error_message, etag_matches
+from ..stores.immutable import Dist, StoredPage
 from .pages import JSON, Form, PageRequest, Served
 
 log = logging.getLogger("perseus.request")
@@ -37,16 +37,20 @@ class Bodies:
 
     def send(self, method: str, served: Served, headers: Mapping[str, str]) -> Response:
         """The 200 (or 304, or HEAD) answer with ``served``."""
-        # PERF: one attribute test for bodies without a gzip copy (and wrk sends no Accept-Encoding).
-        if served.gz is not None and accepts_gzip(headers.get("accept-encoding")):
-            served = served.gz
+        # PERF: one attribute test for bodies without a compressed copy (and wrk sends no
+        # Accept-Encoding: one dict lookup more for bodies with copies).
+        variants = served.variants
+        if variants is not None:
+            accept = headers.get("accept-encoding")
+            if accept:
+                served = pick(variants, accept) or served
         if etag_matches(headers.get("if-none-match"), served.etag):
-            return Response(304, served.not_modified_headers)
+            return Response(304, served.not_modified_headers, cache=served.cache)
         if method != "GET":
-            return Response(200, served.headers, b"")
+            return Response(200, served.headers, b"", cache=served.cache)
         if served.ok is not None:
             return served.ok
-        response = Response(200, served.headers, self.body(served))
+        response = Response(200, served.headers, self.body(served), cache=served.cache)
         if served.body is not None:
             # PERF: answered as it is from now on (~0.15 µs); a Response is never changed once made.
             served.ok = response
@@ -64,8 +68,25 @@ class Bodies:
         return body
 
 
+ErrorBody = tuple[Served, Headers]  # a body (read through Bodies) and its headers as answered
+
+
+def _error_page(page: StoredPage) -> tuple[ErrorBody, tuple[ErrorBody | None, ErrorBody | None] | None]:
+    """An error page's identity answer and its (brotli, gzip) ones, None where it has none."""
+    if page.html_br is None and page.html_gz is None:
+        return (Served(page.html, page.html_etag, page.headers), page.headers), None
+    varied = page.headers + [VARY_ENCODING]
+    copies = tuple(None if span is None else
+                   (Served(span, page.html_etag, page.headers), varied + [("content-encoding", name)])
+                   for span, name in zip((page.html_br, page.html_gz), ENCODING_NAMES, strict=True))
+    return (Served(page.html, page.html_etag, page.headers), varied), (copies[0], copies[1])
+
+
 class ErrorPages:
     """The error page of each status and locale, and JSON errors (no exception text, ever).
+
+    Error answers carry no ETag (nothing to revalidate: they are ``no-store``, and a 404
+    must not answer 304 to a validator) and no ``x-perseus-cache``: no page was served.
 
     The statuses of ``ERROR_STATUSES`` are prerendered; any other 4xx or 5xx (a state
     function raising ``perseus.HTTPError``) is rendered by ``render`` when first answered
@@ -77,28 +98,30 @@ class ErrorPages:
         self.bodies = bodies
         self.default_locale = default_locale
         self.render = render
-        self.pages = {
-            locale: {status: Served(page.html, page.html_etag, page.headers)
-                     for status, page in by_status.items()}
-            for locale, by_status in dist.errors.items()
-        }
+        self.pages = {locale: {status: _error_page(page) for status, page in by_status.items()}
+                      for locale, by_status in dist.errors.items()}
 
     def answer(self, status: int, method: str, form: Form, locale: str | None = None,
-               detail: str | None = None) -> Response:
-        """The error answer for ``status`` in ``form``: the locale's error page, or JSON.
+               detail: str | None = None, accept_encoding: str | None = None) -> Response:
+        """The error answer for ``status`` in ``form``: the locale's error page (compressed
+        as ``accept_encoding`` takes it, where it has copies), or JSON.
 
         ``detail`` is a message a state function gave, for the error view alone.
         """
         if form is JSON:
             return self.json(status, method)
         known = locale if locale is not None and locale in self.pages else self.default_locale
-        page = self.pages[known].get(status) if detail is None else None
-        if page is None:
-            page = self._rendered(status, known, detail)
+        found = self.pages[known].get(status) if detail is None else None
+        if found is None:
+            found = self._rendered(status, known, detail)
+        identity, copies = found
+        page, headers = identity
+        if copies is not None and accept_encoding:
+            page, headers = pick(copies, accept_encoding) or identity
         body = self.bodies.body(page) if method != "HEAD" else b""
-        return Response(status, page.headers + [ALLOW] if status == 405 else page.headers, body)
+        return Response(status, headers + [ALLOW] if status == 405 else headers, body)
 
-    def _rendered(self, status: int, locale: str, detail: str | None) -> Served:
+    def _rendered(self, status: int, locale: str, detail: str | None) -> tuple[ErrorBody, None]:
         """The error page of a status the build did not prerender, rendered now."""
         message = error_message(status)
         try:
@@ -107,10 +130,10 @@ class ErrorPages:
             log.error("the error view for %d failed: %s: %s; answered with the plain error page",
                       status, type(error).__name__, error, exc_info=True)
             page = self.render(status, message, locale, None, False)
-        served = Served(None, page.html_etag, page.headers, body=page.html)
+        found = (Served(None, page.html_etag, page.headers, body=page.html), page.headers), None
         if detail is None:
-            self.pages[locale][status] = served
-        return served
+            self.pages[locale][status] = found
+        return found
 
     def json(self, status: int, method: str) -> Response:
         body = (orjson.dumps({"error": {"status": status, "message": error_message(status)}})

@@ -20,9 +20,11 @@ from perseus_core.plan import GENERATED, PRERENDERED, RENDERED_PER_REQUEST, REVA
 from perseus_core.routing import INCREMENTAL, NO_LOCALE, PAGE, BadPath, normalize_path
 
 from ..app import PerseusApp
-from ..http.bodies import BUILT_PAGE_CACHE, JSON_TYPE, etag, gzip_copy
+from ..http.bodies import BUILT_PAGE_CACHE, JSON_TYPE, STATIC_BROTLI, compressed_copies, etag
+from ..http.encoding import pick
 from ..http.response import Response, etag_matches
 from ..http.static import STATIC_CACHE, StaticDirectory, StaticFile, open_regular
+from ..http.static_copies import StaticCopies
 from ..http.urls import (
     CLIENT_PATH,
     HEALTH_PATH,
@@ -67,13 +69,13 @@ class Engine:
     def __init__(self, app: PerseusApp, dist: Dist, settings: Settings) -> None:
         self.app = app
         self.dist = dist
-        self.table = PageTable(app, dist, JSON_HEADERS)
-        self.router = self.table.router
-        self.locales = self.table.locales
-        self.i18n = self.table.i18n
         self.default_locale: str = dist.render_conf.get("default_locale", NO_I18N)
         self.base_path: str = dist.render_conf.get("base_path", "")
         self.runtime = runtime = Runtime(app, dist, self.base_path, self.default_locale, settings)
+        self.table = PageTable(app, dist, JSON_HEADERS, runtime.policy)
+        self.router = self.table.router
+        self.locales = self.table.locales
+        self.i18n = self.table.i18n
         self.bodies = runtime.bodies
         self.errors = runtime.errors
         request_state = RequestState(runtime)
@@ -85,8 +87,10 @@ class Engine:
             REVALIDATING: revalidation.answer,
             GENERATED: Incremental(runtime, request_state, revalidation).answer,
         }
+        # NOTE: compressed when the site opens: a few small files per site.
         self.translations = {
-            locale: Served(t.body, t.etag, [("content-type", t.content_type), *TRANSLATION_HEADERS])
+            locale: served(t.body, t.etag, [("content-type", t.content_type), *TRANSLATION_HEADERS],
+                           copies=compressed_copies(dist.body(t.body), STATIC_BROTLI))
             for locale, t in dist.translations.items()
         }
         # Fixed redirects and pages built as redirects: answered before routing.
@@ -94,8 +98,10 @@ class Engine:
                                         self.i18n, self.locales)
         self.static = StaticDirectory(app.static_dir) if app.static_dir else None
         self.aliases = app.static_aliases
+        self.static_copies = StaticCopies(dist.static_copies, dist.static_copies_dir, app.root)
         client = resources.files("perseus.client").joinpath("client.js").read_bytes()
-        self.client = served(None, etag(client), CLIENT_HEADERS, body=client, gz_body=gzip_copy(client))
+        self.client = served(None, etag(client), CLIENT_HEADERS, client,
+                             compressed_copies(client, STATIC_BROTLI))
         # PERF: most requests GET a page by its canonical URL: kept here once served, a hit
         # skips routing. Built pages by their answer, the others by their page.
         self.exact: dict[str, Served] = {}
@@ -147,7 +153,8 @@ class Engine:
             return self._locale_redirect(path, query, headers)
         page = self._find(path, verdict, ident, locale_index)
         if page is None:
-            return self.errors.answer(404, method, HTML, self.locales[max(locale_index, 0)])
+            return self.errors.answer(404, method, HTML, self.locales[max(locale_index, 0)],
+                                      accept_encoding=headers.get("accept-encoding"))
         return self._answer(PageRequest(method, path, headers, query, page, HTML))
 
     def _find(self, routed: str, verdict: int, ident: int, locale_index: int) -> Page | None:
@@ -236,13 +243,21 @@ class Engine:
             return self.errors.answer(405, method, HTML)
         if found is None:
             return self.errors.answer(404, method, HTML)
+        path, size, tag, varied = found.path, found.size, found.etag, []
+        copies = self.static_copies.of(found)
+        if copies is not None:  # the build's brotli or gzip copy, where the client takes one
+            varied = [("vary", "accept-encoding")]
+            chosen = pick(copies, headers.get("accept-encoding"))
+            if chosen is not None:
+                path, size, tag = chosen.path, chosen.size, chosen.etag
+                varied.append(("content-encoding", chosen.encoding))
         file_headers = [("content-type", found.content_type), ("cache-control", STATIC_CACHE),
-                        ("etag", found.etag), ("x-content-type-options", "nosniff")]
-        if etag_matches(headers.get("if-none-match"), found.etag):
-            return Response(304, file_headers[1:3])
+                        ("etag", tag), ("x-content-type-options", "nosniff"), *varied]
+        if etag_matches(headers.get("if-none-match"), tag):
+            return Response(304, file_headers[1:3] + varied[:1])
         if method == "HEAD":
-            return Response(200, file_headers + [("content-length", str(found.size))])
-        return Response(200, file_headers, file=found.path)
+            return Response(200, file_headers + [("content-length", str(size))])
+        return Response(200, file_headers, file=path)
 
     def close(self) -> None:
         """Release what serving holds: user-code threads, the mutable store."""

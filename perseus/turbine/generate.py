@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from .._state import encode_state
 from ..context import StateInfo
 from ..errors import StoreError
-from ..http.bodies import RenderedPage
+from ..http.bodies import RenderedPage, compressed_copies
 from ..settings import Settings
 from ..stores.lmdb_store import LMDBStore, open_lmdb
 from ..stores.records import PageRecords, PageVersion
@@ -45,11 +45,15 @@ def version_of(template: Template, path: str, locale: str, build_id: str, built:
     due_at = now + template.revalidate_after if template.revalidate_after is not None else 0.0
     page = built.page
     generation = f"{os.getpid()}-{next(_generations)}-{time.monotonic_ns()}"
+    # Compressed once here, served compressed to every client that takes it.
+    html_br, html_gz = compressed_copies(page.html) if page else (None, None)
+    json_br, json_gz = compressed_copies(page.json) if page else (None, None)
     return PageVersion(
         template.full_path(path), locale, template.name, build_id, generation, now, due_at,
         page.html if page else b"", page.json if page else b"", built.state,
         page.html_etag if page else "", page.json_etag if page else "",
         page.headers if page else [], built.tags,
+        (html_br or b"", html_gz or b"", json_br or b"", json_gz or b""),
     )
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import time
 
-from perseus_core.plan import GENERATE, PER_REQUEST, SOURCE, UNBUILT_PAGE, plan
+from perseus_core.plan import GENERATE, PER_REQUEST, REVALIDATE, SOURCE, UNBUILT_PAGE, plan
 
-from ..http.response import Response
+from ..http.response import HIT, STALE, Response
 from ..stores.records import PageVersion
 from .pages import PageRequest
 from .request_state import MaybeResponse, RequestState
@@ -28,7 +28,8 @@ class Incremental:
     def answer(self, request: PageRequest) -> MaybeResponse:
         ref = request.page.ref
         if any(segment in (".", "..") for segment in ref.full.split("/")):
-            return self.runtime.errors.answer(404, request.method, request.form, ref.locale)
+            return self.runtime.errors.answer(404, request.method, request.form, ref.locale,
+                                              accept_encoding=request.headers.get("accept-encoding"))
         return self.runtime.with_stored(ref, lambda version: self._answer(request, version))
 
     def _answer(self, request: PageRequest, version: PageVersion | None) -> MaybeResponse:
@@ -39,15 +40,15 @@ class Incremental:
         web_request = self.revalidation.schedule(request, decision, version.generated_at)
         if decision & PER_REQUEST:
             return self.request_state.answer(request, version.build_state(), web_request)
-        return send_version(request, version)
+        return send_version(self.runtime, request, version, STALE if decision & REVALIDATE else HIT)
 
     async def _generate_then_answer(self, request: PageRequest, decision: int) -> Response:
         generator = self.runtime.generator
         assert generator is not None
         try:
-            version = await generator.page(request.page.ref)
+            version, cache = await generator.page(request.page.ref)
         except Exception as error:
             return self.runtime.failed(error, request)
         if decision & PER_REQUEST:
             return await self.request_state.answer_with_state(request, version.state)
-        return send_version(request, version)
+        return send_version(self.runtime, request, version, cache)

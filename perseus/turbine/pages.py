@@ -25,19 +25,19 @@ from perseus_core.routing import Router
 
 from ..app import PerseusApp
 from ..errors import DistError
-from ..http.bodies import gzip_etag
-from ..http.response import Headers, Response
+from ..http.bodies import ENCODING_NAMES, VARY_ENCODING, encoded_etag
+from ..http.caching import CachePolicy, page_headers
+from ..http.response import HIT, MISS, NO_CACHE_STATUS, Headers, Response
 from ..http.urls import page_data_url, page_url
 from ..i18n.locales import NO_LOCALE
 from ..stores.immutable import Dist, Span, StoredPage
+from ..stores.records import PageVersion
 from ..template import Template
 from .regeneration import PageRef
 
-# Every answer of a body that has a gzip copy says so, the identity one included, or a
-# shared cache could hand the gzip copy to a client that never asked for it.
-VARY_ENCODING = ("vary", "accept-encoding")
-GZIP_ENCODING = ("content-encoding", "gzip")
-_NOT_MODIFIED_HEADERS = ("cache-control", "etag", "vary")
+_NOT_MODIFIED_HEADERS = ("cache-control", "etag", "vary", "x-perseus-cache")
+# A compressed copy: where it lies in dist/ (a span) or its bytes; None: there is none.
+Copy = Span | bytes | None
 
 
 class Form:
@@ -64,37 +64,70 @@ JSON = Form(1, "json")
 class Served:
     """One body ready to answer with: where it lies, its ETag and complete headers.
 
-    ``gz`` is its gzip copy, sent instead to clients that accept it; ``span`` is None
-    for a body held in memory from the start (``body``).
+    ``variants`` are its (brotli, gzip) copies, each None where it has none, sent instead
+    to clients that take them (None: no copy at all); ``span`` is None for a body held in
+    memory from the start (``body``); ``cache`` is the cache status its answers carry
+    (``Response.cache``, the same as their ``x-perseus-cache`` header).
     """
 
-    __slots__ = ("span", "etag", "headers", "not_modified_headers", "body", "ok", "gz")
+    __slots__ = ("span", "etag", "headers", "not_modified_headers", "body", "ok", "variants", "cache")
 
-    def __init__(self, span: Span | None, etag: str, headers: Headers, body: bytes | None = None) -> None:
+    def __init__(self, span: Span | None, etag: str, headers: Headers, body: bytes | None = None,
+                 cache: str = NO_CACHE_STATUS) -> None:
         self.span = span
         self.body = body  # else kept by Bodies within its budget
         self.ok: Response | None = None  # the whole 200 answer, once the body is kept
-        self.gz: Served | None = None
+        self.variants: tuple[Served | None, Served | None] | None = None
+        self.cache = cache
         self.etag = etag
         self.headers = headers + [("etag", etag)]
         # NOTE: the same tuples as self.headers: 20,000 pages would otherwise hold 40,000 more.
         self.not_modified_headers = [h for h in self.headers if h[0] in _NOT_MODIFIED_HEADERS]
 
 
-def served(span: Span | None, tag: str, headers: Headers, gz_span: Span | None = None,
-           body: bytes | None = None, gz_body: bytes | None = None) -> Served:
-    """A body, with its gzip copy (at ``gz_span`` or in ``gz_body``) when it has one."""
-    if gz_span is None and gz_body is None:
-        return Served(span, tag, headers, body)
-    answer = Served(span, tag, headers + [VARY_ENCODING], body)
-    answer.gz = Served(gz_span, gzip_etag(tag), headers + [VARY_ENCODING, GZIP_ENCODING], gz_body)
+def _held(copy: Span | bytes) -> tuple[Span | None, bytes | None]:
+    return (None, copy) if isinstance(copy, bytes) else (copy, None)
+
+
+def served(span: Span | None, tag: str, headers: Headers, body: bytes | None = None,
+           copies: tuple[Copy, Copy] = (None, None), cache: str = NO_CACHE_STATUS) -> Served:
+    """A body, with its (brotli, gzip) ``copies`` where it has them."""
+    if copies[0] is None and copies[1] is None:
+        return Served(span, tag, headers, body, cache)
+    varied = headers + [VARY_ENCODING]
+    answer = Served(span, tag, varied, body, cache)
+    variants: list[Served | None] = []
+    for encoding, copy in enumerate(copies):
+        if copy is None:
+            variants.append(None)
+            continue
+        copy_span, copy_body = _held(copy)
+        variants.append(Served(copy_span, encoded_etag(tag, encoding),
+                               varied + [("content-encoding", ENCODING_NAMES[encoding])], copy_body, cache))
+    answer.variants = (variants[0], variants[1])
     return answer
 
 
-def built_answers(stored: StoredPage, json_headers: Headers) -> tuple[Served, Served]:
+def built_answers(stored: StoredPage, html_headers: Headers, json_headers: Headers,
+                  cache: str) -> tuple[Served, Served]:
     """A prerendered page's two answers (HTML, JSON), as ``Form.index`` picks them."""
-    return (served(stored.html, stored.html_etag, stored.headers, stored.html_gz),
-            served(stored.json, stored.json_etag, json_headers, stored.json_gz))
+    return (served(stored.html, stored.html_etag, html_headers, copies=(stored.html_br, stored.html_gz),
+                   cache=cache),
+            served(stored.json, stored.json_etag, json_headers, copies=(stored.json_br, stored.json_gz),
+                   cache=cache))
+
+
+def version_answer(version: PageVersion, form: Form, cache: str, cache_control: str) -> Served:
+    """The answer with a stored version in ``form`` as ``cache`` (HIT, STALE, GENERATED,
+    MISS) under ``cache_control``: made once per version, form and status, then kept with
+    the version (a version is of one template, so its Cache-Control never changes)."""
+    key = (form.index, cache)
+    answer: Served | None = version.answers.get(key)
+    if answer is None:
+        body, tag, headers, copies = version.forms[form.index]
+        answer = version.answers[key] = served(None, tag, page_headers(headers, cache_control, cache), body,
+                                               copies, cache)
+    return answer
 
 
 class Page:
@@ -181,8 +214,12 @@ class PageTable:
     run code at request time are made when the table is.
     """
 
-    def __init__(self, app: PerseusApp, dist: Dist, json_headers: Headers) -> None:
+    def __init__(self, app: PerseusApp, dist: Dist, json_headers: Headers, policy: CachePolicy) -> None:
         self.dist = dist
+        self.policy = policy
+        # Built header lists with each strategy's Cache-Control and status, made once per set:
+        # 20,000 pages share a handful (keyed by the id of a list the dist holds for good).
+        self._header_sets: dict[tuple[int, str, str], Headers] = {}
         self.locales: list[str] = dist.render_conf["locales"]
         self.i18n = dist.render_conf.get("default_locale", NO_LOCALE) != NO_LOCALE
         self._json_headers = json_headers
@@ -236,13 +273,24 @@ class PageTable:
                 return None
             stored = self.dist.pages.page(dist_id)
             template = self._templates[stored.template]
-            page = pages[route] = self._page(BUILT_PAGE, template, stored.path, locale_index,
-                                             built_answers(stored, self._json_headers))
+            # A revalidating page answered from the build's copy: its stored version is missing.
+            cache = MISS if template.revalidates else HIT
+            control = self.policy.of(template.revalidates, template.revalidate_after, False)
+            answers = built_answers(stored, self._headers(stored.headers, control, cache),
+                                    self._headers(self._json_headers, control, cache), cache)
+            page = pages[route] = self._page(BUILT_PAGE, template, stored.path, locale_index, answers)
             if page.kind == REVALIDATING:
                 interval = template.revalidate_after
                 due = self.dist.built_at + interval if interval else 0.0
                 page.built_meta = RecordMeta(self.dist.built_at, due, False)
         return page
+
+    def _headers(self, built: Headers, cache_control: str, cache: str) -> Headers:
+        key = (id(built), cache_control, cache)
+        headers = self._header_sets.get(key)
+        if headers is None:
+            headers = self._header_sets[key] = page_headers(built, cache_control, cache)
+        return headers
 
     def unbuilt(self, locale_index: int, template_id: int, full: str) -> Page:
         """A page below incremental template ``template_id`` that the build did not render.

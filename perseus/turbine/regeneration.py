@@ -32,6 +32,7 @@ from perseus_core.plan import DUE_ON_DEMAND
 
 from ..context import RenderContext, StateInfo
 from ..errors import HTTPError, NotFound, Redirect, StoreError
+from ..http.response import GENERATED, HIT, MISS
 from ..request import Request
 from ..stores.mutable import MutableStore, lease_owner
 from ..stores.records import PageRecords, PageVersion, page_key
@@ -227,10 +228,12 @@ class IncrementalGenerator(Generator):
         super().__init__(records, generate, store_call, trouble, timeout)
         self.max_pages = max_pages
         self.unstored = 0  # pages served but not kept because the store was at max_pages
-        self._in_flight: dict[bytes, asyncio.Future[PageVersion]] = {}
+        self._in_flight: dict[bytes, asyncio.Future[tuple[PageVersion, str]]] = {}
 
-    async def page(self, page: PageRef) -> PageVersion:
-        """The stored version of ``page``, generating it first if there is none.
+    async def page(self, page: PageRef) -> tuple[PageVersion, str]:
+        """The stored version of ``page``, generating it first if there is none, with its
+        cache status: GENERATED (generated and stored), MISS (generated but not kept: the
+        store failed or is full) or HIT (another worker's, found meanwhile).
 
         Raises:
             NotFound: the state function said the path does not exist.
@@ -241,7 +244,7 @@ class IncrementalGenerator(Generator):
         shared = self._in_flight.get(page.key)
         if shared is not None:
             return await asyncio.shield(shared)
-        future: asyncio.Future[PageVersion] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[tuple[PageVersion, str]] = asyncio.get_running_loop().create_future()
         self._in_flight[page.key] = future
         try:
             version = await self._generate_once(page)
@@ -254,7 +257,7 @@ class IncrementalGenerator(Generator):
         future.set_result(version)
         return version
 
-    async def _generate_once(self, page: PageRef) -> PageVersion:
+    async def _generate_once(self, page: PageRef) -> tuple[PageVersion, str]:
         deadline = time.monotonic() + self.timeout + LEASE_MARGIN
         pause = POLL_SECONDS
         call = self.store_call
@@ -262,13 +265,13 @@ class IncrementalGenerator(Generator):
             try:
                 existing: PageVersion | None = await call(self.records.get, page.locale, page.full)
                 if existing is not None:
-                    return existing
+                    return existing, HIT
                 lease = await call(self.store.acquire_lease, page.key, self.owner,
                                    self.timeout + LEASE_MARGIN, time.time())
             except StoreError as exc:
                 # STORE-01: with the store away the page is still generated and served, unkept.
                 self.trouble.report(f"cannot look up or lease the generated page '/{page.full}'", exc)
-                return await self._generate(page)
+                return await self._generate(page), MISS
             if lease.acquired:
                 try:
                     return await self._generate_and_store(page)
@@ -284,7 +287,7 @@ class IncrementalGenerator(Generator):
         async with asyncio.timeout(self.timeout):
             return await self.generate(page)
 
-    async def _generate_and_store(self, page: PageRef) -> PageVersion:
+    async def _generate_and_store(self, page: PageRef) -> tuple[PageVersion, str]:
         call = self.store_call
         existing: PageVersion | None = None
         try:
@@ -292,19 +295,19 @@ class IncrementalGenerator(Generator):
         except StoreError:
             pass
         if existing is not None:
-            return existing
+            return existing, HIT
         version = await self._generate(page)
         try:
             if await call(self.store.count) >= self.max_pages:
                 self._not_stored(page)
-                return version
+                return version, MISS
             await call(self.records.put, version)
         except StoreError as exc:
             # STORE-01: the fresh page is still served, just not kept.
             self.trouble.report(f"could not store the generated page '/{page.full}'", exc)
-            return version
+            return version, MISS
         self.trouble.recovered()
-        return version
+        return version, GENERATED
 
     def _not_stored(self, page: PageRef) -> None:
         # ISR-06: past the bound a new path is still served (generated per request), never kept,

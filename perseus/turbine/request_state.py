@@ -17,7 +17,9 @@ from typing import Any
 import orjson
 
 from ..http.bodies import HTML_TYPE, JSON_TYPE, PER_REQUEST_CACHE
-from ..http.response import Response
+from ..http.caching import CACHE_STATUS
+from ..http.on_the_fly import compressed_answer
+from ..http.response import BYPASS, Response
 from ..request import Request
 from ..tags import plain_state
 from ..template import Template
@@ -27,8 +29,10 @@ from .regeneration import PageRef
 from .render import page_json
 from .runtime import Runtime
 
-PER_REQUEST_HTML_HEADERS = [("content-type", HTML_TYPE), ("cache-control", PER_REQUEST_CACHE)]
-PER_REQUEST_JSON_HEADERS = [("content-type", JSON_TYPE), ("cache-control", PER_REQUEST_CACHE)]
+PER_REQUEST_HTML_HEADERS = [("content-type", HTML_TYPE), ("cache-control", PER_REQUEST_CACHE),
+                            (CACHE_STATUS, BYPASS)]
+PER_REQUEST_JSON_HEADERS = [("content-type", JSON_TYPE), ("cache-control", PER_REQUEST_CACHE),
+                            (CACHE_STATUS, BYPASS)]
 ON_LOOP, IN_POOL, INLINE = 0, 1, 2
 MaybeResponse = Response | Awaitable[Response]
 # Marks "the build state the page was built with" (None is a valid state).
@@ -158,8 +162,9 @@ class RequestState:
                 headers = PER_REQUEST_HTML_HEADERS
             else:
                 headers = [(k, v) for k, v in headers if k != "cache-control"]
-                headers.append(("cache-control", PER_REQUEST_CACHE))
-        return Response(200, headers, body if request.method == "GET" else b"")
+                headers += [("cache-control", PER_REQUEST_CACHE), (CACHE_STATUS, BYPASS)]
+        return compressed_answer(200, headers, body, request.headers.get("accept-encoding"), BYPASS,
+                                 request.method != "GET")
 
     async def _global_state(self, request: Request) -> Any:
         app = self.runtime.app

@@ -13,27 +13,21 @@ import time
 
 from perseus_core.plan import BUILT_PAGE, PER_REQUEST, REVALIDATE, SOURCE, STORED, plan
 
-from ..http.bodies import BUILT_PAGE_CACHE
-from ..http.response import Response, etag_matches
+from ..http.response import HIT, STALE, Response
 from ..request import Request
 from ..stores.records import PageVersion
-from .pages import PageRequest
+from .pages import PageRequest, version_answer
 from .request_state import MaybeResponse, RequestState, state_request
 from .runtime import Runtime
 
 
-def send_version(request: PageRequest, version: PageVersion) -> Response:
-    """The answer with a stored version: 304 where the client has it, the 200 kept once made."""
-    form = request.form.index
-    body, tag, headers = version.forms[form]
-    if etag_matches(request.headers.get("if-none-match"), tag):
-        return Response(304, [("cache-control", BUILT_PAGE_CACHE), ("etag", tag)])
-    if request.method != "GET":
-        return Response(200, headers, b"")
-    answer: Response | None = version.answers.get(form)
-    if answer is None:
-        answer = version.answers[form] = Response(200, headers, body)
-    return answer
+def send_version(runtime: Runtime, request: PageRequest, version: PageVersion, cache: str = HIT) -> Response:
+    """The answer with a stored version as ``cache`` (HIT, STALE, GENERATED, MISS): a
+    compressed copy where the client takes one, 304 where the client has it."""
+    template = request.page.template
+    control = runtime.policy.of(template.revalidates, template.revalidate_after, False)
+    return runtime.bodies.send(request.method, version_answer(version, request.form, cache, control),
+                               request.headers)
 
 
 class Revalidation:
@@ -59,7 +53,8 @@ class Revalidation:
                 return self.request_state.answer(request, web_request=web_request)
             return self.request_state.answer(request, version.build_state(), web_request)
         if decision & SOURCE == STORED and version is not None:
-            return send_version(request, version)
+            return send_version(self.runtime, request, version, STALE if decision & REVALIDATE else HIT)
+        # The build's copy (its headers say MISS): no stored version, or none readable.
         served = page.served
         assert served is not None  # a built revalidating page without state per request
         return self.runtime.bodies.send(request.method, served[request.form.index], request.headers)

@@ -16,6 +16,7 @@ from typing import Any
 from ..app import PerseusApp
 from ..errors import ConfigurationError, HTTPError, Overloaded, Redirect, StoreError, TagError, status_for
 from ..http.bodies import PER_REQUEST_CACHE
+from ..http.caching import CachePolicy
 from ..http.location import location_for
 from ..http.response import Response
 from ..settings import Settings
@@ -80,6 +81,7 @@ class Runtime:
         self.dist = dist
         self.base_path = base_path
         self.bodies = Bodies(dist)
+        self.policy = CachePolicy(settings.cdn_max_age, settings.cdn_swr)
         self.request_timeout = settings.request_timeout
         self.deadlines = Deadlines(settings.request_timeout)
         # Sync user code a visitor waits on, and background regenerations: separate threads.
@@ -200,7 +202,8 @@ class Runtime:
         elif status >= 500:
             log.error("page '/%s' failed: %s: %s", page.full, type(error).__name__, error,
                       exc_info=not isinstance(error, (StoreError, TagError)))
-        answer = self.errors.answer(status, request.method, request.form, page.locale, detail)
+        answer = self.errors.answer(status, request.method, request.form, page.locale, detail,
+                                    request.headers.get("accept-encoding"))
         if isinstance(error, Overloaded):
             answer = Response(503, answer.headers + RETRY_AFTER, answer.body)
         return answer
