@@ -11,6 +11,7 @@ from typing import Any
 from perseus_core.shell import DEFAULT_DOCUMENT, Shell, ShellError
 
 from .errors import ConfigurationError
+from .http.mounts import ASGIApp, MountTable
 from .i18n.locales import Locales
 from .template import Template, View
 
@@ -45,6 +46,11 @@ class PerseusApp:
             i18n: the locale is ``xx-XX`` and URLs carry no locale.
         translations_dir: where ``<locale>.ftl`` or ``<locale>.json`` files are, relative
             to ``root``; read at build time.
+        mounts: ``{"/api": asgi_app}``, ASGI apps (Starlette, FastAPI, a plain async
+            callable) served below their URL prefix by the same server. A prefix starts
+            with ``/``, does not end with one, is not below ``/.perseus/`` and does not
+            overlap another; it owns itself and every path below it (a page there fails
+            the build).
         root: the project directory that relative paths are resolved from; by
             default the directory of the module that constructs the app.
     """
@@ -63,6 +69,7 @@ class PerseusApp:
         shell: str | None = None,
         locales: Locales | None = None,
         translations_dir: str | os.PathLike[str] = "translations",
+        mounts: Mapping[str, ASGIApp] | None = None,
         root: str | os.PathLike[str] | None = None,
     ) -> None:
         self.root = Path(root) if root is not None else _caller_directory()
@@ -83,6 +90,11 @@ class PerseusApp:
         self.amalgamate_global_states = amalgamate_global_states
         self.static_dir = self._check_static_dir(static_dir)
         self.static_aliases = self._check_aliases(static_aliases or {})
+        self.mounts = MountTable(mounts or {})
+        for url in self.static_aliases:
+            if self.mounts.find(url) is not None:
+                raise ConfigurationError(f"static alias {url!r} is below a mount, which would hide it;"
+                                         " move one of them")
         if locales is not None and not isinstance(locales, Locales):
             raise ConfigurationError(f"locales must be Locales('en-US', [...]), got {locales!r}")
         self.locales = locales

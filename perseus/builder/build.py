@@ -20,6 +20,7 @@ from ..app import PerseusApp
 from ..context import StateInfo
 from ..errors import BuildError, BuildTimeout, NotFound, PageFailure
 from ..http.bodies import RenderedPage
+from ..http.mounts import MountTable
 from ..http.response import ERROR_STATUSES
 from ..http.urls import RESERVED_SEGMENT, page_url
 from ..i18n.locales import NO_LOCALE
@@ -138,7 +139,7 @@ async def _build_locked(
             for path in paths
             for locale in locales
         ]
-        _check_conflicts(jobs, set(app.static_aliases), failures)
+        _check_conflicts(jobs, set(app.static_aliases), app.mounts, failures)
         say(f"rendering {len(jobs)} page(s)")
         limit = asyncio.Semaphore(MAX_CONCURRENT_STATES)
         rendered = await asyncio.gather(*(_render(job, renderer, limit, calls, failures) for job in jobs))
@@ -213,8 +214,9 @@ async def _collect_paths(
     return paths, extra
 
 
-def _check_conflicts(jobs: list[_PageJob], aliases: set[str], failures: list[PageFailure]) -> None:
-    """Each URL answers one thing: a page, a static alias or perseus's own routes."""
+def _check_conflicts(jobs: list[_PageJob], aliases: set[str], mounts: MountTable,
+                     failures: list[PageFailure]) -> None:
+    """Each URL answers one thing: a page, a static alias, a mounted app or perseus's own routes."""
     owners: dict[tuple[str, str], str] = {}
     for job in jobs:
         key = (job.template.full_path(job.path), job.locale)
@@ -223,6 +225,9 @@ def _check_conflicts(jobs: list[_PageJob], aliases: set[str], failures: list[Pag
             clash = f"page '/{key[0]}' is below /{RESERVED_SEGMENT}/, which is reserved for perseus"
         elif "/" + key[0] in aliases and job.locale == NO_LOCALE:
             clash = f"page '/{key[0]}' is also a static alias, which would hide it; rename one of them"
+        elif (mount := mounts.find(page_url(None if job.locale == NO_LOCALE else job.locale, key[0]))):
+            clash = (f"page '/{key[0]}' is below the mount {mount.prefix!r}, which answers it instead;"
+                     " move the page or the mount")
         if clash is not None:
             failures.append(PageFailure(job.template.name, job.path, job.locale, "build_paths",
                                         ValueError(clash)))

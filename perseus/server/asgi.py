@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ..http.mounts import Mount
 from ..http.response import Response
 from ..http.urls import decode_target
 from ..turbine.engine import Engine
+from .mounts import Lifespans, child_scope, failed_answer, serve_asgi
 from .shutdown import WorkerStop
 
 Scope = dict[str, Any]
@@ -23,6 +25,7 @@ class ASGIApp:
         self._open_engine = open_engine
         self.engine: Engine | None = None
         self.stop = WorkerStop(shutdown_timeout, self._close)
+        self.lifespans = Lifespans(())
 
     def _close(self) -> None:
         engine, self.engine = self.engine, None
@@ -40,12 +43,18 @@ class ASGIApp:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path = decode_target(scope.get("raw_path") or scope["path"].encode())
         query = scope.get("query_string", b"").decode("latin-1")
-        answer = self.engine.respond(scope["method"], path, headers, query)
+        engine = self.engine
+        answer = engine.respond(scope["method"], path, headers, query)
         if isinstance(answer, Response):
             response = answer
         else:
             self.stop.running += 1
             try:
+                if isinstance(answer, Mount):
+                    mounted = {**scope, **child_scope(answer, engine.base_path, path,
+                                                      self.lifespans.states.get(answer.prefix, {}))}
+                    return await serve_asgi(answer, mounted, receive, send,
+                                            failed_answer(engine.errors, scope["method"]))
                 response = await answer
             finally:
                 self.stop.running -= 1
@@ -64,12 +73,15 @@ class ASGIApp:
             if message["type"] == "lifespan.startup":
                 try:
                     self.engine = self._open_engine()
+                    self.lifespans = Lifespans(self.engine.app.mounts)
+                    await self.lifespans.startup()
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 self.stop.watch(asyncio.get_running_loop())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.lifespans.shutdown()
                 self._close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

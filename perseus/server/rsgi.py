@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..http.mounts import Mount
 from ..http.response import Response
 from ..turbine.engine import Engine
+from .mounts import Lifespans, failed_answer, serve_rsgi
 from .shutdown import WorkerStop
 
 
@@ -20,13 +22,17 @@ class RSGIApp:
         self._open_engine = open_engine
         self.engine: Engine | None = None
         self.stop = WorkerStop(shutdown_timeout, self._close)
+        self.lifespans = Lifespans(())
 
     def __rsgi_init__(self, loop: Any) -> None:
         self.engine = self._open_engine()
+        self.lifespans = Lifespans(self.engine.app.mounts)
+        loop.run_until_complete(self.lifespans.startup())  # a failed start-up stops the worker
         self.stop.watch(loop)
 
     def __rsgi_del__(self, loop: Any) -> None:
         loop.run_until_complete(self.stop.wait_for_background())
+        loop.run_until_complete(self.lifespans.shutdown())
         self.stop.finish()
 
     def _close(self) -> None:
@@ -36,7 +42,7 @@ class RSGIApp:
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
-            return  # websockets are not part of the surface; granian closes them
+            return  # websockets (to mounts too) are not part of the surface; granian closes them
         engine = self.engine
         if engine is None:  # a server that skipped __rsgi_init__
             engine = self.engine = self._open_engine()
@@ -44,6 +50,10 @@ class RSGIApp:
         if not isinstance(response, Response):  # PERF: only pages running user code await
             self.stop.running += 1
             try:
+                if isinstance(response, Mount):
+                    return await serve_rsgi(response, scope, proto, engine.base_path,
+                                            self.lifespans.states.get(response.prefix, {}),
+                                            failed_answer(engine.errors, scope.method))
                 response = await response
             finally:
                 self.stop.running -= 1

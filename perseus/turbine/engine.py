@@ -20,6 +20,7 @@ from perseus_core.routing import INCREMENTAL, NO_LOCALE, PAGE, BadPath, normaliz
 
 from ..app import PerseusApp
 from ..http.bodies import BUILT_PAGE_CACHE, JSON_TYPE, etag, gzip_copy
+from ..http.mounts import Mount
 from ..http.response import Response, etag_matches
 from ..http.static import STATIC_CACHE, StaticDirectory, StaticFile, open_regular
 from ..http.urls import (
@@ -88,15 +89,17 @@ class Engine:
         # skips routing. Built pages by their answer, the others by their page.
         self.exact: dict[str, Served] = {}
         self.exact_pages: dict[str, tuple[Strategy, Page, Form]] = {}
+        self.mounts = app.mounts if app.mounts else None
 
     def respond(self, method: str, path: str, headers: Mapping[str, str],
-                query: str = "") -> Response | Awaitable[Response]:
+                query: str = "") -> Response | Awaitable[Response] | Mount:
         """Answer one request. ``path`` is decoded once; ``headers`` has lower-case names.
 
         ``query`` is the raw query string. Pages that run user code (request state,
         incremental generation) are answered with an awaitable; everything else, stale
         revalidating pages included, at once. Called on the worker's running event loop:
-        a due page's regeneration is started on it as a task.
+        a due page's regeneration is started on it as a task. A path below a mounted app
+        is answered with its ``Mount``: the adapter runs the app, with the request's body.
         """
         if method == "GET":
             served = self.exact.get(path)
@@ -105,6 +108,9 @@ class Engine:
             known = self.exact_pages.get(path)
             if known is not None:
                 return known[0](PageRequest(method, path, headers, query, known[1], known[2]))
+        # PERF: after the exact hits, so a built page pays nothing for mounts; one check here.
+        if self.mounts is not None and (mount := self.mounts.find(path)) is not None:
+            return mount
         if path.startswith(INTERNAL_PREFIX):
             return self._internal(method, path, headers, query)
         alias = self.aliases.get(path)
