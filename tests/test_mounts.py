@@ -280,3 +280,38 @@ def test_a_page_below_a_mount_fails_the_build(tmp_path: Path) -> None:
     with pytest.raises(BuildError) as failed:
         asyncio.run(build_site(app, tmp_path / "dist", load_settings(tmp_path)))
     assert "below the mount '/api'" in str(failed.value)
+
+
+FAILING_LIFESPAN_APP = '''\
+import contextlib
+
+from starlette.applications import Starlette
+
+from perseus import PerseusApp, Template
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    raise RuntimeError("database unreachable")
+    yield
+
+
+app = PerseusApp(templates=[Template("index", view=lambda ctx, state: "")],
+                 mounts={"/api": Starlette(lifespan=lifespan)})
+'''
+
+
+def test_a_failing_lifespan_start_up_stops_the_server(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(FAILING_LIFESPAN_APP)
+    done = perseus("serve", "--port", "0", cwd=tmp_path, check=False, timeout=90)
+    assert done.returncode != 0
+    assert "mounted app '/api' failed its lifespan start-up" in done.stdout + done.stderr
+    assert "database unreachable" in done.stdout + done.stderr
+
+
+def test_a_websocket_to_a_mount_is_refused(server: Server) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /api/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 403")
