@@ -20,6 +20,7 @@ from ..app import PerseusApp
 from ..context import StateInfo
 from ..errors import BuildError, BuildTimeout, NotFound, PageFailure
 from ..http.bodies import RenderedPage
+from ..http.fingerprints import hashed_names, static_manifest
 from ..http.mounts import MountTable
 from ..http.response import ERROR_STATUSES
 from ..http.urls import RESERVED_SEGMENT, page_url
@@ -129,8 +130,10 @@ async def _build_locked(
             except Exception as exc:
                 failure = PageFailure("(global state)", None, NO_LOCALE, "global_state", exc)
                 raise BuildError([failure]) from exc
+        static = static_manifest(app.static_dir)
         renderer = PageRenderer(app, global_state, base_path, translators,
-                                reload_build_id=build_id if settings.dev_reload else None)
+                                reload_build_id=build_id if settings.dev_reload else None,
+                                static_files=hashed_names(static))
         say(f"collecting paths of {len(app.templates)} template(s)")
         collected = await asyncio.gather(*(_collect_paths(t, calls, failures) for t in app.templates))
         jobs = [
@@ -174,7 +177,7 @@ async def _build_locked(
             writer.add_translations(locale, translator.content_type, translator.source)
         for template, (_, extra) in zip(app.templates, collected, strict=True):
             writer.write_extra(template.name, encode_state(extra))
-        writer.write_json(RENDER_CONF, _render_conf(app, jobs, locales, base_path))
+        writer.write_json(RENDER_CONF, {**_render_conf(app, jobs, locales, base_path), "static": static})
         if app.global_state is not None:
             writer.write_json(GLOBAL_STATE, orjson.loads(encode_state(global_state)))
         if any(template.uses_mutable_store for template in app.templates):

@@ -11,7 +11,6 @@ here; the adapters only translate.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from importlib import resources
 from pathlib import Path
 
 from perseus_core.locales import match_locale, negotiate, redirect_path
@@ -19,7 +18,10 @@ from perseus_core.plan import GENERATED, PRERENDERED, RENDERED_PER_REQUEST, REVA
 from perseus_core.routing import INCREMENTAL, NO_LOCALE, PAGE, BadPath, normalize_path
 
 from ..app import PerseusApp
+from ..client import runtime as client_runtime
+from ..client import runtime_path
 from ..http.bodies import BUILT_PAGE_CACHE, JSON_TYPE, etag, gzip_copy
+from ..http.fingerprints import IMMUTABLE_CACHE, Fingerprints
 from ..http.mounts import Mount
 from ..http.response import Response, etag_matches
 from ..http.static import STATIC_CACHE, StaticDirectory, StaticFile, open_regular
@@ -49,6 +51,8 @@ LOCALE_REDIRECT = 307
 LOCALE_REDIRECT_HEADERS = [("vary", "accept-language"), ("cache-control", "private, no-store")]
 JSON_HEADERS = [("content-type", JSON_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
 CLIENT_HEADERS = [("content-type", "text/javascript; charset=utf-8"), ("cache-control", BUILT_PAGE_CACHE)]
+# The hashed name pages load: a new runtime is a new URL.
+HASHED_CLIENT_HEADERS = [CLIENT_HEADERS[0], ("cache-control", IMMUTABLE_CACHE)]
 TRANSLATION_HEADERS = [("cache-control", BUILT_PAGE_CACHE), ("x-content-type-options", "nosniff")]
 Strategy = Callable[[PageRequest], MaybeResponse]
 
@@ -82,9 +86,14 @@ class Engine:
             for locale, t in dist.translations.items()
         }
         self.static = StaticDirectory(app.static_dir) if app.static_dir else None
+        manifest = dist.render_conf.get("static", {})  # the build's hashes of the static files
+        self.fingerprints = Fingerprints(manifest, self.static) if self.static else None
         self.aliases = app.static_aliases
-        client = resources.files("perseus.client").joinpath("client.js").read_bytes()
+        client = client_runtime()
         self.client = served(None, etag(client), CLIENT_HEADERS, body=client, gz_body=gzip_copy(client))
+        self.client_path = runtime_path()
+        self.hashed_client = served(None, etag(client), HASHED_CLIENT_HEADERS, body=client,
+                                    gz_body=gzip_copy(client))
         # PERF: most requests GET a page by its canonical URL: kept here once served, a hit
         # skips routing. Built pages by their answer, the others by their page.
         self.exact: dict[str, Served] = {}
@@ -178,7 +187,12 @@ class Engine:
         if form is JSON:
             return self._page_data(method, path[len(PAGE_DATA_PREFIX):], headers, query)
         if path.startswith(STATIC_PREFIX) and self.static is not None:
-            return self._file(method, self.static.find(path[len(STATIC_PREFIX):]), headers)
+            relative = path[len(STATIC_PREFIX):]
+            assert self.fingerprints is not None
+            hashed = self.fingerprints.find(relative)
+            if hashed is not None:
+                return self._file(method, hashed, headers, IMMUTABLE_CACHE)
+            return self._file(method, self.static.find(relative), headers)
         if path.startswith(TRANSLATIONS_PREFIX):
             translations = self.translations.get(path[len(TRANSLATIONS_PREFIX):])
             if translations is None:
@@ -186,6 +200,8 @@ class Engine:
             return self.bodies.send(method, translations, headers)
         if path == CLIENT_PATH:
             return self.bodies.send(method, self.client, headers)
+        if path == self.client_path:
+            return self.bodies.send(method, self.hashed_client, headers)
         return self.errors.answer(404, method, HTML)
 
     def _page_data(self, method: str, tail: str, headers: Mapping[str, str], query: str) -> MaybeResponse:
@@ -204,12 +220,13 @@ class Engine:
             return self.errors.json(404, method)
         return self._answer(PageRequest(method, PAGE_DATA_PREFIX + tail, headers, query, page, JSON))
 
-    def _file(self, method: str, found: StaticFile | None, headers: Mapping[str, str]) -> Response:
+    def _file(self, method: str, found: StaticFile | None, headers: Mapping[str, str],
+              cache: str = STATIC_CACHE) -> Response:
         if method not in READ_METHODS:
             return self.errors.answer(405, method, HTML)
         if found is None:
             return self.errors.answer(404, method, HTML)
-        file_headers = [("content-type", found.content_type), ("cache-control", STATIC_CACHE),
+        file_headers = [("content-type", found.content_type), ("cache-control", cache),
                         ("etag", found.etag), ("x-content-type-options", "nosniff")]
         if etag_matches(headers.get("if-none-match"), found.etag):
             return Response(304, file_headers[1:3])

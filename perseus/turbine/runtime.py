@@ -15,6 +15,7 @@ from typing import Any
 
 from ..app import PerseusApp
 from ..errors import ConfigurationError, Overloaded, StoreError, status_for
+from ..http.fingerprints import hashed_names
 from ..http.response import Response
 from ..settings import Settings
 from ..stores.configured import check_store_reachable, open_mutable_store
@@ -87,7 +88,8 @@ class Runtime:
         # In watch mode, pages rendered at request time carry the reload script like built ones.
         reload_id = dist.build_id if settings.dev_reload else None
         self.renderer = PageRenderer(app, dist.global_state, base_path, load_translators(app),
-                                     reload_build_id=reload_id)
+                                     reload_build_id=reload_id,
+                                     static_files=hashed_names(dist.render_conf.get("static", {})))
         self.records: PageRecords | None = None
         self.revalidator: Revalidator | None = None
         self.generator: IncrementalGenerator | None = None
