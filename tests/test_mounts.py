@@ -315,3 +315,13 @@ def test_a_websocket_to_a_mount_is_refused(server: Server) -> None:
                      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 403")
+
+
+def test_a_site_with_mounts_cannot_be_exported(tmp_path: Path) -> None:
+    from perseus.builder.export import refuse_server_strategies
+    from perseus.errors import ExportError
+
+    app = PerseusApp(templates=[Template("index", view=lambda ctx, state: "")], root=tmp_path,
+                     mounts={"/api": _noop})
+    with pytest.raises(ExportError, match="mount '/api'"):
+        refuse_server_strategies(app)

@@ -57,13 +57,14 @@ class ExportSummary:
 def refuse_server_strategies(app: PerseusApp) -> None:
     """Raise ``ExportError`` naming every template whose strategy needs a server."""
     needing = server_strategies(app)
+    needing += [f"mount {mount.prefix!r} (an ASGI app)" for mount in app.mounts]
     if not needing:
         return
     lines = [f"cannot export: {len(needing)} strategy use(s) need a running server:"]
     lines += [f"  - {use}" for use in needing]
     lines.append(
-        "a static export has no server to render per request or regenerate pages: remove these"
-        " strategies to export, or deploy the server with `perseus deploy`"
+        "a static export has no server to render per request, regenerate pages or run mounted"
+        " apps: remove these to export, or deploy the server with `perseus deploy`"
     )
     raise ExportError("\n".join(lines))
 
