@@ -4,18 +4,20 @@ plus the in-process TestClient and the checks made when the app is constructed o
 
 from __future__ import annotations
 
-import asyncio
+import signal
 import socket
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser
 
 from perseus import PerseusApp, Template
-from perseus.errors import BuildError, ConfigurationError
+from perseus.errors import ConfigurationError
 from perseus.testing import TestClient
-from tests.conftest import Server, perseus
+from tests.conftest import Server, browser_page, perseus
+from tests.processes import children, wait_for
 
 MOUNT_APP = '''\
 import asyncio
@@ -24,7 +26,8 @@ import os
 
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocketDisconnect
 
 from perseus import PerseusApp, Template
 
@@ -69,10 +72,22 @@ async def boom_midway(request):
     return StreamingResponse(parts())
 
 
+async def ws(websocket):
+    await websocket.accept()
+    await websocket.send_text(f"hello {websocket.scope['root_path']} {websocket.url.path}")
+    await websocket.send_text("echo " + await websocket.receive_text())
+    try:
+        await websocket.receive_text()
+    except WebSocketDisconnect:
+        pass
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app):
     STARTED.append(os.getpid())
     yield {"marker": "from lifespan"}
+    with open(os.environ.get("MOUNT_STOPPED", os.devnull), "a") as stopped:
+        stopped.write(f"{os.getpid()}\\n")
 
 
 api = Starlette(routes=[
@@ -82,6 +97,7 @@ api = Starlette(routes=[
     Route("/teapot", teapot),
     Route("/boom", boom),
     Route("/boom-midway", boom_midway),
+    WebSocketRoute("/ws", ws),
 ], lifespan=lifespan)
 
 
@@ -272,14 +288,14 @@ def test_a_static_alias_below_a_mount_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_page_below_a_mount_fails_the_build(tmp_path: Path) -> None:
-    from perseus.builder.build import build_site
-    from perseus.settings import load_settings
-
-    app = PerseusApp(templates=[Template("api", view=lambda ctx, state: "", build_paths=lambda: ["", "x"])],
-                     root=tmp_path, mounts={"/api": _noop})
-    with pytest.raises(BuildError) as failed:
-        asyncio.run(build_site(app, tmp_path / "dist", load_settings(tmp_path)))
-    assert "below the mount '/api'" in str(failed.value)
+    (tmp_path / "app.py").write_text(
+        "from perseus import PerseusApp, Template\n"
+        "async def api(scope, receive, send): pass\n"
+        "app = PerseusApp(templates=[Template('api', view=lambda ctx, state: '',"
+        " build_paths=lambda: ['', 'x'])], mounts={'/api': api})\n")
+    done = perseus("build", cwd=tmp_path, check=False)
+    assert done.returncode != 0
+    assert "page '/api/x' is below the mount '/api'" in done.stderr
 
 
 FAILING_LIFESPAN_APP = '''\
@@ -288,6 +304,16 @@ import contextlib
 from starlette.applications import Starlette
 
 from perseus import PerseusApp, Template
+
+
+async def ws(websocket):
+    await websocket.accept()
+    await websocket.send_text(f"hello {websocket.scope['root_path']} {websocket.url.path}")
+    await websocket.send_text("echo " + await websocket.receive_text())
+    try:
+        await websocket.receive_text()
+    except WebSocketDisconnect:
+        pass
 
 
 @contextlib.asynccontextmanager
@@ -301,6 +327,19 @@ app = PerseusApp(templates=[Template("index", view=lambda ctx, state: "")],
 '''
 
 
+def test_each_worker_shuts_the_app_down_when_the_server_stops(site: Path, tmp_path: Path) -> None:
+    stopped = tmp_path / "stopped"
+    server = Server(site, workers=2, env={"MOUNT_STOPPED": str(stopped)})
+    try:
+        wait_for(lambda: len(children(server.process.pid)) == 2, 30, "both workers")
+        workers = children(server.process.pid)
+        server.process.send_signal(signal.SIGTERM)  # the main process alone, as supervisors do
+        assert server.process.wait(60) == 0
+    finally:
+        server.close()
+    assert {int(pid) for pid in stopped.read_text().split()} == workers
+
+
 def test_a_failing_lifespan_start_up_stops_the_server(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(FAILING_LIFESPAN_APP)
     done = perseus("serve", "--port", "0", cwd=tmp_path, check=False, timeout=90)
@@ -309,9 +348,25 @@ def test_a_failing_lifespan_start_up_stops_the_server(tmp_path: Path) -> None:
     assert "database unreachable" in done.stdout + done.stderr
 
 
-def test_a_websocket_to_a_mount_is_refused(server: Server) -> None:
+WEBSOCKET_TALK = """async (url) => await new Promise((resolve, reject) => {
+    const socket = new WebSocket(url), got = [];
+    socket.onopen = () => socket.send("ping");
+    socket.onmessage = (event) => { got.push(event.data); if (got.length === 2) socket.close(1000); };
+    socket.onclose = (event) => resolve({got, code: event.code});
+    socket.onerror = () => reject(new Error("websocket error"));
+})"""
+
+
+def test_a_websocket_to_a_mount_reaches_the_app(server: Server, browser: Browser) -> None:
+    with browser_page(browser) as page:
+        page.goto(server.url + "/")
+        talk = page.evaluate(WEBSOCKET_TALK, f"ws://127.0.0.1:{server.port}/api/ws")
+    assert talk == {"got": ["hello /api /api/ws", "echo ping"], "code": 1000}
+
+
+def test_a_websocket_elsewhere_is_refused(server: Server) -> None:
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(b"GET /api/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 403")

@@ -56,7 +56,7 @@ class ExportSummary:
 
 def refuse_server_strategies(app: PerseusApp) -> None:
     """Raise ``ExportError`` naming every template whose strategy needs a server."""
-    needing = server_strategies(app)
+    needing: list[object] = [*server_strategies(app)]
     needing += [f"mount {mount.prefix!r} (an ASGI app)" for mount in app.mounts]
     if not needing:
         return

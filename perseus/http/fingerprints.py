@@ -27,6 +27,12 @@ def digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()[:DIGEST_LENGTH]
 
 
+def file_digest(path: str | Path) -> str:
+    """``digest`` of a file's content, read in chunks (a large video is never held whole)."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()[:DIGEST_LENGTH]
+
+
 def fingerprinted(relative: str, content_digest: str) -> str:
     """``css/style.css`` -> ``css/style.<digest>.css`` (``LICENSE`` -> ``LICENSE.<digest>``)."""
     folder, slash, name = relative.rpartition("/")
@@ -56,7 +62,7 @@ def static_manifest(root: Path | None) -> dict[str, dict[str, Any]]:
     manifest = {}
     for relative, path in static_files(root):
         st = path.stat()
-        manifest[relative] = {"digest": digest(path.read_bytes()), "size": st.st_size,
+        manifest[relative] = {"digest": file_digest(path), "size": st.st_size,
                               "mtime_ns": st.st_mtime_ns}
     return manifest
 
@@ -91,6 +97,5 @@ class Fingerprints:
         key = (relative, found.size, found.mtime_ns)
         current = self._digests.get(key)
         if current is None:
-            with open(found.path, "rb") as file:
-                current = self._digests[key] = digest(file.read())
+            current = self._digests[key] = file_digest(found.path)
         return found if current == entry["digest"] else None

@@ -10,7 +10,7 @@ not ``/apiary``. Prefixes never nest, so a path belongs to at most one mount.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from ..errors import ConfigurationError
@@ -44,7 +44,7 @@ class MountTable:
     def __bool__(self) -> bool:
         return bool(self.mounts)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Mount]:
         return iter(self.mounts.values())
 
     def find(self, path: str) -> Mount | None:

@@ -36,10 +36,17 @@ class ASGIApp:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        if scope["type"] != "http":
-            return
         if self.engine is None:
             self.engine = self._open_engine()
+        if scope["type"] == "websocket":  # only mounted apps take them
+            mount = self.engine.mounts.find(scope["path"]) if self.engine.mounts is not None else None
+            if mount is not None:
+                state = self.lifespans.states.get(mount.prefix, {})
+                mounted = {**scope, **child_scope(mount, self.engine.base_path, scope["path"], state)}
+                await mount.app(mounted, receive, send)
+            return
+        if scope["type"] != "http":
+            return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path = decode_target(scope.get("raw_path") or scope["path"].encode())
         query = scope.get("query_string", b"").decode("latin-1")

@@ -11,7 +11,8 @@ The scope is Starlette's Mount's: ``root_path`` is the site's base path plus the
 and ``path`` the whole path, which starts with ``root_path`` (the ASGI spec's reading:
 asgiref#229, starlette#2400), so ``request.url`` and ``url_for`` are right. ``/api`` itself
 goes to the app with the route path empty (Starlette answers it with a redirect to
-``/api/``). Websockets to a mount are refused (closed) on RSGI: see the README.
+``/api/``). Websockets to a mount are bridged too (``serve_rsgi_websocket``); RSGI's accept
+takes no subprotocol or headers, so those of ``websocket.accept`` are not sent.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ ASGI = {"version": "3.0", "spec_version": "2.4"}
 # What stays as it is when a decoded path is spelled as a raw path again.
 _RAW_SAFE = "/!$&'()*+,;=:@-._~"
 LIFESPAN_TIMEOUT = 30.0
+WS_CLOSED, WS_BYTES = 0, 1  # RSGI's websocket message kinds (2: text)
 
 
 class ClientGone(OSError):
@@ -176,6 +178,75 @@ async def serve_asgi(mount: Mount, scope: dict[str, Any], receive: Any, send: An
 
 def _send(proto: Any, response: Response) -> None:
     proto.response_bytes(response.status, response.headers, response.body)
+
+
+class _RSGIWebsocket:
+    """``receive`` and ``send`` of one websocket, over granian's RSGI websocket protocol."""
+
+    def __init__(self, proto: Any) -> None:
+        self.proto = proto
+        self.transport: Any = None
+        self.connected = False
+        self.closed = False
+
+    async def receive(self) -> dict[str, Any]:
+        if not self.connected:
+            self.connected = True
+            return {"type": "websocket.connect"}
+        if self.transport is None or self.closed:
+            return {"type": "websocket.disconnect", "code": 1006}
+        message = await self.transport.receive()
+        if message.kind == WS_CLOSED:
+            self.closed = True
+            return {"type": "websocket.disconnect", "code": 1000}
+        key = "bytes" if message.kind == WS_BYTES else "text"
+        return {"type": "websocket.receive", key: message.data}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if self.closed:
+            raise ClientGone("the websocket is closed")
+        if kind == "websocket.accept" and self.transport is None:
+            self.transport = await self.proto.accept()
+        elif kind == "websocket.send" and self.transport is not None:
+            try:
+                if message.get("bytes") is not None:
+                    await self.transport.send_bytes(bytes(message["bytes"]))
+                else:
+                    await self.transport.send_str(message.get("text") or "")
+            except RuntimeError as error:  # granian's RSGIProtocolClosed
+                self.closed = True
+                raise ClientGone(str(error)) from None
+        elif kind == "websocket.close":
+            self.closed = True
+            self.proto.close(int(message.get("code", 1000)))  # before accept: granian answers 403
+        else:
+            raise RuntimeError(f"unexpected {kind!r} on a websocket")
+
+
+async def serve_rsgi_websocket(mount: Mount, scope: Any, proto: Any, base_path: str,
+                               state: dict[str, Any]) -> None:
+    """Run one websocket connection with the mounted app."""
+    socket = _RSGIWebsocket(proto)
+    protocols = scope.headers.get("sec-websocket-protocol") or ""
+    asgi_scope = {
+        "type": "websocket", "http_version": scope.http_version, "scheme": scope.scheme,
+        "raw_path": quote(base_path + scope.path, safe=_RAW_SAFE).encode("ascii"),
+        "query_string": scope.query_string.encode("latin-1"),
+        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in scope.headers.items()],
+        "client": _address(scope.client), "server": _address(scope.server), "extensions": {},
+        "subprotocols": [p.strip() for p in protocols.split(",") if p.strip()],
+        **child_scope(mount, base_path, scope.path, state),
+    }
+    try:
+        await mount.app(asgi_scope, socket.receive, socket.send)
+    except ClientGone:
+        pass
+    except Exception:
+        log.exception("mounted app %s failed on the websocket %s", mount.prefix, scope.path)
+    if not socket.closed:
+        socket.closed = True
+        proto.close(1000 if socket.transport is not None else 1011)
 
 
 class _Lifespan:

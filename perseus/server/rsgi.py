@@ -8,7 +8,7 @@ from typing import Any
 from ..http.mounts import Mount
 from ..http.response import Response
 from ..turbine.engine import Engine
-from .mounts import Lifespans, failed_answer, serve_rsgi
+from .mounts import Lifespans, failed_answer, serve_rsgi, serve_rsgi_websocket
 from .shutdown import WorkerStop
 
 
@@ -31,7 +31,7 @@ class RSGIApp:
         self.stop.watch(loop)
 
     def __rsgi_del__(self, loop: Any) -> None:
-        loop.run_until_complete(self.stop.wait_for_background())
+        loop.run_until_complete(self.stop.wait_for_background(self.lifespans.tasks))
         loop.run_until_complete(self.lifespans.shutdown())
         self.stop.finish()
 
@@ -41,11 +41,14 @@ class RSGIApp:
             engine.close()
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
-        if scope.proto != "http":
-            return  # websockets (to mounts too) are not part of the surface; granian closes them
         engine = self.engine
         if engine is None:  # a server that skipped __rsgi_init__
             engine = self.engine = self._open_engine()
+        if scope.proto != "http":  # a websocket: only mounted apps take them (else granian's 403)
+            if engine.mounts is not None and (mount := engine.mounts.find(scope.path)) is not None:
+                await serve_rsgi_websocket(mount, scope, proto, engine.base_path,
+                                           self.lifespans.states.get(mount.prefix, {}))
+            return
         response = engine.respond(scope.method, scope.path, scope.headers, scope.query_string)
         if not isinstance(response, Response):  # PERF: only pages running user code await
             self.stop.running += 1
