@@ -89,11 +89,10 @@ class Engine:
         manifest = dist.render_conf.get("static", {})  # the build's hashes of the static files
         self.fingerprints = Fingerprints(manifest, self.static) if self.static else None
         self.aliases = app.static_aliases
-        client = client_runtime()
-        self.client = served(None, etag(client), CLIENT_HEADERS, body=client, gz_body=gzip_copy(client))
+        client, client_gz = client_runtime(), gzip_copy(client_runtime())
+        self.client = served(None, etag(client), CLIENT_HEADERS, body=client, gz_body=client_gz)
         self.client_path = runtime_path()
-        self.hashed_client = served(None, etag(client), HASHED_CLIENT_HEADERS, body=client,
-                                    gz_body=gzip_copy(client))
+        self.hashed_client = served(None, etag(client), HASHED_CLIENT_HEADERS, body=client, gz_body=client_gz)
         # PERF: most requests GET a page by its canonical URL: kept here once served, a hit
         # skips routing. Built pages by their answer, the others by their page.
         self.exact: dict[str, Served] = {}
