@@ -17,7 +17,9 @@ PYTHON = "3.11"
 # pip: `perseus deploy` runs `python -m pip` (uv-made venvs have none).
 TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "httpx>=0.27", "pytest-timeout>=2.3", "playwright>=1.45",
              "watchfiles>=0.21", "pip", "redis>=5", "pytest-xdist>=3.5",
-             "prometheus_client>=0.20"]
+             "prometheus_client>=0.20",
+             # starlette: tests/test_mounts.py mounts a real Starlette app (PerseusApp(mounts=...)).
+             "starlette>=0.40"]
 # pytest-xdist: three workers, each taking whole files (so no module or session fixture is
 # made twice). test_deploy.py (collected first, see tests/conftest.py) keeps one busy for
 # about 40% of the run; the other two share the rest, most of which waits on regeneration

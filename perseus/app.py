@@ -14,6 +14,7 @@ from perseus_core.shell import DEFAULT_DOCUMENT, Shell, ShellError
 
 from .errors import ConfigurationError, Redirect
 from .http.location import BadRedirect
+from .http.mounts import ASGIApp, MountTable
 from .i18n.locales import Locales
 from .template import Template, View
 
@@ -55,6 +56,11 @@ class PerseusApp:
             (``/fr-FR/old`` on a site with locales; a locale-less source is answered
             before the locale redirect). A chain, a loop or a bad target is refused here;
             a source that is also a page fails the build.
+        mounts: ``{"/api": asgi_app}``, ASGI apps (Starlette, FastAPI, a plain async
+            callable) served below their URL prefix by the same server. A prefix starts
+            with ``/``, does not end with one, is not below ``/.perseus/`` and does not
+            overlap another; it owns itself and every path below it (a page there fails
+            the build).
         root: the project directory that relative paths are resolved from; by
             default the directory of the module that constructs the app.
     """
@@ -74,6 +80,7 @@ class PerseusApp:
         locales: Locales | None = None,
         translations_dir: str | os.PathLike[str] = "translations",
         redirects: Mapping[str, str | Redirect] | None = None,
+        mounts: Mapping[str, ASGIApp] | None = None,
         root: str | os.PathLike[str] | None = None,
     ) -> None:
         self.root = Path(root) if root is not None else _caller_directory()
@@ -95,6 +102,11 @@ class PerseusApp:
         self.static_dir = self._check_static_dir(static_dir)
         self.static_aliases = self._check_aliases(static_aliases or {})
         self.redirects = _check_redirects(redirects or {}, self.static_aliases)
+        self.mounts = MountTable(mounts or {})
+        for url in self.static_aliases:
+            if self.mounts.find(url) is not None:
+                raise ConfigurationError(f"static alias {url!r} is below a mount, which would hide it;"
+                                         " move one of them")
         if locales is not None and not isinstance(locales, Locales):
             raise ConfigurationError(f"locales must be Locales('en-US', [...]), got {locales!r}")
         self.locales = locales

@@ -128,16 +128,22 @@ def build(app_spec: str | None, dist: Path) -> None:
 @click.option("--host", show_default="PERSEUS_HOST, HOST or 127.0.0.1")
 @click.option("--port", type=int, show_default="PERSEUS_PORT, PORT or 8080")
 @click.option("--workers", type=click.IntRange(1), show_default="PERSEUS_WORKERS or 1")
+@click.option("--reuse-port", is_flag=True,
+              help="Share a port another server listens on (a rolling restart; PERSEUS_REUSE_PORT).")
 @click.option("--interface", type=click.Choice(["rsgi", "asgi"]), default="rsgi", hidden=True)
 def serve(
     app_spec: str | None, dist: Path, no_build: bool, watch: bool, host: str | None, port: int | None,
-    workers: int | None, interface: str,
+    workers: int | None, reuse_port: bool, interface: str,
 ) -> None:
     """Build (unless --no-build), then serve the site on granian."""
+    from .server.ports import port_in_use, port_in_use_message
+
     settings = _settings()
     host = host or settings.host
     port = settings.port if port is None else port
     workers = workers or settings.workers
+    if not (reuse_port or settings.reuse_port) and port_in_use(host, port):
+        _fail(PerseusError(port_in_use_message(host, port)))
     if watch:
         from .dev import run_dev
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from .errors import ConfigurationError
+from .http.urls import STATIC_PREFIX
 from .i18n.locales import NO_LOCALE
 from .i18n.translators import NoTranslator, Translator
 
@@ -39,6 +42,7 @@ class RenderContext:
         global_state: the app's global state, ``None`` without one.
         base_path: the URL prefix the site is served under (``PERSEUS_BASE_PATH``).
         translator: the locale's translations, used by ``t``.
+        static_files: each file of the static directory by its hashed name, used by ``static``.
     """
 
     locale: str
@@ -47,6 +51,7 @@ class RenderContext:
     global_state: Any = None
     base_path: str = ""
     translator: Translator = field(default_factory=NoTranslator, repr=False)
+    static_files: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def t(self, message_id: str, **args: Any) -> str:
         """The text of translation ``message_id`` in this page's locale, with ``args`` put in.
@@ -73,6 +78,25 @@ class RenderContext:
         if self.locale == NO_LOCALE:
             return f"{self.base_path}/{path}"
         return f"{self.base_path}/{self.locale}/{path}" if path else f"{self.base_path}/{self.locale}"
+
+
+    def static(self, file: str) -> str:
+        """The fingerprinted URL of ``file`` of the static directory, with the base path.
+
+        ``ctx.static("style.css")`` is ``/.perseus/static/style.3f2a9c1e.css``: the hash is
+        of the file's content at build time, so the URL is cached for ever and a new version
+        is a new URL.
+
+        Raises:
+            ConfigurationError: no such file in the static directory when the site was
+                built; at build time this fails the build, naming the page and the file.
+        """
+        relative = file.lstrip("/")
+        hashed = self.static_files.get(relative)
+        if hashed is None:
+            raise ConfigurationError(f"ctx.static({file!r}): the static directory had no file {relative!r}"
+                                     " when the site was built; add it (or set static_dir) and rebuild")
+        return f"{self.base_path}{STATIC_PREFIX}{quote(hashed, safe='/')}"
 
 
 @dataclass(frozen=True)

@@ -212,6 +212,10 @@ class Settings:
     port: int = _setting(8080, "PERSEUS_PORT", "port", _port,
                          "the port of `perseus serve` and of `export --serve` (`--port`); `PORT` when unset",
                          fallback="PORT")
+    reuse_port: bool = _setting(False, "PERSEUS_REUSE_PORT", "reuse_port", _boolean,
+                                "start `perseus serve` on a port another server of the site listens on"
+                                " (`--reuse-port`, for a rolling restart); otherwise a port in use"
+                                " stops it", format=_flag)
     workers: int = _setting(1, "PERSEUS_WORKERS", "workers", _count,
                             "server worker processes (`--workers`)")
     # NOTE: 8 s fits inside the shortest common supervisor grace (`docker stop` kills after

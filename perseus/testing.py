@@ -29,9 +29,11 @@ import orjson
 
 from .app import PerseusApp
 from .builder.build import build_site
+from .http.mounts import Mount
 from .http.urls import decode_target
 from .loader import app_spec, load_app
 from .request import Headers
+from .server.mounts import Lifespans, child_scope, failed_answer, serve_asgi
 from .settings import Settings, load_settings, set_environment
 from .turbine.engine import Engine, open_engine
 
@@ -105,6 +107,7 @@ class TestClient:
         self._thread = threading.Thread(target=self._loop.run_forever, name="perseus-testclient", daemon=True)
         self._thread.start()
         self._engine: Engine | None = None
+        self._lifespans = Lifespans(())
         self._callers: set[asyncio.Task[Any]] = set()
         try:
             self.settings: Settings = load_settings(self.project)
@@ -114,6 +117,8 @@ class TestClient:
             if build:
                 self._run(build_site(load(), self.dist, self.settings), None)
             self._engine = self._run(self._call(lambda: open_engine(load(), self.dist, self.settings)), None)
+            self._lifespans = Lifespans(self._engine.app.mounts)
+            self._run(self._lifespans.startup(), None)
         except BaseException:
             self.close()
             raise
@@ -123,8 +128,9 @@ class TestClient:
                 json: Any = None) -> TestResponse:
         """Send one request; ``path`` may carry a query string, ``params`` adds to it.
 
-        ``content`` is the body as bytes; ``json`` a value sent as a JSON body (with its
-        content type, unless ``headers`` name one).
+        ``content`` is the body as bytes (read by mounted apps and the routes that take a
+        body); ``json`` a value sent as a JSON body (with its content type, unless
+        ``headers`` name one).
         """
         if json is not None:
             content = orjson.dumps(json)
@@ -152,7 +158,8 @@ class TestClient:
     def wait_idle(self, timeout: float = 10) -> None:
         """Wait until the work the engine started in the background (regenerations) is done."""
         async def idle() -> None:
-            while busy := asyncio.all_tasks() - self._callers - {asyncio.current_task()}:
+            while busy := (asyncio.all_tasks() - self._callers - self._lifespans.tasks
+                           - {asyncio.current_task()}):
                 await asyncio.wait(busy)
         self._run(asyncio.wait_for(idle(), timeout), None)
 
@@ -192,12 +199,38 @@ class TestClient:
         # gets the engine's own 400.
         decoded = decode_target(quote(target, safe=_PATH_SAFE).encode("ascii"))
         answer: Any = engine.respond(method, decoded, sent, query, _chunks(content or b""))
+        if isinstance(answer, Mount):
+            return await self._mounted(engine, answer, method, decoded, sent, query, content or b"")
         if inspect.isawaitable(answer):
             answer = await answer
         body: bytes = answer.body
         if answer.file is not None:
             body = Path(answer.file).read_bytes()
         return TestResponse(answer.status, Headers(answer.headers), body)
+
+    async def _mounted(self, engine: Engine, mount: Mount, method: str, path: str,
+                       headers: Mapping[str, str], query: str, content: bytes) -> TestResponse:
+        """A mounted app's answer: the body sent in one message, the answer gathered whole."""
+        scope = {"type": "http", "http_version": "1.1", "method": method, "scheme": "http",
+                 "raw_path": quote(path, safe=_PATH_SAFE).encode("ascii"),
+                 "query_string": query.encode("ascii"), "client": ("testclient", 50000),
+                 "server": ("testserver", 80), "extensions": {},
+                 "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+                 **child_scope(mount, engine.base_path, path, self._lifespans.states.get(mount.prefix, {}))}
+        pending = [{"type": "http.request", "body": content, "more_body": False}]
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return pending.pop() if pending else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await serve_asgi(mount, scope, receive, send, failed_answer(engine.errors, method))
+        start = sent[0]
+        pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", ())]
+        body = b"".join(m.get("body", b"") for m in sent[1:])
+        return TestResponse(start["status"], Headers(pairs), body)
 
     def _import(self, spec: str) -> PerseusApp:
         """The app imported anew, as each ``perseus`` process imports it.
@@ -217,6 +250,7 @@ class TestClient:
         return app
 
     async def _shutdown(self) -> None:
+        await self._lifespans.shutdown()
         tasks = asyncio.all_tasks() - self._callers
         for task in tasks:
             task.cancel()

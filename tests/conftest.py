@@ -42,6 +42,25 @@ def tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def runtime_hash_spelled_out(body: bytes) -> bytes:
+    """``body`` with the client runtime's hashed URL as tests/golden spells it (RUNTIME_HASH),
+    so that a change of the runtime needs no new golden tree."""
+    from perseus.client import runtime_path
+
+    return body.replace(runtime_path().encode(), b"/.perseus/client.RUNTIME_HASH.js")
+
+
+def golden_form(files: dict[str, bytes]) -> dict[str, bytes]:
+    """An export's files as tests/golden holds them: without the client runtime, which is
+    checked against the installed one here (at both of its names), its hash spelled out."""
+    from perseus.client import runtime, runtime_path
+
+    files = dict(files)
+    for name in (".perseus/client.js", runtime_path().lstrip("/")):
+        assert files.pop(name) == runtime(), name
+    return {name: runtime_hash_spelled_out(body) for name, body in files.items()}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

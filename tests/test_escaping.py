@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from perseus.client import runtime_path
 from perseus.testing import TestClient
 from tests.conftest import perseus
 from tests.sites import HOSTILE_STRINGS, expected_state
@@ -49,7 +50,7 @@ def test_state_element_is_single_inert_and_round_trips(escaping_client: TestClie
     scripts = scripts_of(page)
     # Exactly the three scripts perseus writes: state, site meta, client runtime.
     assert [attrs.get("id") or attrs.get("src") for attrs, _ in scripts] == [
-        "__perseus_state", "__perseus_meta", "/.perseus/client.js"]
+        "__perseus_state", "__perseus_meta", runtime_path()]
     state_text = scripts[0][1]
     assert not re.search(r"</script", state_text, re.I)
     assert "<!--" not in state_text and "<" not in state_text and ">" not in state_text

@@ -13,7 +13,6 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 
 import httpx
@@ -22,10 +21,11 @@ import pytest
 from playwright.sync_api import Browser, Request
 
 from perseus import PerseusApp, Template
+from perseus.client import runtime_path
 from perseus.errors import ExportError
 from perseus.stores.immutable import Dist
 from tests.conftest import GOLDEN_EXPORT as GOLDEN
-from tests.conftest import browser_page, copy_example, free_port, perseus, tree
+from tests.conftest import browser_page, copy_example, free_port, golden_form, perseus, tree
 
 CLIENT = ".perseus/client.js"
 
@@ -38,15 +38,12 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_export_of_basic_matches_the_golden_tree(exported: Path) -> None:
-    output = tree(exported / "dist" / "exported")
-    # The client runtime is copied as it is: compared with the installed one, not a
-    # golden copy that every change of the runtime would have to regenerate.
-    runtime = resources.files("perseus.client").joinpath("client.js").read_bytes()
-    assert output.pop(CLIENT) == runtime
+    output = golden_form(tree(exported / "dist" / "exported"))
     if os.environ.get("PERSEUS_REGENERATE_GOLDEN"):
         shutil.rmtree(GOLDEN, ignore_errors=True)
-        shutil.copytree(exported / "dist" / "exported", GOLDEN,
-                        ignore=lambda folder, names: {"client.js"} & set(names))
+        for name, body in output.items():
+            (GOLDEN / name).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN / name).write_bytes(body)
     golden = tree(GOLDEN)
     assert sorted(output) == sorted(golden), "the exported files differ from tests/golden/export-basic"
     changed = [name for name in golden if output[name] != golden[name]]
@@ -112,7 +109,7 @@ def test_export_under_a_base_path_links_and_loads_everything_below_it(
     client = preview_under_base_path.client
     home = client.get("/site/")
     assert home.status_code == 200
-    assert '<script type="module" src="/site/.perseus/client.js"></script>' in home.text
+    assert f'<script type="module" src="/site{runtime_path()}"></script>' in home.text
     assert '"base":"/site"' in home.text  # the client runtime's meta.base
     assert 'href="/site/post/first"' in home.text
     about = client.get("/site/about")
@@ -124,7 +121,10 @@ def test_export_under_a_base_path_links_and_loads_everything_below_it(
     second = client.get("/site/.perseus/page/xx-XX/post/second.json")
     assert second.json()["state"]["title"] == "Second thoughts"
     assert client.get("/site/.perseus/client.js").status_code == 200
+    assert client.get(f"/site{runtime_path()}").status_code == 200
     assert "font-family" in client.get("/site/.perseus/static/style.css").text
+    hashed = Dist(preview_under_base_path.project / "dist").render_conf["static"]["style.css"]["digest"]
+    assert "font-family" in client.get(f"/site/.perseus/static/style.{hashed}.css").text
     assert client.get("/site/robots.txt").text.startswith("User-agent")
 
 

@@ -7,6 +7,7 @@ import re
 
 import orjson
 
+from perseus.client import runtime_path
 from perseus.testing import TestClient
 
 
@@ -112,8 +113,13 @@ def test_other_methods_get_405_with_allow(basic_client: TestClient) -> None:
 
 def test_client_runtime_is_served_and_linked(basic_client: TestClient) -> None:
     page = basic_client.get("/").text
-    assert '<script type="module" src="/.perseus/client.js"></script>' in page
+    # Pages load the runtime by its hashed name, cached for ever; the plain name stays.
+    assert f'<script type="module" src="{runtime_path()}"></script>' in page
+    assert re.fullmatch(r"/\.perseus/client\.[0-9a-f]{8}\.js", runtime_path())
+    hashed = basic_client.get(runtime_path())
+    assert hashed.headers["cache-control"] == "public, max-age=31536000, immutable"
     client = basic_client.get("/.perseus/client.js")
-    assert client.status_code == 200
+    assert client.status_code == 200 and client.content == hashed.content
+    assert client.headers["cache-control"] == "public, max-age=0, must-revalidate"
     assert client.headers["content-type"].startswith("text/javascript")
     assert "/.perseus/page/" in client.text

@@ -352,8 +352,10 @@ def test_a_rolling_restart_on_the_same_port_loses_no_request(
     try:
         with Load(old.url, path="/who", retry_unanswered=True) as load:
             time.sleep(1)
-            # granian's listeners use SO_REUSEPORT: a second server binds the same port.
-            new = Server(release, workers=2, port=old.port, env={"LIFECYCLE_ARRIVALS": str(arrivals)})
+            # granian's listeners use SO_REUSEPORT: a second server started with the opt-in
+            # (it refuses a port in use otherwise) binds the same port.
+            new = Server(release, workers=2, port=old.port,
+                         env={"LIFECYCLE_ARRIVALS": str(arrivals), "PERSEUS_REUSE_PORT": "1"})
             started = new
             wait_for(lambda: len(children(started.process.pid)) == 2, RESPAWN_WITHIN, "the new workers")
             wait_until_answered_by(old.url, children(new.process.pid))

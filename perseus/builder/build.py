@@ -20,7 +20,9 @@ from ..app import PerseusApp
 from ..context import StateInfo
 from ..errors import BuildError, BuildTimeout, NotFound, PageFailure, Redirect
 from ..http.bodies import RenderedPage
+from ..http.fingerprints import hashed_names, static_manifest
 from ..http.location import location_for
+from ..http.mounts import MountTable
 from ..http.response import ERROR_STATUSES
 from ..http.static_copies import static_files, write_static_copies
 from ..http.urls import RESERVED_SEGMENT, page_url
@@ -141,8 +143,10 @@ async def _build_locked(
             except Exception as exc:
                 failure = PageFailure("(global state)", None, NO_LOCALE, "global_state", exc)
                 raise BuildError([failure]) from exc
+        static = static_manifest(app.static_dir)
         renderer = PageRenderer(app, global_state, base_path, translators,
-                                reload_build_id=build_id if settings.dev_reload else None)
+                                reload_build_id=build_id if settings.dev_reload else None,
+                                static_files=hashed_names(static))
         say(f"collecting paths of {len(app.templates)} template(s)")
         collected = await asyncio.gather(*(_collect_paths(t, calls, failures) for t in app.templates))
         jobs = [
@@ -151,7 +155,7 @@ async def _build_locked(
             for path in paths
             for locale in locales
         ]
-        _check_conflicts(jobs, set(app.static_aliases), set(app.redirects), failures)
+        _check_conflicts(jobs, set(app.static_aliases), set(app.redirects), app.mounts, failures)
         say(f"rendering {len(jobs)} page(s)")
         limit = asyncio.Semaphore(MAX_CONCURRENT_STATES)
         rendered = await asyncio.gather(*(_render(job, renderer, limit, calls, failures, base_path)
@@ -197,7 +201,7 @@ async def _build_locked(
         writer.write_json(STATIC_COPIES_INDEX, copies)
         for template, (_, extra) in zip(app.templates, collected, strict=True):
             writer.write_extra(template.name, encode_state(extra))
-        writer.write_json(RENDER_CONF, _render_conf(app, jobs, locales, base_path))
+        writer.write_json(RENDER_CONF, {**_render_conf(app, jobs, locales, base_path), "static": static})
         if tagged:  # for `perseus revalidate --tag`, which names the built pages it cannot mark
             writer.write_json(BUILT_TAGS, tagged)
         if app.global_state is not None:
@@ -239,9 +243,10 @@ async def _collect_paths(
     return paths, extra
 
 
-def _check_conflicts(jobs: list[_PageJob], aliases: set[str], redirects: set[str],
+def _check_conflicts(jobs: list[_PageJob], aliases: set[str], redirects: set[str], mounts: MountTable,
                      failures: list[PageFailure]) -> None:
-    """Each URL answers one thing: a page, a static alias, a fixed redirect or perseus's own routes."""
+    """Each URL answers one thing: a page, a static alias, a fixed redirect, a mounted app or
+    perseus's own routes."""
     owners: dict[tuple[str, str], str] = {}
     for job in jobs:
         key = (job.template.full_path(job.path), job.locale)
@@ -254,6 +259,9 @@ def _check_conflicts(jobs: list[_PageJob], aliases: set[str], redirects: set[str
         elif url in redirects:
             clash = (f"page '{url}' is also a source of PerseusApp(redirects=...), which would hide it;"
                      " remove the redirect or the page")
+        elif (mount := mounts.find(url)):
+            clash = (f"page '/{key[0]}' is below the mount {mount.prefix!r}, which answers it instead;"
+                     " move the page or the mount")
         if clash is not None:
             failures.append(PageFailure(job.template.name, job.path, job.locale, "build_paths",
                                         ValueError(clash)))

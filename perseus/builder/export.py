@@ -4,8 +4,8 @@ Layout of the export (one scheme throughout; ``<L>/`` only where the site has lo
 
     <L>/<path>/index.html                the page (the index page is <L>/index.html)
     .perseus/page/<locale>/<path>.json   what client navigation fetches (index: <locale>/.json)
-    .perseus/client.js                   the client runtime
-    .perseus/static/...                  the app's static directory
+    .perseus/client.js                   the client runtime (and at its hashed name)
+    .perseus/static/...                  the app's static directory (each file at its hashed name too)
     <alias>                              each static alias at its own path
     404.html (and <L>/404.html)          the not-found page
     <path>/index.html (i18n only)        sends the visitor to <L>/<path> (index: index.html)
@@ -25,7 +25,6 @@ import os
 import secrets
 import shutil
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,8 +33,9 @@ import orjson
 from perseus_core._escape import escape_script_json
 
 from ..app import PerseusApp
+from ..client import runtime, runtime_path
 from ..errors import ExportError
-from ..http.static import open_regular
+from ..http.fingerprints import hashed_names, static_files
 from ..http.urls import CLIENT_PATH, STATIC_PREFIX, TRANSLATIONS_PREFIX, export_file, page_data_url
 from ..i18n.locales import NO_LOCALE
 from ..stores.immutable import Dist
@@ -59,14 +59,15 @@ class ExportSummary:
 
 def refuse_server_strategies(app: PerseusApp) -> None:
     """Raise ``ExportError`` naming every template whose strategy needs a server."""
-    needing = server_strategies(app)
+    needing: list[object] = [*server_strategies(app)]
+    needing += [f"mount {mount.prefix!r} (an ASGI app)" for mount in app.mounts]
     if not needing:
         return
     lines = [f"cannot export: {len(needing)} strategy use(s) need a running server:"]
     lines += [f"  - {use}" for use in needing]
     lines.append(
-        "a static export has no server to render per request or regenerate pages: remove these"
-        " strategies to export, or deploy the server with `perseus deploy`"
+        "a static export has no server to render per request, regenerate pages or run mounted"
+        " apps: remove these to export, or deploy the server with `perseus deploy`"
     )
     raise ExportError("\n".join(lines))
 
@@ -111,10 +112,15 @@ def export_files(dist: Dist, app: PerseusApp) -> dict[str, Source]:
             folder = f"{page_path}/" if page_path else ""
             redirect = locale_redirect_page(base, locales, default_locale, page_path)
             _add_unique(files, f"{folder}index.html", redirect, f"the locale redirect of /{page_path}")
-    files[export_file(CLIENT_PATH)] = resources.files("perseus.client").joinpath("client.js").read_bytes()
+    files[export_file(CLIENT_PATH)] = files[export_file(runtime_path())] = runtime()
     if app.static_dir is not None:
-        for relative, path in _static_files(app.static_dir):
+        # Each file at its plain name and at the hashed name the build's pages link.
+        hashed = hashed_names(dist.render_conf.get("static", {}))
+        for relative, path in static_files(app.static_dir):
             files[export_file(STATIC_PREFIX + relative)] = path
+            if relative in hashed:
+                _add_unique(files, export_file(STATIC_PREFIX + hashed[relative]), path,
+                            f"the fingerprinted copy of static file '{relative}'")
     for url, target in app.static_aliases.items():
         _add_unique(files, url.lstrip("/"), target, f"static alias '{url}'")
     _check_no_file_is_a_folder(files)
@@ -206,18 +212,6 @@ def refresh_page(location: str) -> bytes:
         f'<link rel="canonical" href="{href}"><meta name="robots" content="noindex"></head>'
         f'<body><p>Redirecting to <a href="{href}">{href}</a></p></body></html>\n'
     ).encode()
-
-
-def _static_files(root: Path) -> list[tuple[str, Path]]:
-    found = []
-    for folder, _dirs, names in os.walk(root):
-        for name in names:
-            path = Path(folder) / name
-            # SECURITY: the same rule as serving: only regular files inside the root,
-            # so a symlink cannot copy a file from elsewhere into the public export.
-            if open_regular(path, root) is not None:
-                found.append((path.relative_to(root).as_posix(), path))
-    return sorted(found)
 
 
 def _add_unique(files: dict[str, Source], relative: str, source: Source, what: str) -> None:

@@ -7,17 +7,21 @@ import os
 import stat
 from pathlib import Path
 
-STATIC_CACHE = "public, max-age=3600"
+# NOTE: revalidated on every use (a 304 with the ETag), like a built page: a stylesheet
+# linked by its plain name is then never older than the page of a new build that links it.
+# Long-lived caching is what the hashed names of ``ctx.static`` are for (fingerprints.py).
+STATIC_CACHE = "public, max-age=0, must-revalidate"
 
 
 class StaticFile:
     """A regular file found inside its root, with what its response needs."""
 
-    __slots__ = ("path", "etag", "content_type", "size")
+    __slots__ = ("path", "etag", "content_type", "size", "mtime_ns")
 
     def __init__(self, path: str, st: os.stat_result) -> None:
         self.path = path
         self.size = st.st_size
+        self.mtime_ns = st.st_mtime_ns
         self.etag = f'W/"{st.st_size:x}-{st.st_mtime_ns:x}"'
         content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
         if content_type.startswith("text/") or content_type in ("application/javascript", "image/svg+xml"):

@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from time import perf_counter_ns
 from typing import Any
 
+from ..http.mounts import Mount
 from ..http.response import Response
 from ..http.urls import decode_target
 from ..turbine.engine import Engine
 from .access_log import AccessLog
+from .mounts import Lifespans, child_scope, failed_answer, serve_asgi
 from .observe import Observe, Observers
 from .shutdown import WorkerStop
 
@@ -32,6 +34,7 @@ class ASGIApp:
         self.stop = WorkerStop(shutdown_timeout, self._close)
         self.observers = Observers(access_log)
         self.observe: Observe | None = None
+        self.lifespans = Lifespans(())
 
     def _open(self) -> Engine:
         engine = self.engine = self._open_engine()
@@ -48,9 +51,16 @@ class ASGIApp:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
+        engine = self.engine if self.engine is not None else self._open()
+        if scope["type"] == "websocket":  # only mounted apps take them
+            mount = engine.mounts.find(scope["path"]) if engine.mounts is not None else None
+            if mount is not None:
+                state = self.lifespans.states.get(mount.prefix, {})
+                mounted = {**scope, **child_scope(mount, engine.base_path, scope["path"], state)}
+                await mount.app(mounted, receive, send)
+            return
         if scope["type"] != "http":
             return
-        engine = self.engine if self.engine is not None else self._open()
         observe = self.observe
         started = perf_counter_ns() if observe is not None else 0
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -62,6 +72,11 @@ class ASGIApp:
         else:
             self.stop.running += 1
             try:
+                if isinstance(answer, Mount):
+                    mounted = {**scope, **child_scope(answer, engine.base_path, path,
+                                                      self.lifespans.states.get(answer.prefix, {}))}
+                    return await serve_asgi(answer, mounted, receive, send,
+                                            failed_answer(engine.errors, scope["method"]))
                 response = await answer
             finally:
                 self.stop.running -= 1
@@ -81,13 +96,16 @@ class ASGIApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
-                    self._open()
+                    engine = self._open()
+                    self.lifespans = Lifespans(engine.app.mounts)
+                    await self.lifespans.startup()
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 self.stop.watch(asyncio.get_running_loop())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.lifespans.shutdown()
                 self._close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

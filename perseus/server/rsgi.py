@@ -6,9 +6,11 @@ from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Any
 
+from ..http.mounts import Mount
 from ..http.response import Response
 from ..turbine.engine import Engine
 from .access_log import AccessLog
+from .mounts import Lifespans, failed_answer, serve_rsgi, serve_rsgi_websocket
 from .observe import Observe, Observers
 from .shutdown import WorkerStop
 
@@ -27,9 +29,12 @@ class RSGIApp:
         self.stop = WorkerStop(shutdown_timeout, self._close)
         self.observers = Observers(access_log)
         self.observe: Observe | None = None
+        self.lifespans = Lifespans(())
 
     def __rsgi_init__(self, loop: Any) -> None:
-        self._open()
+        engine = self._open()
+        self.lifespans = Lifespans(engine.app.mounts)
+        loop.run_until_complete(self.lifespans.startup())  # a failed start-up stops the worker
         self.stop.watch(loop)
 
     def _open(self) -> Engine:
@@ -38,7 +43,8 @@ class RSGIApp:
         return engine
 
     def __rsgi_del__(self, loop: Any) -> None:
-        loop.run_until_complete(self.stop.wait_for_background())
+        loop.run_until_complete(self.stop.wait_for_background(self.lifespans.tasks))
+        loop.run_until_complete(self.lifespans.shutdown())
         self.stop.finish()
 
     def _close(self) -> None:
@@ -48,11 +54,14 @@ class RSGIApp:
         self.observers.close()
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
-        if scope.proto != "http":
-            return  # websockets are not part of the surface; granian closes them
         engine = self.engine
         if engine is None:  # a server that skipped __rsgi_init__
             engine = self._open()
+        if scope.proto != "http":  # a websocket: only mounted apps take them (else granian's 403)
+            if engine.mounts is not None and (mount := engine.mounts.find(scope.path)) is not None:
+                await serve_rsgi_websocket(mount, scope, proto, engine.base_path,
+                                           self.lifespans.states.get(mount.prefix, {}))
+            return
         observe = self.observe
         started = perf_counter_ns() if observe is not None else 0
         # PERF: the protocol is the body's chunks (RSGI: async iteration): nothing made per request.
@@ -60,6 +69,10 @@ class RSGIApp:
         if not isinstance(response, Response):  # PERF: only pages running user code await
             self.stop.running += 1
             try:
+                if isinstance(response, Mount):
+                    return await serve_rsgi(response, scope, proto, engine.base_path,
+                                            self.lifespans.states.get(response.prefix, {}),
+                                            failed_answer(engine.errors, scope.method))
                 response = await response
             finally:
                 self.stop.running -= 1

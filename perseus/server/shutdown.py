@@ -32,7 +32,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from multiprocessing.connection import wait as wait_for_ends
 from typing import Any
 
@@ -181,11 +181,15 @@ class WorkerStop:
     def _left(self) -> float:
         return self.timeout if self.deadline is None else self.deadline - time.monotonic()
 
-    async def wait_for_background(self) -> None:
+    async def wait_for_background(self, others: Set[asyncio.Task[None]] = frozenset()) -> None:
         """Once every connection is done (granian's loop has stopped): let the loop's other
-        tasks, regenerations committing to the store, finish until the deadline."""
+        tasks, regenerations committing to the store, finish until the deadline.
+
+        ``others`` run until they are told to stop (mounted apps' lifespans): not waited for.
+        """
         current = asyncio.current_task()
-        pending = {task for task in asyncio.all_tasks() if task is not current and not task.done()}
+        pending = {task for task in asyncio.all_tasks()
+                   if task is not current and not task.done() and task not in others}
         if pending and (left := self._left()) > 0:
             _, pending = await asyncio.wait(pending, timeout=left)
         if pending:

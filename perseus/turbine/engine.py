@@ -12,7 +12,6 @@ before routing: ``redirects.py``); the adapters only translate.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from importlib import resources
 from pathlib import Path
 
 from perseus_core.locales import match_locale, negotiate, redirect_path
@@ -20,8 +19,12 @@ from perseus_core.plan import GENERATED, PRERENDERED, RENDERED_PER_REQUEST, REVA
 from perseus_core.routing import INCREMENTAL, NO_LOCALE, PAGE, BadPath, normalize_path
 
 from ..app import PerseusApp
+from ..client import runtime as client_runtime
+from ..client import runtime_path
 from ..http.bodies import BUILT_PAGE_CACHE, JSON_TYPE, STATIC_BROTLI, compressed_copies, etag
 from ..http.encoding import pick
+from ..http.fingerprints import IMMUTABLE_CACHE, Fingerprints
+from ..http.mounts import Mount
 from ..http.response import Response, etag_matches
 from ..http.static import STATIC_CACHE, StaticDirectory, StaticFile, open_regular
 from ..http.static_copies import StaticCopies
@@ -59,6 +62,8 @@ LOCALE_REDIRECT = 307
 LOCALE_REDIRECT_HEADERS = [("vary", "accept-language"), ("cache-control", "private, no-store")]
 JSON_HEADERS = [("content-type", JSON_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
 CLIENT_HEADERS = [("content-type", "text/javascript; charset=utf-8"), ("cache-control", BUILT_PAGE_CACHE)]
+# The hashed name pages load: a new runtime is a new URL.
+HASHED_CLIENT_HEADERS = [CLIENT_HEADERS[0], ("cache-control", IMMUTABLE_CACHE)]
 TRANSLATION_HEADERS = [("cache-control", BUILT_PAGE_CACHE), ("x-content-type-options", "nosniff")]
 Strategy = Callable[[PageRequest], MaybeResponse]
 
@@ -97,11 +102,15 @@ class Engine:
         self.redirects = redirect_table(fixed_redirects(app, self.base_path), dist.redirects,
                                         self.i18n, self.locales)
         self.static = StaticDirectory(app.static_dir) if app.static_dir else None
+        manifest = dist.render_conf.get("static", {})  # the build's hashes of the static files
+        self.fingerprints = Fingerprints(manifest, self.static) if self.static else None
         self.aliases = app.static_aliases
         self.static_copies = StaticCopies(dist.static_copies, dist.static_copies_dir, app.root)
-        client = resources.files("perseus.client").joinpath("client.js").read_bytes()
-        self.client = served(None, etag(client), CLIENT_HEADERS, client,
-                             compressed_copies(client, STATIC_BROTLI))
+        client = client_runtime()
+        client_copies = compressed_copies(client, STATIC_BROTLI)  # made once for both names
+        self.client = served(None, etag(client), CLIENT_HEADERS, client, client_copies)
+        self.client_path = runtime_path()
+        self.hashed_client = served(None, etag(client), HASHED_CLIENT_HEADERS, client, client_copies)
         # PERF: most requests GET a page by its canonical URL: kept here once served, a hit
         # skips routing. Built pages by their answer, the others by their page.
         self.exact: dict[str, Served] = {}
@@ -115,16 +124,18 @@ class Engine:
         self.operations: dict[str, Callable[[str], MaybeResponse]] = {
             HEALTH_PATH: probes.health, READY_PATH: probes.ready,
             **({METRICS_PATH: self.metrics.answer} if self.metrics is not None else {})}
+        self.mounts = app.mounts if app.mounts else None
 
-    def respond(self, method: str, path: str, headers: Mapping[str, str],
-                query: str = "", body: BodyChunks | None = None) -> Response | Awaitable[Response]:
+    def respond(self, method: str, path: str, headers: Mapping[str, str], query: str = "",
+                body: BodyChunks | None = None) -> Response | Awaitable[Response] | Mount:
         """Answer one request. ``path`` is decoded once; ``headers`` has lower-case names.
 
         ``query`` is the raw query string; ``body`` the request body's chunks, read only by
         the route that takes one (``POST /.perseus/revalidate``). Pages that run user code
         (request state, incremental generation) are answered with an awaitable; everything
-        else, stale revalidating pages included, at once. Called on the worker's running event loop:
-        a due page's regeneration is started on it as a task.
+        else, stale revalidating pages included, at once. Called on the worker's running event
+        loop: a due page's regeneration is started on it as a task. A path below a mounted app
+        is answered with its ``Mount``: the adapter runs the app, with the request's body.
         """
         if method == "GET":
             served = self.exact.get(path)
@@ -136,6 +147,9 @@ class Engine:
         redirect = self.redirects.get(path)
         if redirect is not None:
             return redirect.answer(method, query)
+        # PERF: after the exact hits, so a built page pays nothing for mounts; one check here.
+        if self.mounts is not None and (mount := self.mounts.find(path)) is not None:
+            return mount
         if path.startswith(INTERNAL_PREFIX):
             return self._internal(method, path, headers, query, body)
         alias = self.aliases.get(path)
@@ -209,7 +223,12 @@ class Engine:
         if form is JSON:
             return self._page_data(method, path[len(PAGE_DATA_PREFIX):], headers, query)
         if path.startswith(STATIC_PREFIX) and self.static is not None:
-            return self._file(method, self.static.find(path[len(STATIC_PREFIX):]), headers)
+            relative = path[len(STATIC_PREFIX):]
+            assert self.fingerprints is not None
+            hashed = self.fingerprints.find(relative)
+            if hashed is not None:
+                return self._file(method, hashed, headers, IMMUTABLE_CACHE)
+            return self._file(method, self.static.find(relative), headers)
         if path.startswith(TRANSLATIONS_PREFIX):
             translations = self.translations.get(path[len(TRANSLATIONS_PREFIX):])
             if translations is None:
@@ -217,6 +236,8 @@ class Engine:
             return self.bodies.send(method, translations, headers)
         if path == CLIENT_PATH:
             return self.bodies.send(method, self.client, headers)
+        if path == self.client_path:
+            return self.bodies.send(method, self.hashed_client, headers)
         operation = self.operations.get(path)
         if operation is not None:
             return operation(method)
@@ -238,7 +259,8 @@ class Engine:
             return self.errors.json(404, method)
         return self._answer(PageRequest(method, PAGE_DATA_PREFIX + tail, headers, query, page, JSON))
 
-    def _file(self, method: str, found: StaticFile | None, headers: Mapping[str, str]) -> Response:
+    def _file(self, method: str, found: StaticFile | None, headers: Mapping[str, str],
+              cache: str = STATIC_CACHE) -> Response:
         if method not in READ_METHODS:
             return self.errors.answer(405, method, HTML)
         if found is None:
@@ -251,7 +273,7 @@ class Engine:
             if chosen is not None:
                 path, size, tag = chosen.path, chosen.size, chosen.etag
                 varied.append(("content-encoding", chosen.encoding))
-        file_headers = [("content-type", found.content_type), ("cache-control", STATIC_CACHE),
+        file_headers = [("content-type", found.content_type), ("cache-control", cache),
                         ("etag", tag), ("x-content-type-options", "nosniff"), *varied]
         if etag_matches(headers.get("if-none-match"), tag):
             return Response(304, file_headers[1:3] + varied[:1])

@@ -13,10 +13,10 @@ from perseus_core.shell import Shell
 
 from .._state import encode_state
 from ..app import PerseusApp
+from ..client import runtime_path
 from ..context import ErrorInfo, RenderContext
 from ..errors import BuildError, PageFailure, TranslationError
 from ..http.bodies import BUILT_PAGE_CACHE, ERROR_CACHE, HTML_TYPE, RenderedPage, etag
-from ..http.urls import CLIENT_PATH
 from ..i18n.locales import NO_LOCALE
 from ..i18n.translators import NoTranslator, Translator, load_translator
 from ..template import Template
@@ -40,7 +40,7 @@ def client_scripts(base_path: str, locale: str) -> str:
     ).decode()
     return (
         f'<script id="__perseus_meta" type="application/json">{meta}</script>'
-        f'<script type="module" src="{escape_html(base_path)}{CLIENT_PATH}"></script>'
+        f'<script type="module" src="{escape_html(base_path)}{runtime_path()}"></script>'
     )
 
 
@@ -48,14 +48,17 @@ class PageRenderer:
     """Renders pages of one app with its shell, global state and base path.
 
     ``reload_build_id`` (watch mode only) adds the script that reloads the page once the
-    server serves a build other than this one.
+    server serves a build other than this one. ``static_files`` maps each file of the
+    static directory to its hashed name (``ctx.static``).
     """
 
     def __init__(
         self, app: PerseusApp, global_state: Any, base_path: str = "",
         translators: Mapping[str, Translator] | None = None, reload_build_id: str | None = None,
+        static_files: Mapping[str, str] | None = None,
     ) -> None:
         self.app = app
+        self.static_files = static_files or {}
         self.reload_build_id = reload_build_id
         self.global_state = global_state
         self.base_path = base_path
@@ -75,7 +78,8 @@ class PageRenderer:
 
     def context(self, template: str, path: str, locale: str) -> RenderContext:
         translator = self.translators.get(locale, self._no_translator)
-        return RenderContext(locale, path, template, self.global_state, self.base_path, translator)
+        return RenderContext(locale, path, template, self.global_state, self.base_path, translator,
+                             self.static_files)
 
     def render(self, template: Template, path: str, locale: str, state: Any,
                global_state: Any = _BUILD_GLOBAL) -> RenderedPage:
@@ -96,7 +100,7 @@ class PageRenderer:
             ctx = self.context(template.name, template.full_path(path), locale)
         if global_state is not _BUILD_GLOBAL:
             ctx = RenderContext(ctx.locale, ctx.path, ctx.template, global_state, ctx.base_path,
-                                ctx.translator)
+                                ctx.translator, ctx.static_files)
         content = _text(template.view(ctx, state), "view")
         head = _text(template.head(ctx, state), "head") if template.head else ""
         headers = [("content-type", HTML_TYPE), ("cache-control", BUILT_PAGE_CACHE)]

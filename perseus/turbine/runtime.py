@@ -17,6 +17,7 @@ from ..app import PerseusApp
 from ..errors import ConfigurationError, HTTPError, Overloaded, Redirect, StoreError, TagError, status_for
 from ..http.bodies import PER_REQUEST_CACHE
 from ..http.caching import CachePolicy
+from ..http.fingerprints import hashed_names
 from ..http.location import location_for
 from ..http.response import Response
 from ..settings import Settings
@@ -94,7 +95,8 @@ class Runtime:
         # In watch mode, pages rendered at request time carry the reload script like built ones.
         reload_id = dist.build_id if settings.dev_reload else None
         self.renderer = PageRenderer(app, dist.global_state, base_path, load_translators(app),
-                                     reload_build_id=reload_id)
+                                     reload_build_id=reload_id,
+                                     static_files=hashed_names(dist.render_conf.get("static", {})))
         self.errors = ErrorPages(dist, self.bodies, default_locale, self.renderer.render_error)
         self.records: PageRecords | None = None
         self.revalidator: Revalidator | None = None
