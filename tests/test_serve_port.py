@@ -67,16 +67,6 @@ def test_a_port_held_by_another_kind_of_listener_is_refused_too(site: Path) -> N
         assert code == 1 and f"port {port} on 127.0.0.1 is already in use" in said
 
 
-def _ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
 def test_an_ipv6_port_in_use_is_refused(site: Path) -> None:
     with socket.socket(socket.AF_INET6) as listener:
         listener.bind(("::1", 0))
