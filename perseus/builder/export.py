@@ -35,7 +35,8 @@ from perseus_core._escape import escape_script_json
 from ..app import PerseusApp
 from ..client import runtime, runtime_path
 from ..errors import ExportError
-from ..http.fingerprints import hashed_names, static_files
+from ..http.fingerprints import hashed_names
+from ..http.static import regular_files
 from ..http.urls import CLIENT_PATH, STATIC_PREFIX, TRANSLATIONS_PREFIX, export_file, page_data_url
 from ..i18n.locales import NO_LOCALE
 from ..stores.immutable import Dist
@@ -116,7 +117,8 @@ def export_files(dist: Dist, app: PerseusApp) -> dict[str, Source]:
     if app.static_dir is not None:
         # Each file at its plain name and at the hashed name the build's pages link.
         hashed = hashed_names(dist.render_conf.get("static", {}))
-        for relative, path in static_files(app.static_dir):
+        for relative, found in regular_files(app.static_dir):
+            path = Path(found.path)
             files[export_file(STATIC_PREFIX + relative)] = path
             if relative in hashed:
                 _add_unique(files, export_file(STATIC_PREFIX + hashed[relative]), path,

@@ -12,11 +12,10 @@ immutable. The plain name keeps working with the short lifetime of ``STATIC_CACH
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
-from .static import StaticDirectory, StaticFile, open_regular
+from .static import StaticDirectory, StaticFile, regular_files
 
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
 DIGEST_LENGTH = 8  # hex digits: 32 bits tell one version of a file from the next
@@ -42,28 +41,14 @@ def fingerprinted(relative: str, content_digest: str) -> str:
     return f"{folder}{slash}{stem}.{content_digest}.{extension}"
 
 
-def static_files(root: Path) -> list[tuple[str, Path]]:
-    """Every file below ``root`` as (relative URL path, path), sorted: only regular files
-    inside it, by the rule serving uses (a symlink out of it is skipped)."""
-    found = []
-    for folder, _dirs, names in os.walk(root):
-        for name in names:
-            path = Path(folder) / name
-            # SECURITY: the same rule as serving: a symlink cannot bring in a file from elsewhere.
-            if open_regular(path, root) is not None:
-                found.append((path.relative_to(root).as_posix(), path))
-    return sorted(found)
-
-
 def static_manifest(root: Path | None) -> dict[str, dict[str, Any]]:
     """The build's manifest of the static directory: each file's digest, size and mtime."""
     if root is None:
         return {}
     manifest = {}
-    for relative, path in static_files(root):
-        st = path.stat()
-        manifest[relative] = {"digest": file_digest(path), "size": st.st_size,
-                              "mtime_ns": st.st_mtime_ns}
+    for relative, found in regular_files(root):
+        manifest[relative] = {"digest": file_digest(found.path), "size": found.size,
+                              "mtime_ns": found.mtime_ns}
     return manifest
 
 

@@ -45,6 +45,19 @@ def open_regular(path: str | Path, root: Path) -> StaticFile | None:
     return StaticFile(str(resolved), st)
 
 
+def regular_files(root: Path) -> list[tuple[str, StaticFile]]:
+    """Every file below ``root`` that serving would answer, as (relative URL path, file), sorted."""
+    found = []
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            path = Path(folder) / name
+            # SECURITY: the rule serving uses: a symlink cannot bring in a file from elsewhere.
+            file = open_regular(path, root)
+            if file is not None:
+                found.append((path.relative_to(root).as_posix(), file))
+    return sorted(found, key=lambda item: item[0])
+
+
 class StaticDirectory:
     """The app's static directory, served below ``/.perseus/static/``."""
 

@@ -20,7 +20,7 @@ from typing import Any
 import brotli  # type: ignore[import-untyped]
 
 from .bodies import COMPRESS_MIN_BODY, ENCODING_NAMES, MIN_SAVING, STATIC_BROTLI, STORED_BROTLI, encoded_etag
-from .static import StaticFile, open_regular
+from .static import StaticFile, open_regular, regular_files
 
 CHUNK = 1 << 16
 # Brotli's best runs at about 1 MB/s: a bigger file gets quality 5, so a large bundle
@@ -39,11 +39,7 @@ def compressible(found: StaticFile) -> bool:
 def static_files(static_dir: Path | None, aliases: dict[str, Path], root: Path) -> Iterator[StaticFile]:
     """Every file the site serves as static: the static directory's and the aliases' targets."""
     if static_dir is not None:
-        for folder, _, names in os.walk(static_dir):
-            for name in sorted(names):
-                found = open_regular(Path(folder) / name, static_dir)
-                if found is not None:
-                    yield found
+        yield from (file for _, file in regular_files(static_dir))
     for target in aliases.values():
         found = open_regular(target, root)
         if found is not None:
