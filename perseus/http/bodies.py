@@ -93,7 +93,3 @@ def encoded_etag(identity_etag: str, encoding: int) -> str:
     derived from it."""
     return identity_etag[:-1] + _ETAG_SUFFIXES[encoding]
 
-
-def gzip_etag(identity_etag: str) -> str:
-    """The ETag of a body's gzip copy."""
-    return encoded_etag(identity_etag, GZIP)
