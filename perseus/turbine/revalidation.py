@@ -24,8 +24,7 @@ from .runtime import Runtime
 def send_version(runtime: Runtime, request: PageRequest, version: PageVersion, cache: str = HIT) -> Response:
     """The answer with a stored version as ``cache`` (HIT, STALE, GENERATED, MISS): a
     compressed copy where the client takes one, 304 where the client has it."""
-    template = request.page.template
-    control = runtime.policy.of(template.revalidates, template.revalidate_after, False)
+    control = runtime.stored_cache_control[request.page.template.name]
     return runtime.bodies.send(request.method, version_answer(version, request.form, cache, control),
                                request.headers)
 

@@ -83,6 +83,10 @@ class Runtime:
         self.base_path = base_path
         self.bodies = Bodies(dist)
         self.policy = CachePolicy(settings.cdn_max_age, settings.cdn_swr)
+        # PERF: the Cache-Control of each template's stored versions, decided once, not per answer.
+        self.stored_cache_control = {template.name: self.policy.of(template.revalidates,
+                                                                   template.revalidate_after, False)
+                                     for template in app.templates}
         self.request_timeout = settings.request_timeout
         self.deadlines = Deadlines(settings.request_timeout)
         # Sync user code a visitor waits on, and background regenerations: separate threads.
