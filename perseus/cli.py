@@ -124,7 +124,7 @@ def build(app_spec: str | None, dist: Path) -> None:
 @_dist_option
 @click.option("--no-build", is_flag=True, help="Serve the existing dist/ without building.")
 @click.option("--watch", "-w", is_flag=True,
-              help="Rebuild on changes, serve the last good build, reload browsers (perseus[dev]).")
+              help="Rebuild on changes, serve the last good build, reload browsers (perseus-web[dev]).")
 @click.option("--host", show_default="PERSEUS_HOST, HOST or 127.0.0.1")
 @click.option("--port", type=int, show_default="PERSEUS_PORT, PORT or 8080")
 @click.option("--workers", type=click.IntRange(1), show_default="PERSEUS_WORKERS or 1")

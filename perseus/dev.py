@@ -27,7 +27,7 @@ from .errors import PerseusError
 from .settings import Settings
 from .stores.immutable import read_build_id
 
-INSTALL_HINT = "pip install 'perseus[dev]'"
+INSTALL_HINT = "pip install 'perseus-web[dev]'"
 # Changes closer together than STEP_MS are one burst (an editor's write-then-rename, a
 # `git checkout`); a burst is cut off after DEBOUNCE_MS so a busy tree still rebuilds.
 STEP_MS = 100

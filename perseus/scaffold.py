@@ -47,7 +47,7 @@ PYPROJECT = '''[project]
 name = "{name}"
 version = "0.1.0"
 requires-python = ">=3.11"
-dependencies = ["perseus"]
+dependencies = ["perseus-web"]
 
 [tool.perseus]
 app = "app:app"

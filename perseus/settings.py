@@ -266,7 +266,7 @@ class Settings:
                                 "one line per request on stdout (`0` turns it off)", shown="on",
                                 format=_flag)
     metrics: bool = _setting(False, "PERSEUS_METRICS", "metrics", _boolean,
-                             "serve Prometheus metrics at `/.perseus/metrics` (needs `perseus[metrics]`)",
+                             "serve Prometheus metrics at `/.perseus/metrics` (needs `perseus-web[metrics]`)",
                              format=_flag)
     metrics_dir: Path | None = _setting(None, "PERSEUS_METRICS_DIR", None, _path,
                                         "where the workers keep their metrics (emptied at start)",

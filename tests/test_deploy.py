@@ -95,7 +95,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Deployed:
         [project]
         name = "basic-site"
         version = "1"
-        dependencies = ["perseus", "click>=8"]
+        dependencies = ["perseus-web", "click>=8"]
     """))
     result = perseus("deploy", cwd=project, env={"PERSEUS_APP": ""}, timeout=300)
     moved = base / "moved-away"
@@ -129,7 +129,7 @@ def install_offline(pkg: Path, cwd: Path) -> str:
 
 
 def own_wheel_of(deployed: Deployed) -> Path:
-    return next((deployed.written / "wheels").glob("perseus-*.whl"))
+    return next((deployed.written / "wheels").glob("perseus_web-*.whl"))
 
 
 @pytest.fixture(scope="session")
@@ -160,7 +160,7 @@ class StrategiesPkg:
 
 @pytest.fixture(scope="session")
 def strategies_pkg(deployed: Deployed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StrategiesPkg]:
-    """examples/strategies (every strategy, asking for perseus[redis]) deployed, moved to a server
+    """examples/strategies (every strategy, asking for perseus-web[redis]) deployed, moved to a server
     machine, installed there offline, served by pkg/server."""
     base = tmp_path_factory.mktemp("deploy-strategies")
     project = copy_example("strategies", base)
@@ -169,7 +169,7 @@ def strategies_pkg(deployed: Deployed, tmp_path_factory: pytest.TempPathFactory)
         [project]
         name = "strategies-site"
         version = "1"
-        dependencies = ["perseus[redis]"]
+        dependencies = ["perseus-web[redis]"]
     """))
     perseus("deploy", cwd=project, env={"PERSEUS_SOURCE": str(own_wheel_of(deployed))}, timeout=300)
     pkg = base / "server-machine" / "pkg"
@@ -226,7 +226,7 @@ def test_a_pkg_installs_the_extras_of_perseus_the_app_asks_for_and_serves_from_r
     strategies_pkg: StrategiesPkg, tmp_path: Path
 ) -> None:
     pkg = strategies_pkg.pkg
-    assert (pkg / "requirements.txt").read_text().splitlines()[0] == f"perseus[redis]=={__version__}"
+    assert (pkg / "requirements.txt").read_text().splitlines()[0] == f"perseus-web[redis]=={__version__}"
     redis = RedisServer(tmp_path)
     try:
         port = free_port()
@@ -249,10 +249,11 @@ def test_a_pkg_installs_the_extras_of_perseus_the_app_asks_for_and_serves_from_r
 
 def test_an_extra_perseus_does_not_have_is_refused(deployed: Deployed, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname = "x"\nversion = "1"\ndependencies = ["perseus[reddis]", "click>=8"]\n')
+        '[project]\nname = "x"\nversion = "1"\ndependencies = ["perseus-web[reddis]", "click>=8"]\n')
     requirements = app_requirements(tmp_path)
     assert requirements.others == ("click>=8",)
-    with pytest.raises(DeployError, match=r"asks for perseus\[reddis\].*did you mean 'perseus\[redis\]'"):
+    with pytest.raises(DeployError,
+                       match=r"asks for perseus-web\[reddis\].*did you mean 'perseus-web\[redis\]'"):
         download_dependencies(own_wheel_of(deployed), requirements, resolve_target("linux-x86_64"),
                               tmp_path, lambda line: None)
 
@@ -359,7 +360,7 @@ def test_pkg_holds_nothing_that_should_not_be_public(deployed: Deployed) -> None
         "app/static/.well-known/security.txt", "app/static/robots.txt", "app/static/style.css"]
     assert (pkg / "dist" / "manifest.json").is_file() and not (pkg / "dist" / "exported").exists()
     wheels = {normalized(p.name.split("-")[0]) for p in (pkg / "wheels").iterdir()}
-    assert {"click", "granian", "lmdb", "orjson", "perseus"} <= wheels
+    assert {"click", "granian", "lmdb", "orjson", "perseus_web"} <= wheels
     # Every wheel shipped is one the server installs: nothing extra rides along.
     listing = "import importlib.metadata as m; print(*(d.metadata['Name'] for d in m.distributions()))"
     installed = subprocess.run([str(deployed.pkg / ".venv" / "bin" / "python"), "-c", listing],

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from perseus import PerseusApp, Template, __version__
 from perseus.deploy.standalone import storage_report
-from perseus.deploy.wheels import app_requirements
+from perseus.deploy.wheels import DeployError, app_requirements
 from perseus.settings import Settings
 from tests.conftest import GOLDEN_EXPORT, copy_example, golden_form, perseus, tree
 
@@ -59,7 +61,7 @@ def test_linux_aarch64_gets_the_pure_wheel_and_every_tag_granian_needs(tmp_path:
     result = perseus("deploy", "--target", "linux-aarch64", "--output", "pkg-arm", cwd=project, timeout=300)
     assert "pure build (this machine cannot compile for the target)" in result.stdout
     wheels = sorted(p.name for p in (project / "pkg-arm" / "wheels").iterdir())
-    assert any(w.startswith("perseus-") and w.endswith("-py3-none-any.whl") for w in wheels), wheels
+    assert any(w.startswith("perseus_web-") and w.endswith("-py3-none-any.whl") for w in wheels), wheels
     assert not [w for w in wheels if "x86_64" in w], wheels
     granian = [w for w in wheels if w.startswith("granian-")]
     assert len(granian) == 1 and "aarch64" in granian[0], wheels
@@ -98,8 +100,15 @@ def test_the_requirements_of_a_pkg_keep_the_extras_of_perseus_and_every_other_re
 ) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "site"\nversion = "1"\ndependencies = ['
-        '"perseus[redis]>=0.1", "Perseus [Dev]", "httpx[http2]>=0.27; python_version >= \'3.11\'"]\n')
+        '"perseus-web[redis]>=0.1", "Perseus_Web [Dev]", "httpx[http2]>=0.27; python_version >= \'3.11\'"]\n')
     assert app_requirements(tmp_path).lines() == [
-        f"perseus[dev,redis]=={__version__}", "httpx[http2]>=0.27; python_version >= '3.11'"]
+        f"perseus-web[dev,redis]=={__version__}", "httpx[http2]>=0.27; python_version >= '3.11'"]
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "site"\nversion = "1"\n')
-    assert app_requirements(tmp_path).lines() == [f"perseus=={__version__}"]
+    assert app_requirements(tmp_path).lines() == [f"perseus-web=={__version__}"]
+
+
+def test_a_requirement_on_the_unrelated_perseus_of_pypi_is_refused_naming_ours(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "site"\nversion = "1"\ndependencies = ["Perseus[redis]>=0.1"]\n')
+    with pytest.raises(DeployError, match=r"'Perseus\[redis\]>=0.1'.*unrelated project.*'perseus-web'"):
+        app_requirements(tmp_path)

@@ -206,7 +206,7 @@ def test_watch_without_watchfiles_says_how_to_install(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-P", "-c", blocked, "serve", "--watch"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
-    assert "pip install 'perseus[dev]'" in result.stderr
+    assert "pip install 'perseus-web[dev]'" in result.stderr
     assert not (tmp_path / "dist").exists()
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .. import __version__
+from .._distribution import DISTRIBUTION
 from ..errors import DeployError
 from ..settings import Settings
 
@@ -36,6 +37,8 @@ Say = Callable[[str], None]
 OLDEST_GLIBC, NEWEST_GLIBC = 17, 28
 # What is left out of the copy of perseus's source that its wheel is built from.
 SOURCE_SKIP = {"build", "dist", "pkg", "__pycache__"}
+# A wheel file name starts with the distribution name, its - and . as _ (PEP 427).
+WHEEL_PREFIX = DISTRIBUTION.replace("-", "_") + "-"
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ def perseus_source(explicit: str | None) -> tuple[Path | None, str]:
                               " (no pyproject.toml naming it)")
         return Path(explicit).resolve(), "PERSEUS_SOURCE"
     try:
-        direct = json.loads(metadata.distribution("perseus").read_text("direct_url.json") or "null")
+        direct = json.loads(metadata.distribution(DISTRIBUTION).read_text("direct_url.json") or "null")
     except (metadata.PackageNotFoundError, ValueError):
         direct = None
     if isinstance(direct, dict) and str(direct.get("url", "")).startswith("file://"):
@@ -122,7 +125,7 @@ def _is_perseus_source(path: Path) -> bool:
         project = tomllib.loads((path / "pyproject.toml").read_text()).get("project", {})
     except (OSError, tomllib.TOMLDecodeError):
         return False
-    return bool(project.get("name") == "perseus")
+    return isinstance(project.get("name"), str) and _normalized(project["name"]) == DISTRIBUTION
 
 
 def own_wheel(target: Target, wheels: Path, say: Say, settings: Settings) -> Path:
@@ -132,15 +135,15 @@ def own_wheel(target: Target, wheels: Path, say: Say, settings: Settings) -> Pat
         return _given_wheel(Path(given), target, wheels, say)
     source, found_by = perseus_source(settings.source)
     if source is None:
-        say(f"perseus wheel: {found_by}; downloading perseus=={__version__}")
+        say(f"perseus wheel: {found_by}; downloading {DISTRIBUTION}=={__version__}")
         run_pip(["download", "--no-deps", "--only-binary=:all:", *_target_args(target), "-d", str(wheels),
-                 f"perseus=={__version__}"], "downloading perseus")
+                 f"{DISTRIBUTION}=={__version__}"], f"downloading {DISTRIBUTION}")
     else:
         compiled = target.is_host
         kind = "compiled core" if compiled else "pure build (this machine cannot compile for the target)"
         say(f"perseus wheel: building from {found_by} ({kind})")
         _build_wheel(source, wheels, compiled, dict(settings.environ))
-    built = sorted(wheels.glob("perseus-*.whl"))
+    built = sorted(wheels.glob(f"{WHEEL_PREFIX}*.whl"))
     if not built:
         raise DeployError(f"no perseus wheel was produced in {wheels}")
     if target.is_host and built[0].name.endswith("-none-any.whl"):
@@ -151,7 +154,7 @@ def own_wheel(target: Target, wheels: Path, say: Say, settings: Settings) -> Pat
 def _given_wheel(wheel: Path, target: Target, wheels: Path, say: Say) -> Path:
     # A wheel name ends in -<python>-<abi>-<platform>.whl.
     platform_tag = wheel.name.removesuffix(".whl").rsplit("-", 1)[-1]
-    if not wheel.name.startswith("perseus-") or not wheel.is_file():
+    if not wheel.name.startswith(WHEEL_PREFIX) or not wheel.is_file():
         raise DeployError(f"PERSEUS_SOURCE={wheel} is not a perseus wheel")
     if platform_tag != "any" and not any(tag in target.platforms for tag in platform_tag.split(".")):
         raise DeployError(f"PERSEUS_SOURCE={wheel.name} is for {platform_tag}, not {target.name}")
@@ -205,7 +208,7 @@ class AppRequirements:
     @property
     def perseus(self) -> str:
         """perseus's line in ``pkg/requirements.txt``: this version, with the app's extras."""
-        return f"perseus{self._extras()}=={__version__}"
+        return f"{DISTRIBUTION}{self._extras()}=={__version__}"
 
     def lines(self) -> list[str]:
         """``pkg/requirements.txt``: perseus first, then the app's other requirements."""
@@ -233,7 +236,8 @@ def app_requirements(project: Path) -> AppRequirements:
     """The app's own ``[project] dependencies`` from its pyproject.toml.
 
     perseus itself is always installed, from its own wheel: a requirement on it keeps
-    only its extras (``perseus[redis]``).
+    only its extras (``perseus-web[redis]``). A requirement on ``perseus``, the unrelated
+    project of that name on PyPI, is refused with the right name.
     """
     try:
         config = tomllib.loads((project / "pyproject.toml").read_text())
@@ -248,7 +252,12 @@ def app_requirements(project: Path) -> AppRequirements:
     extras: set[str] = set()
     others = []
     for requirement in wanted:
-        if _requirement_name(requirement) == "perseus":
+        name = _requirement_name(requirement)
+        if name == "perseus":
+            raise DeployError(f"the app's pyproject.toml asks for {requirement!r}, but 'perseus' on PyPI"
+                              f" is an unrelated project: this framework is '{DISTRIBUTION}' (extras too:"
+                              f" '{DISTRIBUTION}[redis]')")
+        if name == DISTRIBUTION:
             extras.update(_extras_of(requirement))
         else:
             others.append(requirement)
@@ -284,6 +293,6 @@ def _check_extras(own: Path, extras: tuple[str, ...]) -> None:
     for extra in extras:
         if extra not in known:
             close = difflib.get_close_matches(extra, known, 1)
-            hint = f"did you mean 'perseus[{close[0]}]'?" if close else f"it has: {', '.join(known)}"
-            raise DeployError(f"the app's pyproject.toml asks for perseus[{extra}], an extra perseus"
+            hint = f"did you mean '{DISTRIBUTION}[{close[0]}]'?" if close else f"it has: {', '.join(known)}"
+            raise DeployError(f"the app's pyproject.toml asks for {DISTRIBUTION}[{extra}], an extra perseus"
                               f" does not have; {hint}")

@@ -19,7 +19,7 @@ holder. The expiry in the value, compared with the caller's clock, decides; Redi
 expiry only collects leases whose holder vanished. Each check and change is one Lua
 script (``redis_scripts``) on one node.
 
-This is the one module that imports redis-py (``pip install 'perseus[redis]'``). Every
+This is the one module that imports redis-py (``pip install 'perseus-web[redis]'``). Every
 command has a socket timeout and no retries: with Redis gone a call fails in bounded
 time with ``StoreError`` instead of hanging the worker.
 """
@@ -49,7 +49,7 @@ try:
     from redis.retry import Retry
 except ImportError:  # pragma: no cover - depends on the installation
     raise ConfigurationError(
-        "PERSEUS_STORE=redis://... needs the Redis client: pip install 'perseus[redis]'"
+        "PERSEUS_STORE=redis://... needs the Redis client: pip install 'perseus-web[redis]'"
     ) from None
 
 log = logging.getLogger("perseus.store")

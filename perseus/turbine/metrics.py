@@ -33,7 +33,7 @@ from ..http.response import GENERATED as GENERATED_ANSWER
 from ..settings import Settings
 from .pages import Page, PageTable
 
-INSTALL = "pip install 'perseus[metrics]'"
+INSTALL = "pip install 'perseus-web[metrics]'"
 STRATEGY_NAMES = {PRERENDERED: "built", RENDERED_PER_REQUEST: "request_state", REVALIDATING: "revalidation",
                   GENERATED: "incremental"}
 # Where the URL does not name its page directly (an incremental page, a HEAD), the answer's
