@@ -16,6 +16,7 @@ from .errors import ConfigurationError, Redirect
 from .http.location import BadRedirect
 from .http.mounts import ASGIApp, MountTable
 from .i18n.locales import Locales
+from .signatures import check_parameters
 from .template import Template, View
 
 RESERVED_PREFIX = "/.perseus/"
@@ -97,6 +98,12 @@ class PerseusApp:
                                ("amalgamate_global_states", amalgamate_global_states)):
             if function is not None and not callable(function):
                 raise ConfigurationError(f"{name} must be a function returning the state")
+        given: dict[str, object] = {"error_head": error_head, "global_state": global_state,
+                                    "request_global_state": request_global_state,
+                                    "amalgamate_global_states": amalgamate_global_states}
+        for name, value in given.items():
+            if value is not None:
+                check_parameters(value, name, f"PerseusApp: {name}")
         self.request_global_state = request_global_state
         self.amalgamate_global_states = amalgamate_global_states
         self.static_dir = self._check_static_dir(static_dir)
@@ -245,4 +252,5 @@ def _check_error_views(views: Mapping[int, View]) -> dict[int, View]:
             raise ConfigurationError(f"error_views keys are HTTP error statuses (400-599), got {status!r}")
         if not callable(view):
             raise ConfigurationError(f"error view for {status} must be a function")
+        check_parameters(view, "error view", f"PerseusApp: error_views[{status}]")
     return dict(views)

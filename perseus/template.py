@@ -13,6 +13,7 @@ from perseus_core.plan import REVALIDATES, strategy_name, template_flags, uses_m
 
 from .errors import ConfigurationError
 from .http.urls import RESERVED_SEGMENT
+from .signatures import check_parameters
 
 View = Callable[[Any, Any], str]
 HeadersFunction = Callable[[Any, Any], Mapping[str, str]]
@@ -195,6 +196,7 @@ def _require_callable(template: str, field: str, value: object, *, required: boo
             f"template '{template}': {field} must be a function, got {type(value).__name__}",
             template=template,
         )
+    check_parameters(value, field, f"template '{template}': {field}", template=template)
 
 
 def _interval(template: str, value: str | timedelta | None) -> float | None:
