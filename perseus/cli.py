@@ -16,17 +16,19 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from . import __version__
+from .cli_options import elsewhere_help, option, setting_option
 from .errors import BuildError, BuildTimeout, PerseusError
 
 if TYPE_CHECKING:
     from .app import PerseusApp
+    from .builder.build import BuildSummary
     from .deploy.standalone import PkgLayout
     from .settings import Settings
 
 log = logging.getLogger("perseus.server")
 # Where `export --serve` previews: this machine only.
 PREVIEW_HOST = "127.0.0.1"
-MAX_ROUTES_SHOWN = 40
+ROUTE_MODES = ("auto", "all", "templates")
 
 
 def _implementation() -> str:
@@ -42,24 +44,57 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
         ctx.exit()
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _no_color(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # NOTE: click drops every style where ctx.color is False; None leaves it to click,
+    # which styles a terminal only (never a pipe). Subcommands inherit it.
+    from .settings import no_color
+
+    if value or no_color():
+        ctx.color = False
+
+
+def _color_option(function: F) -> F:
+    return click.option("--no-color", is_flag=True, expose_value=False, is_eager=True, callback=_no_color,
+                        help=elsewhere_help("No colour in the output (without it: colour on a terminal"
+                                            " only).", "NO_COLOR"))(function)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="Show the version and which build of each compiled kernel is loaded.")
+@_color_option
 def main() -> None:
     """perseus: render every page with the strategy its author picks."""
 
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
 def _app_option(function: F) -> F:
-    return click.option("--app", "app_spec", metavar="MODULE:ATTR",
-                        help="The PerseusApp to use (default: PERSEUS_APP, pyproject, app:app).")(function)
+    return setting_option("--app", "app_spec", metavar="MODULE:ATTR", setting="app",
+                          help="The PerseusApp to use.")(function)
 
 
 def _dist_option(function: F) -> F:
-    return click.option("--dist", type=click.Path(path_type=Path), default=Path("dist"),
-                        show_default=True, help="Where the build is written.")(function)
+    return option("--dist", type=click.Path(path_type=Path), default=Path("dist"), default_shown="dist",
+                  help="Where the build is written.")(function)
+
+
+def _strict_option(function: F) -> F:
+    return setting_option("--strict", is_flag=True, setting="strict",
+                          help="Fail the build on a ctx.link() to a path no template serves.")(function)
+
+
+def _strictly(settings: Settings, strict: bool) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, strict=True) if strict else settings
+
+
+def _routes_option(function: F) -> F:
+    return option("--routes", type=click.Choice(ROUTE_MODES), default="auto", default_shown="auto",
+                  help="The route table: every route, one row per template, or (auto) every route"
+                       " up to 30 and per template past that.")(function)
 
 
 def _fail(error: BaseException) -> NoReturn:
@@ -77,16 +112,18 @@ def _settings(project: Path | None = None) -> Settings:
         _fail(error)
 
 
-def run_build(app_spec_value: str | None, dist: Path, settings: Settings) -> None:
-    """Load the app and build it into ``dist``, printing progress and the route summary."""
+def run_build(app_spec_value: str | None, dist: Path, settings: Settings, routes: str = "auto") -> None:
+    """Load the app and build it into ``dist``, printing progress and the route table."""
     from .builder.build import build_site
+    from .cli_progress import BuildProgress
     from .loader import app_spec, load_app
 
     project = Path.cwd()
     try:
         app = load_app(app_spec(app_spec_value, settings), project)
-        summary = asyncio.run(build_site(app, dist.resolve(), settings,
-                                         say=lambda line: click.echo(f"  {line}")))
+        with BuildProgress() as progress:
+            summary = asyncio.run(build_site(app, dist.resolve(), settings, progress=progress,
+                                             say=lambda line: click.echo(f"  {line}")))
     except BuildError as error:
         click.secho(f"build failed: {len(error.failures)} page(s) could not be built", fg="red", err=True)
         for failure in error.failures:
@@ -102,43 +139,60 @@ def run_build(app_spec_value: str | None, dist: Path, settings: Settings) -> Non
         sys.exit(1)
     except PerseusError as error:
         _fail(error)
-    click.echo(f"built {len(summary.routes)} page(s) in {summary.seconds:.2f}s (build {summary.build_id})")
-    for url, template, strategy in summary.routes[:MAX_ROUTES_SHOWN]:
-        click.echo(f"  {url:<40} {template:<20} {strategy}")
-    if len(summary.routes) > MAX_ROUTES_SHOWN:
-        click.echo(f"  ... and {len(summary.routes) - MAX_ROUTES_SHOWN} more")
+    _print_summary(summary, routes)
+
+
+def _print_summary(summary: BuildSummary, routes: str) -> None:
+    from .cli_routes import route_table
+
+    seconds = summary.seconds
+    rate = f", {len(summary.routes) / seconds:,.0f} pages/s" if seconds >= 1 else ""
+    click.secho(f"built {len(summary.routes)} page(s) in {seconds:.2f}s{rate} (build {summary.build_id})",
+                fg="green", bold=True)
+    for line in route_table(summary, routes):
+        click.echo(line)
+    for link in summary.broken_links:
+        click.secho(f"warning: {link.message()}", fg="yellow", err=True)
+    if summary.broken_links:
+        click.secho(f"{len(summary.broken_links)} broken link(s); `--strict` (PERSEUS_STRICT=1) makes"
+                    " them fail the build", fg="yellow", err=True)
 
 
 @main.command()
 @_app_option
 @_dist_option
-def build(app_spec: str | None, dist: Path) -> None:
+@_strict_option
+@_routes_option
+@_color_option
+def build(app_spec: str | None, dist: Path, strict: bool, routes: str) -> None:
     """Prerender every page into dist/."""
-    settings = _settings()
+    settings = _strictly(_settings(), strict)
     click.echo("perseus: building")
-    run_build(app_spec, dist, settings)
+    run_build(app_spec, dist, settings, routes)
 
 
 @main.command()
 @_app_option
 @_dist_option
-@click.option("--no-build", is_flag=True, help="Serve the existing dist/ without building.")
-@click.option("--watch", "-w", is_flag=True,
-              help="Rebuild on changes, serve the last good build, reload browsers (perseus-web[dev]).")
-@click.option("--host", show_default="PERSEUS_HOST, HOST or 127.0.0.1")
-@click.option("--port", type=int, show_default="PERSEUS_PORT, PORT or 8080")
-@click.option("--workers", type=click.IntRange(1), show_default="PERSEUS_WORKERS or 1")
-@click.option("--reuse-port", is_flag=True,
-              help="Share a port another server listens on (a rolling restart; PERSEUS_REUSE_PORT).")
+@option("--no-build", is_flag=True, default_shown="off", help="Serve the existing dist/ without building.")
+@option("--watch", "-w", is_flag=True, default_shown="off",
+        help="Rebuild on changes, serve the last good build, reload browsers (perseus-web[dev]).")
+@setting_option("--host", setting="host", help="The address to listen on.")
+@setting_option("--port", type=int, setting="port", help="The port to listen on.")
+@setting_option("--workers", type=click.IntRange(1), setting="workers", help="Worker processes.")
+@setting_option("--reuse-port", is_flag=True, setting="reuse_port",
+                help="Share a port another server listens on (a rolling restart).")
+@_strict_option
 @click.option("--interface", type=click.Choice(["rsgi", "asgi"]), default="rsgi", hidden=True)
+@_color_option
 def serve(
     app_spec: str | None, dist: Path, no_build: bool, watch: bool, host: str | None, port: int | None,
-    workers: int | None, reuse_port: bool, interface: str,
+    workers: int | None, reuse_port: bool, strict: bool, interface: str,
 ) -> None:
     """Build (unless --no-build), then serve the site on granian."""
     from .server.ports import port_in_use, port_in_use_message
 
-    settings = _settings()
+    settings = _strictly(_settings(), strict)
     host = host or settings.host
     port = settings.port if port is None else port
     workers = workers or settings.workers
@@ -303,16 +357,20 @@ def _standalone_paths(settings: Settings) -> tuple[Path, Path, Settings]:
 @main.command()
 @_app_option
 @_dist_option
-@click.option("--no-build", is_flag=True, help="Export the existing dist/ without building.")
-@click.option("--serve", "preview", is_flag=True,
-              help="Then preview the export on 127.0.0.1 with Python's http.server.")
-@click.option("--port", type=int, show_default="PERSEUS_PORT, PORT or 8080", help="The preview's port.")
-def export(app_spec: str | None, dist: Path, no_build: bool, preview: bool, port: int | None) -> None:
+@option("--no-build", is_flag=True, default_shown="off", help="Export the existing dist/ without building.")
+@option("--serve", "preview", is_flag=True, default_shown="off",
+        help="Then preview the export on 127.0.0.1 with Python's http.server.")
+@setting_option("--port", type=int, setting="port", help="The preview's port.")
+@_strict_option
+@_routes_option
+@_color_option
+def export(app_spec: str | None, dist: Path, no_build: bool, preview: bool, port: int | None,
+           strict: bool, routes: str) -> None:
     """Write the site as static files into dist/exported/ (PERSEUS_BASE_PATH for a sub-path)."""
     from .deploy.project import export_project
 
-    settings = _settings()
-    build = None if no_build else lambda: run_build(app_spec, dist, settings)
+    settings = _strictly(_settings(), strict)
+    build = None if no_build else lambda: run_build(app_spec, dist, settings, routes)
     try:
         summary = export_project(Path.cwd(), app_spec, dist, build, click.echo, settings)
     except PerseusError as error:
@@ -336,20 +394,26 @@ def export(app_spec: str | None, dist: Path, no_build: bool, preview: bool, port
 @main.command()
 @_app_option
 @_dist_option
-@click.option("--target", default="linux-x86_64", show_default=True,
-              help="Platform of the server: linux-x86_64 or linux-aarch64.")
-@click.option("--output", type=click.Path(path_type=Path), default=Path("pkg"), show_default=True)
-@click.option("--export", "export_only", is_flag=True, help="Write the static export alone into the output.")
-def deploy(app_spec: str | None, dist: Path, target: str, output: Path, export_only: bool) -> None:
+@option("--target", default="linux-x86_64", default_shown="linux-x86_64",
+        help="Platform of the server: linux-x86_64 or linux-aarch64.")
+@option("--output", type=click.Path(path_type=Path), default=Path("pkg"), default_shown="pkg",
+        help="Where the pkg/ is written.")
+@option("--export", "export_only", is_flag=True, default_shown="off",
+        help="Write the static export alone into the output.")
+@_strict_option
+@_routes_option
+@_color_option
+def deploy(app_spec: str | None, dist: Path, target: str, output: Path, export_only: bool, strict: bool,
+           routes: str) -> None:
     """Build, then write a self-contained pkg/ that runs with only Python (pkg/server)."""
     from .deploy.project import deploy_project
 
-    settings = _settings()
+    settings = _strictly(_settings(), strict)
 
     def build() -> None:
         click.echo("perseus: building")
         try:
-            run_build(app_spec, dist, settings)
+            run_build(app_spec, dist, settings, routes)
         except SystemExit:
             click.secho(f"deploy stopped: the build failed (above); {output} was not written",
                         fg="red", err=True)
@@ -384,6 +448,7 @@ def _check_servable(app_spec_value: str | None, project: Path, dist: Path, setti
 
 @main.command()
 @click.argument("name")
+@_color_option
 def new(name: str) -> None:
     """Create a new project NAME in the current directory."""
     from .scaffold import create_project
@@ -398,11 +463,13 @@ def new(name: str) -> None:
 @main.command()
 @_dist_option
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
-@click.option("--tag", "tags", metavar="TAG", multiple=True,
-              help="Every stored page tagged TAG by its state function (repeatable).")
-@click.option("--template", metavar="NAME", help="Every stored page of this template.")
-@click.option("--all", "all_pages", is_flag=True, help="Every stored page.")
-@click.option("--ignore-missing", is_flag=True, help="Exit 0 even if some pages cannot be revalidated.")
+@option("--tag", "tags", metavar="TAG", multiple=True, default_shown="none",
+        help="Every stored page tagged TAG by its state function (repeatable).")
+@option("--template", metavar="NAME", default_shown="none", help="Every stored page of this template.")
+@option("--all", "all_pages", is_flag=True, default_shown="off", help="Every stored page.")
+@option("--ignore-missing", is_flag=True, default_shown="off",
+        help="Exit 0 even if some pages cannot be revalidated.")
+@_color_option
 def revalidate(dist: Path, paths: tuple[str, ...], tags: tuple[str, ...], template: str | None,
                all_pages: bool, ignore_missing: bool) -> None:
     """Mark pages due: a running server regenerates them on their next request.
@@ -433,6 +500,7 @@ def revalidate(dist: Path, paths: tuple[str, ...], tags: tuple[str, ...], templa
 
 @main.command()
 @_dist_option
+@_color_option
 def clean(dist: Path) -> None:
     """Remove dist/."""
     if dist.exists():

@@ -43,6 +43,8 @@ class RenderContext:
         base_path: the URL prefix the site is served under (``PERSEUS_BASE_PATH``).
         translator: the locale's translations, used by ``t``.
         static_files: each file of the static directory by its hashed name, used by ``static``.
+        link_log: at build time, the list every ``link`` is recorded in (template, path,
+            locale, URL) for the build's link check; None at request time.
     """
 
     locale: str
@@ -52,6 +54,7 @@ class RenderContext:
     base_path: str = ""
     translator: Translator = field(default_factory=NoTranslator, repr=False)
     static_files: Mapping[str, str] = field(default_factory=dict, repr=False)
+    link_log: list[tuple[str, str, str, str]] | None = field(default=None, repr=False, compare=False)
 
     def t(self, message_id: str, **args: Any) -> str:
         """The text of translation ``message_id`` in this page's locale, with ``args`` put in.
@@ -76,8 +79,12 @@ class RenderContext:
         # SECURITY: a slug holding '"' or '<' cannot break out of href="...".
         path = quote(path.lstrip("/"), safe=_URL_SAFE)
         if self.locale == NO_LOCALE:
-            return f"{self.base_path}/{path}"
-        return f"{self.base_path}/{self.locale}/{path}" if path else f"{self.base_path}/{self.locale}"
+            url = f"{self.base_path}/{path}"
+        else:
+            url = f"{self.base_path}/{self.locale}/{path}" if path else f"{self.base_path}/{self.locale}"
+        if self.link_log is not None:  # the build checks every link once all pages are rendered
+            self.link_log.append((self.template, self.path, self.locale, url))
+        return url
 
 
     def static(self, file: str) -> str:

@@ -168,8 +168,10 @@ def test_dist_layout(built: tuple[Path, str]) -> None:
     start, length = records["async/p3"].json
     assert orjson.loads(bodies[start:start + length])["state"] == {"path": "p3", "kind": "async"}
     assert home.html_etag != home.json_etag
-    # The route summary lists the pages with their template and strategy.
-    assert "/listing/one" in stdout and "build paths" in stdout
+    # The route table: past 30 routes, one row per template with its symbol and page count.
+    assert ["●", "listing", "/listing", "2"] == next(line.split()[:4] for line in stdout.splitlines()
+                                                     if " listing " in line)
+    assert "build paths" in stdout
     # Only the build lock stays beside dist/ (removing it would let two builds lock two files).
     assert [p.name for p in project.glob(".dist*")] == [".dist.lock"]
 

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from ..template import BuildPaths, Template, is_reserved
 from ..turbine.calls import call_user
 from ..turbine.generate import BuiltPage, seed_mutable_store, version_of
 from ..turbine.render import PageRenderer, load_translators
+from .links import BrokenLink, LinkUse, ServedPaths, broken_links
 
 # Bounds on concurrent state functions: async ones on the loop, sync ones in threads.
 MAX_CONCURRENT_STATES = 64
@@ -65,13 +66,56 @@ class _UserCalls:
             raise BuildTimeout(f"{stage} did not finish within {self.seconds:g} s") from None
 
 
+@dataclass(frozen=True)
+class Route:
+    """One built URL, as the route table shows it.
+
+    Attributes:
+        url: the URL path, with its locale (without the base path).
+        template: the template's name.
+        strategy: ``Template.strategy`` (``"build paths"``, ``"revalidation"``...), or
+            ``"redirect"`` for a page whose build state raised ``Redirect``.
+        html_bytes: the size of the prerendered HTML; None for a page rendered per
+            request or a redirect.
+        compressed_bytes: the size of its brotli copy, None where compressing did not pay.
+        redirect: the status and location of a redirect, else None.
+    """
+
+    url: str
+    template: str
+    strategy: str
+    html_bytes: int | None = None
+    compressed_bytes: int | None = None
+    redirect: tuple[int, str] | None = None
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """A template as the route table summarises it (also one with no built page)."""
+
+    name: str
+    root: str
+    strategy: str
+    revalidate_after: float | None
+    should_revalidate: bool
+    incremental: bool
+
+
 @dataclass
 class BuildSummary:
-    """What a build produced, for the CLI to print."""
+    """What a build produced, for the CLI to print.
+
+    Attributes:
+        routes: every built URL, in build order.
+        templates: every template of the app, in the app's order.
+        broken_links: ``ctx.link`` targets no page serves (warnings; ``--strict`` fails instead).
+    """
 
     build_id: str
     seconds: float
-    routes: list[tuple[str, str, str]] = field(default_factory=list)  # (url, template, strategy)
+    routes: list[Route] = field(default_factory=list)
+    templates: list[TemplateInfo] = field(default_factory=list)
+    broken_links: list[BrokenLink] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -110,21 +154,27 @@ def normalize_build_path(path: object) -> str:
     return stripped
 
 
+Progress = Callable[[int, int], None]
+
+
 async def build_site(
-    app: PerseusApp, dist: Path, settings: Settings, *, say: Callable[[str], None] = lambda _: None
+    app: PerseusApp, dist: Path, settings: Settings, *, say: Callable[[str], None] = lambda _: None,
+    progress: Progress = lambda done, total: None,
 ) -> BuildSummary:
     """Build every page of ``app`` into ``dist``; raise ``BuildError`` listing all failures.
 
-    ``settings`` give the base path, the build timeout and where the mutable store is
-    seeded. On failure nothing is written: the previous ``dist`` stays as it was. One
-    build of a ``dist`` runs at a time: another waits (blocking) until it is done.
+    ``settings`` give the base path, the build timeout, where the mutable store is
+    seeded and whether a broken ``ctx.link`` fails the build (``strict``). On failure
+    nothing is written: the previous ``dist`` stays as it was. One build of a ``dist``
+    runs at a time: another waits (blocking) until it is done. ``say`` gets each step's
+    line, ``progress(done, total)`` each rendered page.
     """
     with build_lock(dist, say):
-        return await _build_locked(app, dist, settings, say)
+        return await _build_locked(app, dist, settings, say, progress)
 
 
 async def _build_locked(
-    app: PerseusApp, dist: Path, settings: Settings, say: Callable[[str], None]
+    app: PerseusApp, dist: Path, settings: Settings, say: Callable[[str], None], progress: Progress,
 ) -> BuildSummary:
     base_path = settings.base_path
     started = time.perf_counter()
@@ -144,9 +194,10 @@ async def _build_locked(
                 failure = PageFailure("(global state)", None, NO_LOCALE, "global_state", exc)
                 raise BuildError([failure]) from exc
         static = static_manifest(app.static_dir)
+        link_log: list[LinkUse] = []
         renderer = PageRenderer(app, global_state, base_path, translators,
                                 reload_build_id=build_id if settings.dev_reload else None,
-                                static_files=hashed_names(static))
+                                static_files=hashed_names(static), link_log=link_log)
         say(f"collecting paths of {len(app.templates)} template(s)")
         collected = await asyncio.gather(*(_collect_paths(t, calls, failures) for t in app.templates))
         jobs = [
@@ -158,18 +209,32 @@ async def _build_locked(
         _check_conflicts(jobs, set(app.static_aliases), set(app.redirects), app.mounts, failures)
         say(f"rendering {len(jobs)} page(s)")
         limit = asyncio.Semaphore(MAX_CONCURRENT_STATES)
-        rendered = await asyncio.gather(*(_render(job, renderer, limit, calls, failures, base_path)
-                                          for job in jobs))
+        done = 0
+
+        async def render_counted(job: _PageJob) -> BuiltPage | _Redirected | None:
+            nonlocal done
+            built = await _render(job, renderer, limit, calls, failures, base_path)
+            done += 1
+            progress(done, len(jobs))
+            return built
+
+        progress(0, len(jobs))
+        rendered = await asyncio.gather(*(render_counted(job) for job in jobs))
         errors = {(status, locale): _render_error(renderer, status, message, locale, failures)
                   for status, message in ERROR_STATUSES.items() for locale in locales}
     finally:
         # NOTE: never wait here: a sync function past its timeout still holds its thread.
         pool.shutdown(wait=False, cancel_futures=True)
+    served = ServedPaths(app, ((job.template.full_path(job.path), job.locale) for job in jobs), locales)
+    broken = broken_links(link_log, served, base_path)
+    if broken and settings.strict:
+        failures.extend(failure for link in broken for failure in link.failures())
     if failures:
         raise BuildError(failures)
     writer = DistWriter(dist, build_id)
     try:
-        summary = BuildSummary(writer.build_id, 0.0)
+        summary = BuildSummary(writer.build_id, 0.0, templates=[_template_info(t) for t in app.templates],
+                               broken_links=broken)
         built_at = time.time()
         seeds = []
         tagged: dict[str, list[tuple[str, str]]] = {}
@@ -179,18 +244,21 @@ async def _build_locked(
             url = page_url(None if job.locale == NO_LOCALE else job.locale, full)
             if isinstance(built, _Redirected):
                 writer.add_redirect(full, job.locale, job.template.name, built.status, built.location)
-                summary.routes.append((url, job.template.name, f"redirect {built.status}"))
+                summary.routes.append(Route(url, job.template.name, "redirect",
+                                            redirect=(built.status, built.location)))
                 continue
             for tag in built.tags:
                 tagged.setdefault(tag, []).append((job.locale, full))
+            route = Route(url, job.template.name, job.template.strategy)
             if built.page is not None:
-                writer.add_page(full, job.locale, job.template.name, built.page)
+                compressed = writer.add_page(full, job.locale, job.template.name, built.page)
+                route = replace(route, html_bytes=len(built.page.html), compressed_bytes=compressed)
             else:  # request state: only the build half is kept, the page is rendered per request
                 writer.add_deferred_page(full, job.locale, job.template.name, built.state)
             if job.template.revalidates:
                 seeds.append(version_of(job.template, job.path, job.locale, writer.build_id,
                                         built, built_at))
-            summary.routes.append((url, job.template.name, job.template.strategy))
+            summary.routes.append(route)
         for (status, locale), error_page in errors.items():
             assert error_page is not None
             writer.add_error_page(status, locale, error_page)
@@ -217,6 +285,11 @@ async def _build_locked(
         raise
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _template_info(template: Template) -> TemplateInfo:
+    return TemplateInfo(template.name, template.root, template.strategy, template.revalidate_after,
+                        template.should_revalidate is not None, template.incremental)
 
 
 async def _collect_paths(

@@ -202,8 +202,11 @@ class DistWriter:
     def _id(self, table: dict[Any, int], key: Any) -> int:
         return table.setdefault(key, len(table))
 
-    def add_page(self, path: str, locale: str, template: str, page: RenderedPage) -> None:
-        """A prerendered page, with brotli and gzip copies of its bodies where they pay."""
+    def add_page(self, path: str, locale: str, template: str, page: RenderedPage) -> int | None:
+        """A prerendered page, with brotli and gzip copies of its bodies where they pay.
+
+        Returns the size of its HTML's brotli copy (None where compressing did not pay),
+        for the build's route table."""
         html_br, html_gz = compressed_copies(page.html)
         json_br, json_gz = compressed_copies(page.json)
         spans = [self._append(body) for body in (page.html, page.json, html_gz, json_gz, html_br, json_br)]
@@ -213,6 +216,7 @@ class DistWriter:
         self._paths.append(path)
         self._page_locales.append(self._id(self._locales, locale))
         self._page_templates.append(self._id(self._templates, template))
+        return None if html_br is None else len(html_br)
 
     def add_deferred_page(self, path: str, locale: str, template: str, state: bytes) -> None:
         """A page rendered per request (request state): only its build state is kept."""

@@ -49,15 +49,18 @@ class PageRenderer:
 
     ``reload_build_id`` (watch mode only) adds the script that reloads the page once the
     server serves a build other than this one. ``static_files`` maps each file of the
-    static directory to its hashed name (``ctx.static``).
+    static directory to its hashed name (``ctx.static``). ``link_log`` (builds only)
+    records every ``ctx.link`` of the pages it renders.
     """
 
     def __init__(
         self, app: PerseusApp, global_state: Any, base_path: str = "",
         translators: Mapping[str, Translator] | None = None, reload_build_id: str | None = None,
         static_files: Mapping[str, str] | None = None,
+        link_log: list[tuple[str, str, str, str]] | None = None,
     ) -> None:
         self.app = app
+        self.link_log = link_log
         self.static_files = static_files or {}
         self.reload_build_id = reload_build_id
         self.global_state = global_state
@@ -79,7 +82,7 @@ class PageRenderer:
     def context(self, template: str, path: str, locale: str) -> RenderContext:
         translator = self.translators.get(locale, self._no_translator)
         return RenderContext(locale, path, template, self.global_state, self.base_path, translator,
-                             self.static_files)
+                             self.static_files, self.link_log)
 
     def render(self, template: Template, path: str, locale: str, state: Any,
                global_state: Any = _BUILD_GLOBAL) -> RenderedPage:
