@@ -21,12 +21,12 @@ ALL_ROUTES_UP_TO = 30
 @dataclass(frozen=True)
 class Kind:
     symbol: str
-    colour: str
+    colour: str | None  # None: the terminal's own (white is invisible on a light one)
     legend: str
 
 
 KINDS = {
-    "static": Kind("○", "white", "static: prerendered, no state"),
+    "static": Kind("○", None, "static: prerendered, no state"),
     "build state": Kind("●", "green", "build state or build paths: prerendered with state"),
     "build paths": Kind("●", "green", "build state or build paths: prerendered with state"),
     "revalidation": Kind("↻", "cyan", "revalidating: prerendered, regenerated after the interval"),
