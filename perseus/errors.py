@@ -67,6 +67,14 @@ class TranslationError(PerseusError):
         self.locale = locale
 
 
+class TemplateRenderError(PerseusError):
+    """A Jinja2 template failed while rendering a page: the message starts with the file
+    and line (``templates/post.html, line 3: 'dict object' has no attribute 'titel'``).
+
+    At build time it fails the build, naming the page; at request time it is the logged
+    reason of the 500."""
+
+
 class StateEncodingError(PerseusError):
     """A state value that JSON cannot represent faithfully (NaN, a lone surrogate, ...)."""
 
