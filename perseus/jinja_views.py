@@ -16,7 +16,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import jinja2
 from jinja2 import nodes
@@ -36,6 +36,7 @@ class TemplateFiles:
     """The templates directory of one app and its one Jinja2 environment."""
 
     def __init__(self, directory: Path, root: Path) -> None:
+        directory = directory.resolve()
         self.directory = directory
         self.root = root
         self.shown = _shown(directory, root)
@@ -174,6 +175,7 @@ class TemplateView:
         self.file = file
         self.user = user
         self.files: TemplateFiles | None = None
+        self.gives_head = False  # whether its head block is the page's head (handed to .head)
 
     def bind(self, files: TemplateFiles) -> None:
         if self.files is not None and self.files.directory != files.directory:
@@ -189,8 +191,8 @@ class TemplateView:
 
     def __call__(self, ctx: RenderContext, state: Any) -> str:
         body, head = self._files().render(self.file, page_variables(ctx, state))
-        # PERF: one render gives body and head; the head function takes it right after.
-        _handoff.page = (ctx, state, head)
+        if self.gives_head:  # PERF: one render gives both; the page's head is asked for next
+            _handoff.page = (ctx, state, head)
         return body
 
     def head(self, ctx: RenderContext, state: Any) -> str:
@@ -213,7 +215,8 @@ class ErrorTemplateView(TemplateView):
 
     def __call__(self, ctx: RenderContext, state: Any) -> str:
         body, head = self._files().render(self.file, {**page_variables(ctx, None), "error": state})
-        _handoff.page = (ctx, state, head)
+        if self.gives_head:
+            _handoff.page = (ctx, state, head)
         return body
 
 
@@ -230,6 +233,7 @@ def template_views(name: str, template: str | None, head_template: str | None,
     if template is not None:
         view = TemplateView(_file_name(user, "template", template), user)
         if head is None and head_template is None:
+            view.gives_head = True
             head = view.head
     if head_template is not None:
         head = HeadTemplate(_file_name(user, "head_template", head_template), user)
@@ -244,19 +248,23 @@ def bind_template_files(directory: Path, root: Path, views: list[Callable[..., A
     Returns the error views and the error head: without one given, an error template's
     head block is the head of its page.
     """
-    files = TemplateFiles(directory, root)
-    for view in views:
-        owner = getattr(view, "__self__", view)  # a TemplateView's bound head
-        if isinstance(owner, TemplateView):
-            owner.bind(files)
     made: dict[int, Any] = {}
     for status, view in error_views.items():
         if isinstance(view, str):
-            user = f"error view {status}"
-            view = ErrorTemplateView(_file_name(user, "error view", view), user)
-            view.bind(files)
+            if not _is_file_name(view):
+                raise ConfigurationError(f"error view for {status} must be a function, or the name of a file"
+                                         f" of templates/ such as '404.html', got {view!r}")
+            view = ErrorTemplateView(view, f"error view {status}")
         made[status] = view
-    if error_head is None and any(isinstance(v, ErrorTemplateView) for v in made.values()):
+    files = TemplateFiles(directory, root)
+    for view in [*views, *made.values()]:
+        owner = getattr(view, "__self__", view)  # a TemplateView's bound head
+        if isinstance(owner, TemplateView):
+            owner.bind(files)
+    template_views = [view for view in made.values() if isinstance(view, ErrorTemplateView)]
+    if error_head is None and template_views:
+        for view in template_views:
+            view.gives_head = True
         error_head = _error_template_head(made)
     return made, error_head
 
@@ -274,8 +282,14 @@ def _error_template_head(views: Mapping[int, Any]) -> Callable[[RenderContext, E
 
 
 def _file_name(user: str, field: str, value: object) -> str:
-    if not isinstance(value, str) or not value or value.startswith("/") or "\\" in value or any(
-            part in ("", ".", "..") for part in value.split("/")):
+    if not _is_file_name(value):
         raise ConfigurationError(f"{user}: {field} must be a file name inside templates/ such as"
                                  f" 'post.html', got {value!r}")
     return value
+
+
+def _is_file_name(value: object) -> TypeGuard[str]:
+    """A relative path below templates/: no empty, '.' or '..' segment, backslash, quote,
+    markup or space (an HTML string given where a file name belongs is told so)."""
+    return (isinstance(value, str) and not any(c in "\\<>\"'" or c.isspace() for c in value)
+            and all(part not in ("", ".", "..") for part in value.split("/")))
