@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .http.location import DEFAULT_REDIRECT, check_redirect_status, check_target
@@ -72,7 +73,13 @@ class TemplateRenderError(PerseusError):
     and line (``templates/post.html, line 3: 'dict object' has no attribute 'titel'``).
 
     At build time it fails the build, naming the page; at request time it is the logged
-    reason of the 500."""
+    reason of the 500. ``file`` (absolute) and ``line`` say where, when known.
+    """
+
+    def __init__(self, message: str, *, file: Path | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.file = file
+        self.line = line
 
 
 class StateEncodingError(PerseusError):

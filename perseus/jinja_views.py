@@ -126,7 +126,6 @@ class TemplateFiles:
 
     def located(self, exc: BaseException) -> TemplateRenderError:
         """``exc``, raised while rendering, as an error naming the template file and line."""
-        where = self._where(exc)
         if isinstance(exc, jinja2.TemplateNotFound):
             message = f"template file '{exc.name}' not found in {self.shown}/"
         elif isinstance(exc, jinja2.TemplateSyntaxError):
@@ -135,17 +134,25 @@ class TemplateFiles:
             message = str(exc)
         else:
             message = f"{type(exc).__name__}: {exc}"
-        return TemplateRenderError(f"{where}: {message}" if where else message)
+        file, line = self._location(exc)
+        if file is None:
+            return TemplateRenderError(message)
+        return TemplateRenderError(f"{_shown(file, self.root)}, line {line}: {message}", file=file, line=line)
 
     def _where(self, exc: BaseException) -> str:
-        """``templates/post.html, line 3``: the innermost template line of ``exc``."""
+        """``templates/post.html, line 3``: where ``exc`` was raised."""
+        file, line = self._location(exc)
+        return f"{_shown(file, self.root)}, line {line}" if file is not None else self.shown
+
+    def _location(self, exc: BaseException) -> tuple[Path | None, int | None]:
+        """The file and line of the innermost template frame of ``exc``."""
         if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
-            return f"{_shown(Path(exc.filename), self.root)}, line {exc.lineno}"
+            return Path(exc.filename), exc.lineno
         for frame in reversed(traceback.extract_tb(exc.__traceback__)):
             path = Path(frame.filename)
             if path.is_relative_to(self.directory):
-                return f"{_shown(path, self.root)}, line {frame.lineno}"
-        return ""
+                return path, frame.lineno
+        return None, None
 
 
 def _shown(path: Path, root: Path) -> str:

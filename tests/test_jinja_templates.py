@@ -10,7 +10,8 @@ from typing import Any
 import jinja2
 import pytest
 
-from perseus import ConfigurationError, PerseusApp, Template
+from perseus import BuildError, ConfigurationError, PerseusApp, Template
+from perseus.errors import TemplateRenderError
 from perseus.testing import TestClient
 from tests.conftest import Server, perseus
 from tests.sites import HOSTILE_STRINGS
@@ -179,6 +180,18 @@ def test_a_failing_include_named_at_render_names_its_own_file(tmp_path: Path) ->
     })
     assert "template 'post', path 'first'" in output
     assert "templates/post.html, line 2: template file 'gone.html' not found in templates/" in output
+
+
+def test_a_render_error_carries_its_file_and_line(tmp_path: Path) -> None:
+    """For tools that show the template's source around the line (the dev overlay)."""
+    write(tmp_path, {"templates/post.html": "<h1>\n{{ nope }}</h1>\n"})
+    app = PerseusApp([Template("post", template="post.html")], root=tmp_path)
+    with pytest.raises(BuildError) as raised:
+        TestClient(app, dist=tmp_path / "dist")
+    error = raised.value.failures[0].error
+    assert isinstance(error, TemplateRenderError)
+    assert (error.file, error.line) == ((tmp_path / "templates" / "post.html").resolve(), 2)
+    assert str(error) == "templates/post.html, line 2: 'nope' is undefined"
 
 
 def test_a_syntax_error_or_a_missing_include_fails_at_once(tmp_path: Path) -> None:
