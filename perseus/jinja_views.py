@@ -113,7 +113,8 @@ class TemplateFiles:
             raise  # t() or static() failing: already names what is wrong
         except Exception as exc:
             raise self.located(exc) from exc
-        return body, captured[-1] if captured else ""
+        # NOTE: the whitespace around blocks ({% block head %}...{% endblock %}\n) is no content.
+        return body.strip(), captured[-1].strip() if captured else ""
 
     def render_whole(self, name: str, variables: dict[str, Any]) -> str:
         """File ``name`` rendered whole (a head template)."""
@@ -279,12 +280,11 @@ def bind_template_files(directory: Path, root: Path, views: list[Callable[..., A
 def _error_template_head(views: Mapping[int, Any]) -> Callable[[RenderContext, ErrorInfo], str]:
     def error_head(ctx: RenderContext, error: ErrorInfo) -> str:
         view = views.get(error.status)
-        if isinstance(view, ErrorTemplateView):
-            head = view.head(ctx, error)
-            if head:
-                return head
-        # NOTE: as the built-in error head: the status and its reason.
-        return f"<title>{escape_html(f'{error.status} {error_message(error.status)}')}</title>"
+        head = view.head(ctx, error) if isinstance(view, ErrorTemplateView) else ""
+        if "<title" in head.lower():
+            return head
+        # NOTE: an error page always has a title; as the built-in one: the status and its reason.
+        return f"<title>{escape_html(f'{error.status} {error_message(error.status)}')}</title>{head}"
     return error_head
 
 

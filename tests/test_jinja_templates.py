@@ -139,6 +139,22 @@ def test_error_template_sees_error_and_gives_the_head(client: TestClient) -> Non
     assert "<nav>" in _root(missing.text)
 
 
+def test_an_error_template_without_a_title_gets_the_default_one(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "templates/base.html": '{% block head %}<meta name="description" content="d">{% endblock %}'
+                               "<main>{% block content %}{% endblock %}</main>",
+        "templates/index.html": '{% extends "base.html" %}',
+        "templates/404.html": '{% extends "base.html" %}{% block content %}<h1>Lost</h1>{% endblock %}',
+    })
+    app = PerseusApp([Template("index", template="index.html")], error_views={404: "404.html"},
+                     root=tmp_path)
+    with TestClient(app, dist=tmp_path / "dist") as client:
+        missing = client.get("/nowhere")
+    head = _head(missing.text)
+    assert missing.status_code == 404 and "<h1>Lost</h1>" in missing.text
+    assert "<title>404 " in head and '<meta name="description" content="d">' in head
+
+
 def _failed_build(tmp_path: Path, files: dict[str, str]) -> str:
     project = write(tmp_path / "site", files)
     result = perseus("build", cwd=project, check=False)
