@@ -49,7 +49,8 @@ def tests_pure(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff on everything; mypy --strict on both packages."""
     session.install("ruff==0.17.6", "mypy>=1.11", "orjson", "granian", "click", "lmdb", "fluent.runtime",
-                    "watchfiles", "redis>=5", "prometheus_client>=0.20", "brotli")
+                    "watchfiles", "redis>=5", "prometheus_client>=0.20", "brotli",
+                    "jinja2>=3.1")
     session.run("ruff", "check", "perseus", "perseus_core", "tests", "faults", "noxfile.py", "setup.py",
                 "bench")
     session.run("mypy", "--strict", "perseus_core", "perseus")

@@ -28,11 +28,16 @@ class PerseusApp:
     Args:
         templates: the site's templates; names must be unique.
         error_views: ``{status: view}``; each view is ``view(ctx, error)`` with
-            ``error.status`` and ``error.message``. Statuses without a view get a
-            plain built-in page. No exception text ever reaches one.
+            ``error.status`` and ``error.message``, or the name of a file of
+            ``templates_dir`` (``{404: "404.html"}``) that sees ``error`` and ``ctx`` (and
+            ``t()``, ``link()``, ``static()``) and whose ``head`` block is the page's head.
+            Statuses without a view get a plain built-in page. No exception text ever
+            reaches one.
         error_head: ``error_head(ctx, error) -> str``, the ``<head>`` HTML of every
             error page (title, meta), localisable with ``ctx.t``; by default a title
             with the status and its English reason.
+        templates_dir: where the files of ``Template(..., template="post.html")`` and
+            template error views are, relative to ``root``.
         global_state: ``global_state() -> state``, sync or async, run once at build
             time; views see it as ``ctx.global_state``.
         request_global_state: ``request_global_state(request) -> state``, sync or
@@ -70,7 +75,7 @@ class PerseusApp:
         self,
         templates: Sequence[Template],
         *,
-        error_views: Mapping[int, View] | None = None,
+        error_views: Mapping[int, View | str] | None = None,
         error_head: View | None = None,
         global_state: Callable[[], Any] | None = None,
         request_global_state: Callable[[Any], Any] | None = None,
@@ -80,6 +85,7 @@ class PerseusApp:
         shell: str | None = None,
         locales: Locales | None = None,
         translations_dir: str | os.PathLike[str] = "translations",
+        templates_dir: str | os.PathLike[str] = "templates",
         redirects: Mapping[str, str | Redirect] | None = None,
         mounts: Mapping[str, ASGIApp] | None = None,
         root: str | os.PathLike[str] | None = None,
@@ -87,7 +93,16 @@ class PerseusApp:
         self.root = Path(root) if root is not None else _caller_directory()
         self.root = self.root.resolve()
         self.templates = _check_templates(templates)
-        self.error_views = _check_error_views(error_views or {})
+        self.templates_dir = self.root / templates_dir
+        error_views = error_views or {}
+        if (any(isinstance(view, str) for view in error_views.values())
+                or any(template.template_files for template in self.templates)):
+            from .jinja_views import bind_template_files  # PERF: only sites using templates
+
+            error_views, error_head = bind_template_files(
+                self.templates_dir, self.root, [view for t in self.templates for view in (t.view, t.head)],
+                error_views, error_head)
+        self.error_views = _check_error_views(error_views)
         if error_head is not None and not callable(error_head):
             raise ConfigurationError("error_head must be a function returning HTML for <head>")
         self.error_head = error_head
@@ -246,7 +261,7 @@ def _redirect_source(source: object) -> str:
     return stripped
 
 
-def _check_error_views(views: Mapping[int, View]) -> dict[int, View]:
+def _check_error_views(views: Mapping[int, Any]) -> dict[int, View]:
     for status, view in views.items():
         if not isinstance(status, int) or not 400 <= status <= 599:
             raise ConfigurationError(f"error_views keys are HTTP error statuses (400-599), got {status!r}")

@@ -457,7 +457,8 @@ def new(name: str) -> None:
         project = create_project(Path.cwd(), name)
     except PerseusError as error:
         _fail(error)
-    click.echo(f"created {project}\nnext: cd {name} && perseus serve")
+    click.echo(f"created {project}\nnext: cd {name} && perseus serve --watch"
+               "   (--watch needs: pip install 'perseus-web[dev]')")
 
 
 @main.command()

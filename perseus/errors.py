@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .http.location import DEFAULT_REDIRECT, check_redirect_status, check_target
@@ -65,6 +66,20 @@ class TranslationError(PerseusError):
         super().__init__(message)
         self.message_id = message_id
         self.locale = locale
+
+
+class TemplateRenderError(PerseusError):
+    """A Jinja2 template failed while rendering a page: the message starts with the file
+    and line (``templates/post.html, line 3: 'dict object' has no attribute 'titel'``).
+
+    At build time it fails the build, naming the page; at request time it is the logged
+    reason of the 500. ``file`` (absolute) and ``line`` say where, when known.
+    """
+
+    def __init__(self, message: str, *, file: Path | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.file = file
+        self.line = line
 
 
 class StateEncodingError(PerseusError):

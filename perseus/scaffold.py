@@ -1,4 +1,9 @@
-"""``perseus new NAME``: a minimal project that builds and serves as it is."""
+"""``perseus new NAME``: a starter site that builds, serves and tests as it is.
+
+The files are those of ``perseus/starter/``, copied with the project's name put in for
+``__project__``; ``gitignore`` becomes ``.gitignore`` (a dot file would be left out of the
+wheel by its package-data globs).
+"""
 
 from __future__ import annotations
 
@@ -8,52 +13,9 @@ from pathlib import Path
 from .errors import PerseusError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-
-APP = '''"""{name}: a perseus site. `perseus serve` builds it and serves it on http://127.0.0.1:8080."""
-
-from html import escape
-
-from perseus import PerseusApp, Template
-
-
-def index_state(info):
-    return {{"greeting": "Hello from {name}"}}
-
-
-def index_view(ctx, state):
-    return f"<h1>{{escape(state['greeting'])}}</h1><p><a href=\\"{{ctx.link('about')}}\\">About</a></p>"
-
-
-def about_view(ctx, state):
-    return f"<h1>About</h1><p><a href=\\"{{ctx.link('')}}\\">Home</a></p>"
-
-
-def not_found(ctx, error):
-    return "<h1>Page not found</h1>"
-
-
-app = PerseusApp(
-    templates=[
-        Template("index", view=index_view, build_state=index_state,
-                 head=lambda ctx, state: "<title>{name}</title>"),
-        Template("about", view=about_view, head=lambda ctx, state: "<title>About</title>"),
-    ],
-    error_views={{404: not_found}},
-    static_dir="static",
-)
-'''
-
-PYPROJECT = '''[project]
-name = "{name}"
-version = "0.1.0"
-requires-python = ">=3.11"
-dependencies = ["perseus-web"]
-
-[tool.perseus]
-app = "app:app"
-'''
-
-GITIGNORE = "dist/\npkg/\n__pycache__/\n"
+STARTER = Path(__file__).parent / "starter"
+PLACEHOLDER = "__project__"
+_RENAMED = {"gitignore": ".gitignore"}
 
 
 def create_project(parent: Path, name: str) -> Path:
@@ -63,9 +25,11 @@ def create_project(parent: Path, name: str) -> Path:
     project = parent / name
     if project.exists():
         raise PerseusError(f"{project} already exists; choose another name or remove it")
-    (project / "static").mkdir(parents=True)
-    (project / "app.py").write_text(APP.format(name=name))
-    (project / "pyproject.toml").write_text(PYPROJECT.format(name=name))
-    (project / ".gitignore").write_text(GITIGNORE)
-    (project / "static" / "robots.txt").write_text("User-agent: *\nAllow: /\n")
+    for source in sorted(STARTER.rglob("*")):
+        if not source.is_file() or "__pycache__" in source.parts:
+            continue
+        relative = source.relative_to(STARTER)
+        target = project / relative.parent / _RENAMED.get(relative.name, relative.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source.read_text(encoding="utf-8").replace(PLACEHOLDER, name), encoding="utf-8")
     return project

@@ -47,7 +47,18 @@ class Template:
     Args:
         name: the URL root of its pages; ``"index"`` is served at ``/``. May contain
             ``/`` (``"docs/api"``).
-        view: ``view(ctx, state) -> str``, the page body as HTML text.
+        template: the file of the app's ``templates_dir`` (``"post.html"``) rendering the
+            page with Jinja2, the recommended way to write a view: ``.html``, ``.htm`` and
+            ``.xml`` files escape every value unless marked ``|safe``, and an undefined name
+            fails the build. The template sees ``state``, ``ctx``, ``t()``, ``link()``,
+            ``static()`` and ``global_state``, and may extend and include other files of
+            the directory. The page's body is the template rendered whole (a layout's
+            navigation and its ``{% block content %}``) except its ``{% block head %}``,
+            which is the page's ``<head>`` (title, meta) unless ``head`` or
+            ``head_template`` is given. Give ``template`` or ``view``, not both.
+        head_template: a file rendered whole as the page's ``<head>``.
+        view: ``view(ctx, state) -> str``, the page body as HTML text (a Python view:
+            escape every value yourself).
         head: ``head(ctx, state) -> str``, HTML put into ``<head>`` (title, meta).
         set_headers: ``set_headers(ctx, state) -> Mapping[str, str]``, extra response
             headers for the page's HTML; they override perseus's defaults by name. A
@@ -81,6 +92,8 @@ class Template:
         self,
         name: str,
         *,
+        template: str | None = None,
+        head_template: str | None = None,
         view: View | None = None,
         head: View | None = None,
         set_headers: HeadersFunction | None = None,
@@ -107,6 +120,15 @@ class Template:
                 f" /{RESERVED_SEGMENT}/",
                 template=name,
             )
+        if template is not None or head_template is not None:
+            # PERF: jinja2 is imported only by sites that use templates.
+            from .jinja_views import template_views
+
+            view, head = template_views(name, template, head_template, view, head)
+        elif view is None:
+            raise ConfigurationError(f"template '{name}' has no view: pass template='{name}.html' (a"
+                                     " Jinja2 file of templates/) or view=a function returning HTML",
+                                     template=name)
         _require_callable(name, "view", view, required=True)
         for field, value in (
             ("head", head),
@@ -131,6 +153,7 @@ class Template:
         assert view is not None  # checked above; for mypy
         self.name = name
         self.view: View = view
+        self.template_files = tuple(file for file in (template, head_template) if file is not None)
         self.head = head
         self.set_headers = set_headers
         self.build_paths = build_paths
