@@ -1,11 +1,14 @@
-"""``perseus serve --watch``: rebuild on every change, serve the last good build, reload browsers.
+"""``perseus serve --watch``: rebuild on changes, serve the last good build, reload browsers.
 
 This process never imports the app: each build runs in a fresh ``perseus build``
 subprocess (so edited modules are imported anew), and the server is a ``perseus serve
---no-build`` subprocess that is replaced only after a build succeeded. A failed build
-prints its failures (the build names every one) and the previous server keeps serving.
-Both children get ``PERSEUS_DEV_RELOAD=1`` (``Settings.dev_reload``), which gives pages the
-reload script and the server its ``/.perseus/dev/events`` stream
+--no-build`` subprocess on a loopback port, replaced only after a build succeeded. The
+session holds the user's port itself and relays connections to the current server
+(``perseus.dev_front``), so swapping servers refuses no connection. A failed build prints
+its failures with the user's frames (``perseus.tracebacks``) and records its overlay
+(``perseus.dev_files``), which the server pushes onto open pages; the previous server
+keeps serving. Both children get ``PERSEUS_DEV_RELOAD=1`` (``Settings.dev_reload``), which
+gives pages the reload script and the server its ``/.perseus/dev/events`` stream
 (``perseus.turbine.dev_reload``); they read the rest of their settings themselves, so
 an edit to ``[tool.perseus]`` takes effect on the next build.
 """

@@ -61,6 +61,9 @@ class Front:
         self.notice: tuple[str, bytes] | None = None  # (its stamp, a whole HTML page)
         self.loop = asyncio.new_event_loop()
         self.server: asyncio.Server | None = None
+        # NOTE: asyncio holds a connection's task only weakly while both its sockets wait:
+        # without this set, the collector could destroy a relay mid-answer.
+        self.relays: set[asyncio.Task[None]] = set()
         self.thread = threading.Thread(target=self._run, name="perseus-dev-front", daemon=True)
 
     def start(self) -> None:
@@ -100,6 +103,9 @@ class Front:
         self.server = await asyncio.start_server(self._relay, sock=self.listener, limit=CHUNK)
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.relays.add(task)
         try:
             upstream = await self._connect()
             if upstream is None:
@@ -111,6 +117,7 @@ class Front:
             pass
         finally:
             writer.close()
+            self.relays.discard(task)
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
         """A connection to the current server, waiting while there is none and no notice;
