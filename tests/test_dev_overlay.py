@@ -28,9 +28,20 @@ def live_view(ctx, state):
     return "<h1>Live</h1>" + state["items"]["first"]
 
 
+def post_state(info):
+    if info.path != "a":
+        raise LookupError(f"no post {info.path!r}")
+    return {"title": "A"}
+
+
+def post_view(ctx, state):
+    return f"<h1>{state['title']}</h1>"
+
+
 app = PerseusApp(templates=[
     Template("index", view=index_view),
     Template("live", view=live_view, request_state=live_state),
+    Template("post", view=post_view, build_paths=lambda: ["a"], build_state=post_state, incremental=True),
 ])
 '''
 RAISING_LINE = '    return "<h1>Live</h1>" + state["items"]["first"]'
@@ -77,6 +88,12 @@ def test_a_request_time_error_shows_the_users_line_in_the_browser_and_the_termin
         # The source around the line, HTML-escaped: the page shows it as code.
         assert "return &quot;&lt;h1&gt;Live&lt;/h1&gt;&quot; + state[" in answer.text
         assert "<h1>Live</h1>" not in answer.text
+        # A state function of incremental generation, at the first request of its path.
+        generated = watched.client.get("/post/new")
+        assert generated.status_code == 500
+        assert "LookupError: no post &#x27;new&#x27;" in generated.text
+        raising = line_of(project, '        raise LookupError(f"no post {info.path!r}")')
+        assert f"app.py:{raising} in post_state" in generated.text
 
         with browser_page(browser) as page:
             page.goto(watched.url + "/")

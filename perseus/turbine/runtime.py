@@ -212,8 +212,9 @@ class Runtime:
             frame = user_frame(error)
             at = f" (at {frame.where()})" if frame is not None else ""
             if self.dev_reload:  # the user's frames only, as the overlay shows them
-                log.error("page '/%s' failed: %s: %s%s\n%s", page.full, type(error).__name__, error, at,
-                          frame_lines(error))
+                frames = frame_lines(error)
+                log.error("page '/%s' failed: %s: %s%s%s", page.full, type(error).__name__, error, at,
+                          "\n" + frames if frames else "")
                 if request.form is HTML:
                     return overlay_answer(page.full, error, request.method, self.base_path,
                                           self.dist.build_id)
