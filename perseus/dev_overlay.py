@@ -21,7 +21,7 @@ _STYLE = (
     "position:fixed;inset:0;z-index:2147483647;overflow:auto;box-sizing:border-box;margin:0;"
     "padding:2rem;background:#18181b;color:#f4f4f5;font:14px/1.5 ui-monospace,Menlo,Consolas,monospace"
 )
-_MARK = "background:#7f1d1d;color:#fff;display:block"
+_MARK = ";background:#7f1d1d;color:#fff"
 _DIM = "color:#a1a1aa"
 
 
@@ -46,9 +46,8 @@ def section(heading: str, error: BaseException) -> str:
 def _source(frame: Frame) -> str:
     lines = frame.context()
     width = len(str(lines[-1][0])) if lines else 1
-    shown = "".join(
-        f"<span style=\"{_MARK if number == frame.line else ''}\">{number:>{width}} | {escape(code)}</span>\n"
-        for number, code in lines)
+    shown = "".join(f"<span style=\"display:block{_MARK if number == frame.line else ''}\">"
+                    f"{number:>{width}} | {escape(code)}</span>" for number, code in lines)
     return (f"<p style=\"margin:.75rem 0 0\"><b>{escape(frame.where())}</b></p>"
             f"<pre style=\"background:#27272a;padding:.75rem;margin:.25rem 0;overflow:auto\">{shown}</pre>")
 
