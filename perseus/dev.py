@@ -30,7 +30,7 @@ from typing import Any
 
 import click
 
-from .dev_files import DEV_PREFIX, clear_failure, read_failure, read_inputs
+from .dev_files import DEV_PREFIX, clear_failure, read_failure, read_inputs, remove_all
 from .dev_front import Front, listen
 from .dev_overlay import document, overlay
 from .errors import PerseusError
@@ -317,4 +317,5 @@ def run_dev(app_spec: str | None, dist: Path, settings: Settings, *, host: str, 
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
         dev.stop_server()
         dev.front.stop()
+        remove_all(dev.dist)
     return 0

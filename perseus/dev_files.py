@@ -42,6 +42,12 @@ def clear_failure(dist: Path) -> None:
     failure_path(dist).unlink(missing_ok=True)
 
 
+def remove_all(dist: Path) -> None:
+    """At the end of a session: leave nothing of it beside ``dist``."""
+    for path in (failure_path(dist), inputs_path(dist)):
+        path.unlink(missing_ok=True)
+
+
 def read_failure(dist: Path, known: int | None = None) -> tuple[int, str] | None:
     """``(stamp, overlay)`` of the last build's failure (a new stamp for each), or None when
     there is none or its stamp is ``known`` (PERF: a stat, read only when it changed)."""

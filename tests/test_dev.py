@@ -153,6 +153,7 @@ def test_watch_rebuilds_keeps_the_last_good_build_and_stops_cleanly(watched: Wat
     watched.process.send_signal(signal.SIGINT)
     assert watched.process.wait(20) == 0
     assert [pid for pid in tree if alive(pid)] == []
+    assert list(project.glob(".dist.dev-*")) == []  # the session leaves none of its files
 
 
 def test_events_announce_each_new_build_and_the_browser_reloads(
