@@ -121,13 +121,24 @@ def run_build(app_spec_value: str | None, dist: Path, settings: Settings, routes
     project = Path.cwd()
     try:
         app = load_app(app_spec(app_spec_value, settings), project)
+        if settings.dev_reload:
+            from .dev_files import write_inputs
+
+            write_inputs(app, dist.resolve())  # what `serve --watch` rebuilds for
         with BuildProgress() as progress:
             summary = asyncio.run(build_site(app, dist.resolve(), settings, progress=progress,
                                              say=lambda line: click.echo(f"  {line}")))
     except BuildError as error:
+        from .tracebacks import frame_lines
+
         click.secho(f"build failed: {len(error.failures)} page(s) could not be built", fg="red", err=True)
         for failure in error.failures:
-            click.echo(f"  - {failure}", err=True)
+            # The user's line right below what failed; no framework frames.
+            click.echo(f"  - {failure.headline()}", err=True)
+            if frames := frame_lines(failure.error, "      "):
+                click.echo(frames, err=True)
+        if settings.dev_reload:
+            _record_failure(dist, [(f"{f.page()}: {f.stage}", f.error) for f in error.failures])
         kept = f"the previous build in {dist} was left as it was" if dist.exists() else "nothing was written"
         click.echo(kept, err=True)
         if any(isinstance(failure.error, BuildTimeout) for failure in error.failures):
@@ -138,6 +149,8 @@ def run_build(app_spec_value: str | None, dist: Path, settings: Settings, routes
             os._exit(1)
         sys.exit(1)
     except PerseusError as error:
+        if settings.dev_reload:  # the app's import, say: shown on the open page too
+            _record_failure(dist, [("the app", error.__cause__ or error)])
         _fail(error)
     _print_summary(summary, routes)
 
@@ -156,6 +169,13 @@ def _print_summary(summary: BuildSummary, routes: str) -> None:
     if summary.broken_links:
         click.secho(f"{len(summary.broken_links)} broken link(s); `--strict` (PERSEUS_STRICT=1) makes"
                     " them fail the build", fg="yellow", err=True)
+
+
+def _record_failure(dist: Path, failures: list[tuple[str, BaseException]]) -> None:
+    """Under ``serve --watch``: the failure, for the browser's overlay (``perseus.dev_files``)."""
+    from .dev_files import write_failure
+
+    write_failure(dist.resolve(), failures)
 
 
 @main.command()
@@ -216,7 +236,8 @@ def serve(
     from .settings import hand_to_workers
     from .stores.immutable import MANIFEST
 
-    configure_logging(settings.log_format)  # the start-up lines below, in the workers' format
+    # The start-up lines below, in the workers' format (quiet under `serve --watch`).
+    configure_logging(settings.log_format, settings.dev_reload)
     project = Path.cwd()
     if settings.standalone:
         project, dist, settings = _standalone_paths(settings)
@@ -239,6 +260,7 @@ def _serve(app: PerseusApp, dist: Path, settings: Settings, build_id: str, host:
     from granian import Granian
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
+    from granian.log import LogLevels
 
     from .server.log_format import logging_config
     from .server.shutdown import GracefulStop, kill_timeout
@@ -251,7 +273,9 @@ def _serve(app: PerseusApp, dist: Path, settings: Settings, build_id: str, host:
         target, address=host, port=port, workers=workers,
         interface=Interfaces.RSGI if interface == "rsgi" else Interfaces.ASGI,
         # The access log is perseus's own (perseus.server.access_log): it knows the cache status.
-        log_access=False, log_dictconfig=logging_config(settings.log_format),
+        log_access=False, log_dictconfig=logging_config(settings.log_format, settings.dev_reload),
+        # Under `serve --watch` a server starts and stops on every build: no lines for that.
+        log_level=LogLevels.warning if settings.dev_reload else LogLevels.info,
         # SECURITY: slow clients are dropped once their headers take this long.
         http1_settings=HTTP1Settings(header_read_timeout=10_000),
         # A worker that dies (a crash in user code, the OOM killer) is replaced; the others
@@ -259,7 +283,7 @@ def _serve(app: PerseusApp, dist: Path, settings: Settings, build_id: str, host:
         respawn_failed_workers=True,
         workers_kill_timeout=kill_timeout(settings.shutdown_timeout),
     )
-    GracefulStop(server, settings.shutdown_timeout)
+    GracefulStop(server, settings.shutdown_timeout, quiet=settings.dev_reload)
     with _serving_recorded(app, dist.resolve(), settings, build_id):
         server.serve()
 

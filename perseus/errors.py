@@ -47,13 +47,24 @@ class PageFailure:
         self.stage = stage
         self.error = error
 
-    def __str__(self) -> str:
+    def page(self) -> str:
+        """``template 'post', path 'a'`` (and the locale, with i18n): what failed."""
         where = f"template '{self.template}'"
         if self.path is not None:
             where += f", path '{self.path}'"
         if self.locale != "xx-XX":
             where += f", locale {self.locale}"
-        return f"{where}: {self.stage} raised {type(self.error).__name__}: {self.error}"
+        return where
+
+    def headline(self) -> str:
+        """``template 'post', path 'a': render raised TypeError: ...``."""
+        return f"{self.page()}: {self.stage} raised {type(self.error).__name__}: {self.error}"
+
+    def __str__(self) -> str:
+        from .tracebacks import user_frame
+
+        frame = user_frame(self.error)
+        return self.headline() if frame is None else f"{self.headline()} (at {frame.where()})"
 
 
 class TranslationError(PerseusError):
@@ -137,6 +148,10 @@ class RevalidateError(PerseusError):
 class TagError(PerseusError, ValueError):
     """A state function tagged its page with something that is not a valid tag
     (``perseus.State(value, tags=[...])``), or a tag asked for is not one."""
+
+
+class AppImportError(PerseusError):
+    """The app's module raised while it was imported (a SyntaxError, an ImportError, ...)."""
 
 
 class AppNotFound(PerseusError):

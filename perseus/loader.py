@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .app import PerseusApp
-from .errors import AppNotFound
+from .errors import AppImportError, AppNotFound, PerseusError
 from .settings import Settings
 
 
@@ -35,7 +35,11 @@ def load_app(spec: str, project: Path) -> PerseusApp:
                 f"cannot import '{module_name}' from {project}: pass --app module:attribute,"
                 " set PERSEUS_APP, or add [tool.perseus] app = \"module:attribute\" to pyproject.toml"
             ) from None
-        raise
+        raise _import_error(spec, exc) from exc
+    except PerseusError:
+        raise  # a ConfigurationError says what to fix by itself
+    except Exception as exc:
+        raise _import_error(spec, exc) from exc
     if not hasattr(module, attribute):
         raise AppNotFound(
             f"module '{module_name}' has no attribute '{attribute}': point --app at the PerseusApp"
@@ -44,3 +48,10 @@ def load_app(spec: str, project: Path) -> PerseusApp:
     if not isinstance(app, PerseusApp):
         raise AppNotFound(f"'{spec}' is {type(app).__name__}, not a PerseusApp")
     return app
+
+
+def _import_error(spec: str, error: Exception) -> AppImportError:
+    """The user's line first, then the exception; none of importlib's frames."""
+    from .tracebacks import for_terminal
+
+    return AppImportError(f"importing the app ({spec}) failed at\n{for_terminal(error)}")

@@ -139,7 +139,8 @@ def test_watch_rebuilds_keeps_the_last_good_build_and_stops_cleanly(watched: Wat
     edit(project, "    raise RuntimeError('the greeting service is down')\n", "    return (\n")
     watched.wait_for(lambda: watched.output().count(FAILED_BUILD_LINE) == 2, "no second failed build")
     assert "SyntaxError" in watched.output()
-    assert f"{project / 'app.py'}\", line" in watched.output()
+    line = (project / "app.py").read_text().splitlines().index("    return (") + 1
+    assert f"  app.py:{line}\n      return (\n  SyntaxError: '(' was never closed" in watched.output()
     assert "Welcome to the edited site" in (watched.page() or "")
     assert "Nothing here" in watched.client.get("/missing").text  # the whole last build, not just /
 
@@ -152,6 +153,7 @@ def test_watch_rebuilds_keeps_the_last_good_build_and_stops_cleanly(watched: Wat
     watched.process.send_signal(signal.SIGINT)
     assert watched.process.wait(20) == 0
     assert [pid for pid in tree if alive(pid)] == []
+    assert list(project.glob(".dist.dev-*")) == []  # the session leaves none of its files
 
 
 def test_events_announce_each_new_build_and_the_browser_reloads(
@@ -223,7 +225,9 @@ def test_the_watch_filter_skips_builds_tools_and_environments(tmp_path: Path) ->
     for watched_path in ("app.py", "pages/post.py", "static/style.css", "translations/en-US.ftl",
                          "templates/page.html", "pyproject.toml", "distant.py"):
         assert accepts(Change.modified, str(project / watched_path)), watched_path
-    for ignored in ("dist/pages.bin", "dist", ".dist.building-20260101-abcd/extra/a.json",
+    for ignored in ("README.md", "notes.txt", "docs/conf.py", "tests/test_site.py", "app.py.swp",
+                    ".dist.dev-failure.html", "translations.md",
+                    "dist/pages.bin", "dist", ".dist.building-20260101-abcd/extra/a.json",
                     ".dist.old-20260101-abcd", ".dist.lock", ".dist.servers/123.json", "pkg/server",
                     ".nox/tests/x.py", ".git/index",
                     "__pycache__/app.cpython-311.pyc", ".venv-x/lib/x.py", "server.log"):
@@ -242,3 +246,26 @@ def test_a_first_build_that_fails_starts_the_server_once_fixed(tmp_path: Path) -
         server.wait_for_text("Welcome to perseus")
     finally:
         server.close()
+
+
+def test_the_watch_filter_follows_the_directories_the_app_reads(tmp_path: Path) -> None:
+    from watchfiles import Change
+
+    from perseus import PerseusApp, Template
+    from perseus.dev import project_filter
+    from perseus.dev_files import write_inputs
+
+    project = tmp_path / "site"
+    (project / "assets").mkdir(parents=True)
+    (project / "robots.txt").write_text("User-agent: *\n")
+    dist = project / "dist"
+    accepts = project_filter(project, dist)
+    assert not accepts(Change.modified, str(project / "assets" / "site.css"))  # before a build says so
+    app = PerseusApp(templates=[Template("index", view=lambda ctx, state: "")], root=project,
+                     static_dir="assets", static_aliases={"/robots.txt": "robots.txt"},
+                     translations_dir="i18n")
+    write_inputs(app, dist)  # what a build under --watch records once it loaded the app
+    for watched_path in ("assets/site.css", "robots.txt", "i18n/fr-FR.ftl", "templates/base.html", "app.py"):
+        assert accepts(Change.modified, str(project / watched_path)), watched_path
+    for ignored in ("static/old.css", "notes.txt", "README.md"):
+        assert not accepts(Change.modified, str(project / ignored)), ignored

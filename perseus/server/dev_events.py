@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
+
+from ..dev_files import read_failure
 from ..http.urls import DEV_EVENTS_PATH
 from ..stores.immutable import read_build_id
 from ..turbine.dev_reload import RECONNECT_MS
@@ -35,10 +38,15 @@ class DevReloadRSGI(RSGIApp):
         disconnected = asyncio.ensure_future(proto.client_disconnect())
         try:
             await stream.send_str(f"retry: {RECONNECT_MS}\ndata: {served}\n\n")
+            shown: int | None = None
             idle = 0.0
             # NOTE: the stream ends as soon as dist/ holds another build (the server is
             # about to be replaced) or the server stops: granian's stop waits for open streams.
             while read_build_id(engine.dist.path) == served and not self.stop.draining:
+                failure = read_failure(engine.dist.path, shown)  # a later build failed: shown on the page
+                if failure is not None:
+                    shown = failure[0]
+                    await stream.send_str(f"event: failure\ndata: {orjson.dumps(failure[1]).decode()}\n\n")
                 done, _ = await asyncio.wait([disconnected], timeout=POLL_SECONDS)
                 if done:
                     return

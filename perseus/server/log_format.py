@@ -62,21 +62,26 @@ class JSONFormatter(logging.Formatter):
         return orjson.dumps(fields).decode()
 
 
-def logging_config(log_format: str) -> dict[str, Any]:
+def logging_config(log_format: str, quiet: bool = False) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` for ``log_format``: the loggers of ``LOGGERS`` on
     stdout, at INFO. Also what granian is given (``log_dictconfig``), so its lines and its
-    workers' follow it."""
+    workers' follow it. ``quiet`` (``serve --watch``'s servers, replaced on every build):
+    no start-up and shutdown lines, only warnings and errors of the server itself."""
     formatter = JSONFormatter if log_format == JSON else TextFormatter
+    levels = {name: "INFO" for name in LOGGERS}
+    if quiet:
+        levels.update({"_granian": "WARNING", "perseus.server": "WARNING"})
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"perseus": {"()": f"{formatter.__module__}.{formatter.__qualname__}"}},
         "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "perseus",
                                 "stream": "ext://sys.stdout"}},
-        "loggers": {name: {"handlers": ["stdout"], "level": "INFO", "propagate": False} for name in LOGGERS},
+        "loggers": {name: {"handlers": ["stdout"], "level": level, "propagate": False}
+                    for name, level in levels.items()},
     }
 
 
-def configure_logging(log_format: str) -> None:
-    """Send this process's log lines to stdout in ``log_format``."""
-    logging.config.dictConfig(logging_config(log_format))
+def configure_logging(log_format: str, quiet: bool = False) -> None:
+    """Send this process's log lines to stdout in ``log_format`` (``quiet``: see ``logging_config``)."""
+    logging.config.dictConfig(logging_config(log_format, quiet))

@@ -71,8 +71,9 @@ class GracefulStop:
     hook, which runs after granian's handlers are set and before any worker starts.
     """
 
-    def __init__(self, server: Any, timeout: float) -> None:
+    def __init__(self, server: Any, timeout: float, quiet: bool = False) -> None:
         self.server = server
+        self.quiet = quiet  # no line when it stops (a watch session's server, replaced per build)
         self.timeout = timeout
         self.drain = drain_seconds(timeout)
         self.stopping = False
@@ -114,8 +115,9 @@ class GracefulStop:
                 os.kill(process.pid, drain_signal)
             except ProcessLookupError:
                 pass
-        print(f"perseus: stopping: answering the requests in flight, for up to {self.timeout:g}s"
-              " (PERSEUS_SHUTDOWN_TIMEOUT)", flush=True)
+        if not self.quiet:
+            print(f"perseus: stopping: answering the requests in flight, for up to {self.timeout:g}s"
+                  " (PERSEUS_SHUTDOWN_TIMEOUT)", flush=True)
         threading.Thread(target=self._stop_after_drain, args=(granian_handler, number, ends),
                          name="perseus-drain", daemon=True).start()
 

@@ -25,11 +25,13 @@ from ..stores.configured import check_store_reachable, open_mutable_store
 from ..stores.immutable import Dist, mutable_location
 from ..stores.lmdb_store import location_is_writable
 from ..stores.records import NotCached, PageRecords, PageVersion
+from ..tracebacks import frame_lines, user_frame
 from .built import Bodies, ErrorPages
 from .deadlines import Deadlines
+from .dev_reload import overlay_answer
 from .generate import generate_version
 from .metrics import Metrics
-from .pages import PageRequest
+from .pages import HTML, PageRequest
 from .pools import UserPool
 from .redirects import redirect_answer
 from .regeneration import IncrementalGenerator, PageRef, Revalidator, StoreCall
@@ -97,6 +99,7 @@ class Runtime:
         self.store_pool: UserPool | None = None
         self.store_call: StoreCall = call_inline
         # In watch mode, pages rendered at request time carry the reload script like built ones.
+        self.dev_reload = settings.dev_reload
         reload_id = dist.build_id if settings.dev_reload else None
         self.renderer = PageRenderer(app, dist.global_state, base_path, load_translators(app),
                                      reload_build_id=reload_id,
@@ -206,8 +209,18 @@ class Runtime:
         elif isinstance(error, Overloaded):
             log.error("page '/%s' answered 503: %s", page.full, error)
         elif status >= 500:
-            log.error("page '/%s' failed: %s: %s", page.full, type(error).__name__, error,
-                      exc_info=not isinstance(error, (StoreError, TagError)))
+            frame = user_frame(error)
+            at = f" (at {frame.where()})" if frame is not None else ""
+            if self.dev_reload:  # the user's frames only, as the overlay shows them
+                frames = frame_lines(error)
+                log.error("page '/%s' failed: %s: %s%s%s", page.full, type(error).__name__, error, at,
+                          "\n" + frames if frames else "")
+                if request.form is HTML:
+                    return overlay_answer(page.full, error, request.method, self.base_path,
+                                          self.dist.build_id)
+            else:
+                log.error("page '/%s' failed: %s: %s%s", page.full, type(error).__name__, error, at,
+                          exc_info=not isinstance(error, (StoreError, TagError)))
         answer = self.errors.answer(status, request.method, request.form, page.locale, detail,
                                     request.headers.get("accept-encoding"))
         if isinstance(error, Overloaded):
