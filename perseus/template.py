@@ -46,8 +46,12 @@ class Template:
     Args:
         name: the URL root of its pages; ``"index"`` is served at ``/``. May contain
             ``/`` (``"docs/api"``).
-        view: ``view(ctx, state) -> str``, the page body as HTML text.
-        head: ``head(ctx, state) -> str``, HTML put into ``<head>`` (title, meta).
+        view: ``view(ctx, state) -> str``, the page body as HTML text, with its landmarks
+            (one ``<main>``; perseus adds none around a page).
+        head: ``head(ctx, state) -> str``, HTML put into ``<head>``: the ``<title>``, a
+            ``<meta name="description">`` (perseus adds none: search engines show it under
+            the title), the stylesheet (``ctx.static("style.css")``). Charset, viewport,
+            ``<html lang>`` and the favicon link come from the shell.
         set_headers: ``set_headers(ctx, state) -> Mapping[str, str]``, extra response
             headers for the page's HTML; they override perseus's defaults by name. A
             name that is not a token, a framing header or a value with a control
