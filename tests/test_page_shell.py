@@ -89,6 +89,12 @@ def test_the_favicon_of_the_static_directory_is_linked_fingerprinted(client: Tes
     assert link.group(0) in client.get("/broken").text  # error pages too
 
 
+def test_the_favicon_url_has_the_base_path(site: Path, tmp_path: Path) -> None:
+    with TestClient(site, dist=tmp_path / "dist", env={"PERSEUS_BASE_PATH": "/docs"}) as client:
+        assert re.search(r'<link rel="icon" href="/docs/\.perseus/static/favicon\.[0-9a-f]{8}\.png"',
+                         client.get("/").text)
+
+
 def test_every_example_page_passes(basic_client: TestClient, i18n_client: TestClient,
                                    tmp_path: Path) -> None:
     for path in ("/", "/about", "/post", "/post/first", "/post/second", "/missing"):

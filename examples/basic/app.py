@@ -20,12 +20,9 @@ def layout(ctx, body: str) -> str:
     current = ' aria-current="page"'
     links = "".join(f'<a href="{ctx.link(path)}"{current if path == section else ""}>{label}</a>'
                     for path, label in NAV)
-    return (
-        f'<header class="site-header"><a class="brand" href="{ctx.link("")}">perseus blog</a>'
-        f"<nav>{links}</nav></header>"
-        f"<main>{body}</main>"
-        '<footer class="site-footer"><p>Built with perseus for Python.</p></footer>'
-    )
+    brand = f'<a class="brand" href="{ctx.link("")}">perseus blog</a>'
+    footer = '<footer class="site-footer"><p>Built with perseus for Python.</p></footer>'
+    return f'<header class="site-header">{brand}<nav>{links}</nav></header><main>{body}</main>{footer}'
 
 
 def head(ctx, title: str, description: str) -> str:

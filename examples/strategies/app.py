@@ -197,6 +197,12 @@ async def post_state(info):
         _posts_in_progress -= 1
 
 
+def error_view(ctx, error) -> str:
+    # error.message is the status's reason (or an HTTPError's message), never exception text.
+    return layout(ctx, f"<h1>{error.status}</h1><p>{escape(error.message.capitalize())}.</p>"
+                       f'<p><a href="{ctx.link("")}">Back to every strategy</a></p>')
+
+
 def request_global_state(request):
     return {"visitor": request.headers.get("x-visitor")}
 
@@ -226,6 +232,8 @@ app = PerseusApp(
     global_state=lambda: {"site": "Strategies"},
     request_global_state=request_global_state,
     amalgamate_global_states=amalgamate_global_states,
+    error_views={404: error_view, 500: error_view},
+    error_head=lambda ctx, error: head(ctx, f"{error.status} {error.message}"),
     static_dir="static",
     static_aliases={"/robots.txt": "static/robots.txt"},
 )
