@@ -1,4 +1,4 @@
-"""Sessions: tests (compiled core), tests-pure (pure build), lint, bench, faults, faults-quick.
+"""Sessions: tests (compiled core), tests-pure (pure build), lint, bench, lighthouse, faults, faults-quick.
 
 Every session installs the project as a wheel and never imports the source tree:
 the repository root holds a ``perseus_core/`` without compiled modules, so Python
@@ -6,6 +6,9 @@ runs with -P / pytest in importlib mode (see tests/test_implementation.py).
 """
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import nox
 
@@ -61,6 +64,26 @@ def bench(session: nox.Session) -> None:
     """Benchmarks printing ratios measured side by side in one run (needs wrk)."""
     session.install(".", "httpx>=0.27", "starlette", "jinja2", "aiofiles", "redis>=5")
     session.run("python", "-P", "bench/run.py", *session.posargs)
+
+
+LIGHTHOUSE = "12.2.3"
+
+
+@nox.session(python=PYTHON)
+def lighthouse(session: nox.Session) -> None:
+    """Lighthouse (from npm, with Debian's Chromium) on every example, desktop and mobile: prints the
+    four scores and fails when one misses its target (100; performance on mobile at least 98)."""
+    # Installed once into .nox/ (not globally) by the system's npm.
+    if shutil.which("npm") is None:
+        session.error("nox -s lighthouse needs node and npm (Debian: apt-get install nodejs npm)")
+    prefix = Path(".nox", "_lighthouse", LIGHTHOUSE).resolve()
+    command = prefix / "node_modules" / ".bin" / "lighthouse"
+    if not command.exists():
+        session.run("npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                    f"lighthouse@{LIGHTHOUSE}", external=True)
+    session.install(".")
+    session.run("python", "-P", "bench/lighthouse.py", "--lighthouse", str(command), *session.posargs,
+                env={"CHROME_PATH": "/usr/bin/chromium"})
 
 
 # The fault scenarios of faults/ (not collected by the suite): real granian, LMDB and Redis broken on

@@ -15,7 +15,7 @@ from perseus_core.shell import DEFAULT_DOCUMENT, Shell, ShellError
 from .errors import ConfigurationError, Redirect
 from .http.location import BadRedirect
 from .http.mounts import ASGIApp, MountTable
-from .i18n.locales import Locales
+from .i18n.locales import Locales, is_language_tag
 from .signatures import check_parameters
 from .template import Template, View
 
@@ -49,10 +49,15 @@ class PerseusApp:
         static_aliases: ``{"/robots.txt": "static/robots.txt"}``, files served at
             their own URL; targets must lie inside the project.
         shell: a custom HTML document with ``</head>``, ``<div id="root">`` and
-            ``</body>``.
+            ``</body>``. Its own ``<html lang>`` and ``<link rel="icon">``, if it
+            has them, are kept instead of the ones perseus adds.
         locales: the locales every page is built in (``Locales("en-US", ["fr-FR"])``);
             pages are then served at ``/<locale>/<path>``. Without it the site has no
             i18n: the locale is ``xx-XX`` and URLs carry no locale.
+        lang: the ``<html lang>`` of pages without a locale (a BCP 47 tag such as
+            ``"en"`` or ``"pt-BR"``): every page of a site without locales, and error
+            pages answered outside any locale. ``"en"`` by default, or the default
+            locale with ``locales``; a page with a locale always has its locale.
         translations_dir: where ``<locale>.ftl`` or ``<locale>.json`` files are, relative
             to ``root``; read at build time.
         redirects: ``{"/old": "/new"}``, fixed redirects answered before any page
@@ -84,6 +89,7 @@ class PerseusApp:
         static_aliases: Mapping[str, str | os.PathLike[str]] | None = None,
         shell: str | None = None,
         locales: Locales | None = None,
+        lang: str | None = None,
         translations_dir: str | os.PathLike[str] = "translations",
         templates_dir: str | os.PathLike[str] = "templates",
         redirects: Mapping[str, str | Redirect] | None = None,
@@ -132,6 +138,7 @@ class PerseusApp:
         if locales is not None and not isinstance(locales, Locales):
             raise ConfigurationError(f"locales must be Locales('en-US', [...]), got {locales!r}")
         self.locales = locales
+        self.lang = _check_lang(lang, locales)
         self.translations_dir = self.root / translations_dir
         self.shell_document = shell if shell is not None else DEFAULT_DOCUMENT
         try:
@@ -259,6 +266,15 @@ def _redirect_source(source: object) -> str:
             f" '%', '?', '#' or control character) outside {RESERVED_PREFIX}"
         )
     return stripped
+
+
+def _check_lang(lang: str | None, locales: Locales | None) -> str:
+    if lang is None:
+        return locales.default if locales is not None else "en"
+    # SECURITY: the tag goes into the shell's <html lang="..."> as it is.
+    if not is_language_tag(lang):
+        raise ConfigurationError(f"lang {lang!r} is not a language tag such as 'en' or 'pt-BR'")
+    return lang
 
 
 def _check_error_views(views: Mapping[int, Any]) -> dict[int, View]:

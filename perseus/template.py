@@ -58,8 +58,12 @@ class Template:
             ``head_template`` is given. Give ``template`` or ``view``, not both.
         head_template: a file rendered whole as the page's ``<head>``.
         view: ``view(ctx, state) -> str``, the page body as HTML text (a Python view:
-            escape every value yourself).
-        head: ``head(ctx, state) -> str``, HTML put into ``<head>`` (title, meta).
+            escape every value yourself), with its landmarks (one ``<main>``; perseus adds
+            none around a page).
+        head: ``head(ctx, state) -> str``, HTML put into ``<head>``: the ``<title>``, a
+            ``<meta name="description">`` (perseus adds none: search engines show it under
+            the title), the stylesheet (``ctx.static("style.css")``). Charset, viewport,
+            ``<html lang>`` and the favicon link come from the shell.
         set_headers: ``set_headers(ctx, state) -> Mapping[str, str]``, extra response
             headers for the page's HTML; they override perseus's defaults by name. A
             name that is not a token, a framing header or a value with a control

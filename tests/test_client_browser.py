@@ -25,7 +25,7 @@ def open_page(page: Page, url: str) -> None:
 
 def page_requests(requests: list[Request]) -> list[str]:
     """What the page itself fetched (the browser may ask for a favicon on its own)."""
-    return [r.url for r in requests if not r.url.endswith("/favicon.ico")]
+    return [r.url for r in requests if "favicon." not in r.url.rpartition("/")[2]]
 
 
 def test_link_click_fetches_json_and_swaps_the_page(basic_server: Server, page: Page) -> None:

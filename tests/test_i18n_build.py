@@ -17,7 +17,9 @@ FRENCH_JSON = {
     "nav-home": "Accueil", "nav-about": "À propos", "nav-posts": "Articles",
     "greeting": "Salut { $name } !", "post-count": "{ $count } articles",
     "about-title": "À propos", "about-body": "Deux langues.", "post-title": "Article { $slug }",
-    "not-found": "Introuvable.", "error-title": "Page indisponible",
+    "not-found": "Introuvable.", "error-title": "Page indisponible", "site-name": "Bilingue",
+    "site-description": "Un site en deux langues.", "site-footer": "Fait avec perseus.",
+    "post-body": "Un article.", "back-home": "Accueil",
 }
 
 

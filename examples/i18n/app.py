@@ -7,17 +7,33 @@ from html import escape
 from perseus import BuildPaths, Locales, PerseusApp, Template
 
 POSTS = ["first", "second"]
+NAV = [("", "nav-home"), ("about", "nav-about"), ("post", "nav-posts")]
 
 
 def layout(ctx, body: str) -> str:
+    """The frame of every page: a header with navigation and the other locale, the page, a footer."""
     other = "fr-FR" if ctx.locale == "en-US" else "en-US"
-    nav = (
-        f'<nav><a href="{ctx.link("")}">{escape(ctx.t("nav-home"))}</a> '
-        f'<a href="{ctx.link("about")}">{escape(ctx.t("nav-about"))}</a> '
-        f'<a href="{ctx.link("post")}">{escape(ctx.t("nav-posts"))}</a> '
-        f'<a href="{ctx.base_path}/{other}/{ctx.path}" hreflang="{other}">{other}</a></nav>'
+    section = ctx.path.partition("/")[0] if ctx.template else None  # None on error pages
+    current = ' aria-current="page"'
+    links = "".join(
+        f'<a href="{ctx.link(path)}"{current if path == section else ""}>{escape(ctx.t(message_id))}</a>'
+        for path, message_id in NAV
     )
-    return f"{nav}<main>{body}</main>"
+    language = f'<a href="{ctx.base_path}/{other}/{ctx.path}" hreflang="{other}" lang="{other}">{other}</a>'
+    return (
+        f'<header class="site-header"><a class="brand" href="{ctx.link("")}">{escape(ctx.t("site-name"))}</a>'
+        f"<nav>{links}{language}</nav></header>"
+        f"<main>{body}</main>"
+        f'<footer class="site-footer"><p>{escape(ctx.t("site-footer"))}</p></footer>'
+    )
+
+
+def post_list(ctx) -> str:
+    items = "".join(
+        f'<li><a href="{ctx.link("post/" + slug)}">{escape(ctx.t("post-title", slug=slug))}</a></li>'
+        for slug in POSTS
+    )
+    return f'<ul class="cards">{items}</ul>'
 
 
 def index_state(info):
@@ -28,7 +44,7 @@ def index_state(info):
 def index_view(ctx, state) -> str:
     greeting = ctx.t("greeting", name=state["visitor"])
     count = ctx.t("post-count", count=len(POSTS))
-    return layout(ctx, f"<h1>{escape(greeting)}</h1><p>{escape(count)}</p>")
+    return layout(ctx, f'<h1>{escape(greeting)}</h1><p>{escape(count)}</p>{post_list(ctx)}')
 
 
 def about_view(ctx, state) -> str:
@@ -45,20 +61,25 @@ def post_state(info):
 
 def post_view(ctx, state) -> str:
     if not state["slug"]:
-        items = "".join(
-            f'<li><a href="{ctx.link("post/" + slug)}">{escape(ctx.t("post-title", slug=slug))}</a></li>'
-            for slug in POSTS
-        )
-        return layout(ctx, f"<h1>{escape(ctx.t('nav-posts'))}</h1><ul>{items}</ul>")
-    return layout(ctx, f"<h1>{escape(ctx.t('post-title', slug=state['slug']))}</h1>")
+        return layout(ctx, f'<h1>{escape(ctx.t("nav-posts"))}</h1>{post_list(ctx)}')
+    return layout(ctx, f"<h1>{escape(ctx.t('post-title', slug=state['slug']))}</h1>"
+                       f"<p>{escape(ctx.t('post-body'))}</p>")
+
+
+def head(ctx, title: str) -> str:
+    """The head of every page: its title, the site's description and stylesheet."""
+    return (f"<title>{escape(title)}</title>"
+            f'<meta name="description" content="{escape(ctx.t("site-description"))}">'
+            f'<link rel="stylesheet" href="{ctx.static("style.css")}">')
 
 
 def title(message_id):
-    return lambda ctx, state: f"<title>{escape(ctx.t(message_id))}</title>"
+    return lambda ctx, state: head(ctx, ctx.t(message_id))
 
 
 def not_found(ctx, error) -> str:
-    return layout(ctx, f"<h1>{escape(ctx.t('not-found'))}</h1>")
+    return layout(ctx, f"<h1>{escape(ctx.t('not-found'))}</h1>"
+                       f'<p><a href="{ctx.link("")}">{escape(ctx.t("back-home"))}</a></p>')
 
 
 app = PerseusApp(
@@ -70,7 +91,8 @@ app = PerseusApp(
     ],
     locales=Locales("en-US", ["fr-FR"]),
     error_views={404: not_found},
-    error_head=lambda ctx, error: f"<title>{escape(ctx.t('error-title'))}</title>",
+    error_head=lambda ctx, error: head(ctx, ctx.t("error-title")),
+    static_dir="static",
     # Files at fixed URLs are not localised: /robots.txt is never redirected.
     static_aliases={"/robots.txt": "static/robots.txt"},
 )

@@ -42,12 +42,49 @@ def consume(flag: Path) -> None:
         flag.unlink(missing_ok=True)
 
 
+# Every page of the site, with what it shows: the index lists them.
+PAGES = [
+    ("greet?name=Ada", "Request state", "rendered for every request, from its query, cookies and headers"),
+    ("merged?q=fresh", "Amalgamation", "build state and request state merged per request"),
+    ("clock", "Revalidation by time", f"regenerated in the background every {CLOCK_INTERVAL}"),
+    ("news", "Revalidation by logic", "regenerated when the CMS says the news changed"),
+    ("flaky", "A failing data source", "keeps its last good version while its source fails"),
+    ("slow", "A hanging data source", "abandoned by the generation timeout"),
+    ("post/a", "Incremental generation", "built post a; any other post is generated on its first visit"),
+]
+
+
+def layout(ctx, body: str) -> str:
+    """The frame of every page: a header with navigation, the page's main content, a footer."""
+    return (
+        f'<header class="site-header"><a class="brand" href="{ctx.link("")}">Strategies</a>'
+        f'<nav><a href="{ctx.link("")}">Every strategy</a><a href="{ctx.link("post/a")}">A post</a></nav>'
+        f"</header><main>{body}</main>"
+        '<footer class="site-footer"><p>Each page here is served by another rendering strategy.</p></footer>'
+    )
+
+
+def head(ctx, title: str) -> str:
+    """The head of every page: its title, the site's description and stylesheet."""
+    return (f"<title>{escape(title)}</title>"
+            '<meta name="description" content="Every rendering strategy of perseus, one page each.">'
+            f'<link rel="stylesheet" href="{ctx.static("style.css")}">')
+
+
+def index_view(ctx, state) -> str:
+    items = "".join(f'<li><a href="{ctx.link(path)}">{name}</a><p>{what}</p></li>'
+                    for path, name, what in PAGES)
+    return layout(ctx, '<h1>Strategies</h1><p class="lead">One page for each way perseus renders a page.</p>'
+                       f'<ul class="cards">{items}</ul>')
+
+
 def versioned_view(ctx, state) -> str:
-    return f'<h1>{escape(state["title"])}</h1><p id="gen">{state["gen"]}</p>'
+    return layout(ctx, f'<h1>{escape(state["title"])}</h1><p id="gen">{state["gen"]}</p>'
+                       '<p class="muted">The line above is this version\'s generation id.</p>')
 
 
 def versioned_head(ctx, state) -> str:
-    return f'<title>{escape(state["title"])}</title><meta name="gen" content="{state["gen"]}">'
+    return head(ctx, state["title"]) + f'<meta name="gen" content="{state["gen"]}">'
 
 
 # Request state: rendered for every request, never stored.
@@ -61,8 +98,9 @@ async def greet_state(info, request):
 
 def greet_view(ctx, state) -> str:
     visitor = (ctx.global_state or {}).get("visitor") or "anonymous"
-    return (f'<h1>Hello, {escape(state["name"])}!</h1><p id="flavour">{escape(str(state["flavour"]))}</p>'
-            f'<p id="visitor">{escape(visitor)}</p>')
+    return layout(ctx, f'<h1>Hello, {escape(state["name"])}!</h1>'
+                       f'<h2>Your flavour cookie</h2><p id="flavour">{escape(str(state["flavour"]))}</p>'
+                       f'<h2>Your X-Visitor header</h2><p id="visitor">{escape(visitor)}</p>')
 
 
 # Amalgamation: build state and request state merged per request (sync, so run in the pool).
@@ -79,7 +117,8 @@ def merged_amalgamate(info, build, request):
 
 
 def merged_view(ctx, state) -> str:
-    return f'<p id="merged">{escape(state["built"])} + {escape(state["asked"])} ({state["shared"]})</p>'
+    merged = f'{escape(state["built"])} + {escape(state["asked"])} ({state["shared"]})'
+    return layout(ctx, f'<h1>Amalgamation</h1><p id="merged">{merged}</p>')
 
 
 # Revalidation by time.
@@ -158,6 +197,12 @@ async def post_state(info):
         _posts_in_progress -= 1
 
 
+def error_view(ctx, error) -> str:
+    # error.message is the status's reason (or an HTTPError's message), never exception text.
+    return layout(ctx, f"<h1>{error.status}</h1><p>{escape(error.message.capitalize())}.</p>"
+                       f'<p><a href="{ctx.link("")}">Back to every strategy</a></p>')
+
+
 def request_global_state(request):
     return {"visitor": request.headers.get("x-visitor")}
 
@@ -168,11 +213,11 @@ def amalgamate_global_states(build, request):
 
 app = PerseusApp(
     templates=[
-        Template("index", view=lambda ctx, state: "<h1>Strategies</h1>"),
+        Template("index", view=index_view, head=lambda ctx, state: head(ctx, "Strategies")),
         Template("greet", view=greet_view, request_state=greet_state,
-                 head=lambda ctx, state: f"<title>Hello {escape(state['name'])}</title>"),
+                 head=lambda ctx, state: head(ctx, f"Hello {state['name']}")),
         Template("merged", view=merged_view, build_state=merged_build, request_state=merged_request,
-                 amalgamate_states=merged_amalgamate),
+                 amalgamate_states=merged_amalgamate, head=lambda ctx, state: head(ctx, "Amalgamation")),
         Template("clock", view=versioned_view, head=versioned_head, build_state=clock_state,
                  revalidate_after=CLOCK_INTERVAL),
         Template("news", view=versioned_view, head=versioned_head, build_state=news_state,
@@ -187,4 +232,8 @@ app = PerseusApp(
     global_state=lambda: {"site": "Strategies"},
     request_global_state=request_global_state,
     amalgamate_global_states=amalgamate_global_states,
+    error_views={404: error_view, 500: error_view},
+    error_head=lambda ctx, error: head(ctx, f"{error.status} {error.message}"),
+    static_dir="static",
+    static_aliases={"/robots.txt": "static/robots.txt"},
 )

@@ -26,10 +26,28 @@ function replaceHead(headHtml) {
   const start = document.head.querySelector(BOUNDARY);
   const end = document.head.querySelector(HEAD_END);
   if (!start || !end) return;
-  while (start.nextSibling && start.nextSibling !== end) start.nextSibling.remove();
   const template = document.createElement("template");
   template.innerHTML = headHtml;
-  end.before(template.content);
+  // NOTE: an element both heads have (a stylesheet link, say) stays where it is: put in
+  // anew, it would be applied again and the page would flash unstyled. Order is kept.
+  let next = start.nextSibling;
+  for (const node of Array.from(template.content.childNodes)) {
+    let same = next;
+    while (same !== end && !same.isEqualNode(node)) same = same.nextSibling;
+    if (same === end) {
+      next.before(node);
+      continue;
+    }
+    while (next !== same) next = removed(next);
+    next = same.nextSibling;
+  }
+  while (next !== end) next = removed(next);
+}
+
+function removed(node) {
+  const following = node.nextSibling;
+  node.remove();
+  return following;
 }
 
 // A page that redirects answers its JSON with {"redirect", "status"}: followed here, a

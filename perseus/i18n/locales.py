@@ -14,6 +14,11 @@ NO_LOCALE = "xx-XX"
 _TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 
 
+def is_language_tag(tag: object) -> bool:
+    """Whether ``tag`` looks like a BCP 47 language tag (``en``, ``en-US``, ``zh-Hant-TW``)."""
+    return isinstance(tag, str) and _TAG.match(tag) is not None
+
+
 class Locales:
     """The locales every page is built in: ``Locales("en-US", ["fr-FR", "de-DE"])``.
 
@@ -32,7 +37,7 @@ class Locales:
         self.others = list(others)
         seen: set[str] = set()
         for tag in self.all:
-            if not isinstance(tag, str) or not _TAG.match(tag):
+            if not is_language_tag(tag):
                 raise ConfigurationError(
                     f"locale {tag!r} is not a language tag such as 'en-US' or 'fr'"
                 )

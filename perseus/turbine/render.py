@@ -21,6 +21,7 @@ from ..i18n.locales import NO_LOCALE
 from ..i18n.translators import NoTranslator, Translator, load_translator
 from ..template import Template
 from .dev_reload import reload_script
+from .favicon import icon_link, with_icon
 
 # Marks "the build's global state" (None is a valid global state).
 _BUILD_GLOBAL: Any = object()
@@ -28,6 +29,10 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token, ma
 # SECURITY: a control character (tab aside) in a value: CR or LF would split the response,
 # and granian silently drops a header holding any other, so a security header could vanish.
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# An error view's own main landmark (else the page shell gives it one).
+_MAIN = re.compile(r"<main[\s>]", re.IGNORECASE)
+# A custom shell's own <html lang="...">, kept on pages without a locale.
+_SHELL_LANG = re.compile(r"<html\b[^>]*\slang\s*=", re.IGNORECASE)
 # The server frames every response itself; a page setting these would corrupt it.
 _FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
                     "te", "trailer"}
@@ -68,6 +73,8 @@ class PageRenderer:
         self.translators = translators or {}
         self._no_translator = NoTranslator()
         self._shells: dict[str, Shell] = {}
+        self._document = with_icon(app.shell_document, icon_link(self.static_files, base_path))
+        self._lang = "" if _SHELL_LANG.search(app.shell_document) else app.lang
 
     def shell(self, locale: str) -> Shell:
         shell = self._shells.get(locale)
@@ -75,7 +82,7 @@ class PageRenderer:
             scripts = client_scripts(self.base_path, locale)
             if self.reload_build_id is not None:
                 scripts += reload_script(self.base_path, self.reload_build_id)
-            shell = Shell(self.app.shell_document, scripts)
+            shell = Shell(self._document, scripts)
             self._shells[locale] = shell
         return shell
 
@@ -118,14 +125,18 @@ class PageRenderer:
         ``detail`` is the message a state function gave (``HTTPError(410, "...")``): error
         views get it as ``error.message``; the plain page and the state show ``message``
         only. ``views=False`` renders the plain page even where the app has views.
+        Either way the content is one ``<main>`` landmark: an error view's content is
+        put in one unless it has its own.
         """
         ctx = self.context("", "", locale)
         error = ErrorInfo(status, detail if detail is not None else message)
         view = self.app.error_views.get(status) if views else None
         if view is not None:
             content = _text(view(ctx, error), f"error view {status}")
+            if _MAIN.search(content) is None:
+                content = f"<main>{content}</main>"
         else:
-            content = f"<h1>{status}</h1><p>{escape_html(message)}</p>"
+            content = f"<main><h1>{status}</h1><p>{escape_html(message)}</p></main>"
         if self.app.error_head is not None and views:
             head = _text(self.app.error_head(ctx, error), "error_head")
         else:
@@ -143,7 +154,7 @@ class PageRenderer:
 
     def html(self, locale: str, head: str, content: str, state_json: bytes) -> bytes:
         """The whole HTML document of a page."""
-        lang = "" if locale == NO_LOCALE else locale
+        lang = self._lang if locale == NO_LOCALE else locale
         return self.shell(locale).page(lang, head, content, escape_script_json(state_json))
 
 
