@@ -138,7 +138,8 @@ class DevServer:
         self.retiring: list[threading.Thread] = []  # replaced servers, draining
         # `--strict` reaches the builds; without it they read PERSEUS_STRICT and pyproject anew.
         strict = {"strict": True} if settings.strict else {}
-        self.env = {**settings.child_environment(reread=True, dev_reload=True, **strict), "PYTHONUNBUFFERED": "1"}
+        self.env = {**settings.child_environment(reread=True, dev_reload=True, **strict),
+                    "PYTHONUNBUFFERED": "1"}
 
     def _spawn(self, *args: str, quiet: bool = False) -> subprocess.Popen[bytes]:
         # Each child leads its own process group, so stopping it reaches every process
