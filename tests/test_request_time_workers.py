@@ -3,6 +3,7 @@ does for a page (a regeneration, a first generation) every other worker sees, an
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from tests.conftest import Server, build_example
 from tests.strategies import (
     ENV,
+    INTERVAL,
     fetch_all,
     generations,
     stored_records,
@@ -47,12 +49,18 @@ def test_a_due_page_is_served_stale_then_the_new_version_everywhere(server: Serv
 def test_200_concurrent_requests_to_a_due_page_regenerate_it_once(server: Server, site: Path) -> None:
     old = wait_until_due(server, "/clock")
     count = len(generations(site, "clock"))
+    started = time.monotonic()
     responses = fetch_all(server, ["/clock", "/.perseus/page/xx-XX/clock.json"] * 100)
     assert all(r.status_code == 200 for r in responses)
     seen = {version_of(r) for r in responses}  # each one a whole version
-    assert old in seen and len(seen) <= 2
+    assert old in seen
     wait_for_new_version(server, "/clock", old)
-    assert len(generations(site, "clock")) == count + 1
+    # One regeneration for the burst; on a machine so loaded that the burst outlasts the
+    # interval, the new version is due again within it: one more per interval passed. A
+    # stampede would be one per request.
+    again = int((time.monotonic() - started) / INTERVAL)
+    assert 1 <= len(generations(site, "clock")) - count <= 1 + again
+    assert len(seen) <= 2 + again
 
 
 def test_50_concurrent_first_requests_generate_an_incremental_page_once(server: Server, site: Path) -> None:
