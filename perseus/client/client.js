@@ -77,6 +77,20 @@ function runnable(old) {
   return script;
 }
 
+async function runScripts(container) {
+  // As on a full load: classic scripts in order (an external one loaded before the next
+  // runs), then modules and deferred scripts, in order too.
+  const scripts = Array.from(container.querySelectorAll("script"));
+  const later = (script) => script.type === "module" || script.hasAttribute("defer");
+  for (const old of scripts.filter((script) => !later(script))) {
+    const script = runnable(old);
+    const loaded = script.src && !script.async && new Promise((done) => (script.onload = script.onerror = done));
+    old.replaceWith(script);
+    await loaded;
+  }
+  scripts.filter(later).forEach((old) => old.replaceWith(runnable(old)));
+}
+
 // Pages fetched, by JSON URL: [page, when]; Map order is use order.
 const cache = new Map();
 const inflight = new Map();
@@ -241,7 +255,6 @@ async function navigate(url, push, position, hops = 0) {
   shown = url.pathname + url.search;
   replaceHead(page.head);
   root().innerHTML = page.content;
-  root().querySelectorAll("script").forEach((old) => old.replaceWith(runnable(old)));
   if (meta.i18n) {
     // A link to another locale: the page now speaks that language.
     locales.add(locale);
@@ -251,6 +264,7 @@ async function navigate(url, push, position, hops = 0) {
   perseus.state = page.state;
   scroll(url, position);
   focusContent();
+  await runScripts(root());
   await mount(page, { state: page.state, locale, path, template: page.template || "" });
   emit("navigate-end", { url: url.href, template: page.template || "" });
 }
