@@ -139,8 +139,10 @@ let prefetching = 0;
 
 function prefetch(link) {
   const url = pageUrl(link);
-  const key = url && dataUrl(url);
-  if (!key || prefetched.has(key) || inflight.has(key) || cached(key) || prefetching >= MAX_PREFETCHES) return;
+  // Not the page shown (its own links, fragments), nor for a visitor saving data.
+  if (!url || url.pathname + url.search === shown || (navigator.connection || {}).saveData) return;
+  const key = dataUrl(url);
+  if (prefetched.has(key) || inflight.has(key) || cached(key) || prefetching >= MAX_PREFETCHES) return;
   prefetched.add(key);
   prefetching++;
   load(key, true).finally(() => prefetching--);
