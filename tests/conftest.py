@@ -283,6 +283,13 @@ def browser_page(browser: Browser, **context_options: Any) -> Iterator[Page]:
     assert errors == [], errors
 
 
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A page of its own in ``browser``; a script error on it fails the test."""
+    with browser_page(browser) as page:
+        yield page
+
+
 T = TypeVar("T")
 
 
