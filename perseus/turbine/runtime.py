@@ -102,7 +102,7 @@ class Runtime:
         self.dev_reload = settings.dev_reload
         reload_id = dist.build_id if settings.dev_reload else None
         self.renderer = PageRenderer(app, dist.global_state, base_path, load_translators(app),
-                                     reload_build_id=reload_id,
+                                     build_id=dist.build_id, reload_build_id=reload_id,
                                      static_files=hashed_names(dist.render_conf.get("static", {})))
         self.errors = ErrorPages(dist, self.bodies, default_locale, self.renderer.render_error)
         self.records: PageRecords | None = None
