@@ -66,7 +66,8 @@ def write_escaping_site(project: Path) -> None:
     (project / "hostile.py").write_text(f"HOSTILE = {HOSTILE_STRINGS!r}\n")
     (project / "app.py").write_text(ESCAPING_APP)
     (project / "static").mkdir(exist_ok=True)
-    (project / "static" / "probe.js").write_text("export function mount(root, page) { root.dataset.probed = '1'; }\n")
+    probe = "export function mount(root, page) { root.dataset.probed = '1'; }\n"
+    (project / "static" / "probe.js").write_text(probe)
 
 
 def expected_state() -> dict[str, object]:

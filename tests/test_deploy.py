@@ -358,6 +358,7 @@ def test_pkg_holds_nothing_that_should_not_be_public(deployed: Deployed) -> None
     assert sorted(n for n in names if n.startswith("app/")) == [
         "app/app.py", "app/pyproject.toml", "app/static", "app/static/.well-known",
         "app/static/.well-known/security.txt", "app/static/favicon.svg", "app/static/robots.txt",
+        "app/static/search.js",
         "app/static/style.css"]
     assert (pkg / "dist" / "manifest.json").is_file() and not (pkg / "dist" / "exported").exists()
     wheels = {normalized(p.name.split("-")[0]) for p in (pkg / "wheels").iterdir()}
