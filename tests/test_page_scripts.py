@@ -10,12 +10,13 @@ from pathlib import Path
 
 import orjson
 import pytest
+from playwright.sync_api import Browser
 
 from perseus import PerseusApp, Template
 from perseus.errors import ConfigurationError
 from perseus.stores.immutable import read_build_id
 from perseus.testing import TestClient
-from tests.conftest import Server, perseus
+from tests.conftest import Server, browser_page, perseus
 
 SITE = '''
 from perseus import NotFound, PerseusApp, Template
@@ -222,3 +223,20 @@ def test_perseus_build_reports_a_missing_script(tmp_path: Path) -> None:
     assert "template 'counter': script 'counter.js' is not in the static directory" in result.stderr
     assert "Traceback" not in result.stderr
 
+
+
+def test_the_search_example_filters_after_a_client_navigation(basic_server: Server, browser: Browser) -> None:
+    """examples/basic's /search: its page script mounts after a navigation, and again after leaving."""
+    with browser_page(browser) as page:
+        page.goto(basic_server.url + "/")
+        page.wait_for_function("window.perseus !== undefined")
+        page.evaluate("window.__stayed = true")
+        for _ in range(2):
+            page.click("nav >> text=Search")
+            page.wait_for_function("document.title === 'Search'")
+            page.fill("#search-query", "second")
+            page.wait_for_function("document.querySelector('#search-count').textContent === '1 of 2 posts'")
+            assert page.locator("#search-results li:visible").all_inner_texts() == ["Second thoughts"]
+            page.click("nav >> text=About")
+            page.wait_for_function("document.title === 'About'")
+        assert page.evaluate("window.__stayed") is True  # no full load on the way
