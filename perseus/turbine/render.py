@@ -188,8 +188,8 @@ class PageRenderer:
         state_json = encode_state({"error": summary})
         headers = [("content-type", HTML_TYPE), ("cache-control", ERROR_CACHE)]
         html = self.html(locale, head, content, state_json, None)
-        # NOTE: "error" first, as JSON errors without a view have it (the client and API
-        # callers tell an error by it); the rest is a page's JSON for the error view.
+        # NOTE: "error" first, as in every JSON error perseus answers (API callers tell an
+        # error by it); the rest is the error view's page JSON, which the client shows.
         body = b'{"error":' + orjson.dumps(summary) + b"," + self.json(head, content, state_json, None)[1:]
         return RenderedPage(html, body, etag(html), etag(body), headers)
 
