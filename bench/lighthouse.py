@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-# The pages audited per example: each one's home and a page of another kind.
+# The pages audited per example: each one's home and a page of another kind (basic: and its
+# interactive page, which mounts a page script).
 PAGES = {
-    "basic": ["/", "/post/first"],
+    "basic": ["/", "/post/first", "/search"],
     "i18n": ["/en-US", "/fr-FR/about"],
     "strategies": ["/", "/greet?name=Ada"],
 }

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lighthouse import served  # noqa: E402 (bench/ is not a package on sys.path)
 
 PAGES = {
-    "basic": ["/", "/about", "/post", "/post/first", "/missing"],
+    "basic": ["/", "/about", "/post", "/post/first", "/search", "/missing"],
     "i18n": ["/en-US", "/fr-FR", "/en-US/post", "/fr-FR/post/first", "/en-US/missing"],
     "strategies": ["/", "/greet?name=Ada", "/merged?q=tea", "/clock", "/post/a", "/post/boom"],
 }

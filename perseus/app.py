@@ -128,6 +128,7 @@ class PerseusApp:
         self.request_global_state = request_global_state
         self.amalgamate_global_states = amalgamate_global_states
         self.static_dir = self._check_static_dir(static_dir)
+        _check_page_scripts(self.templates, self.static_dir)
         self.static_aliases = self._check_aliases(static_aliases or {})
         self.redirects = _check_redirects(redirects or {}, self.static_aliases)
         self.mounts = MountTable(mounts or {})
@@ -213,6 +214,23 @@ def _check_templates(templates: Sequence[Template]) -> list[Template]:
 
 # A fixed redirect given as a plain target: permanent, and keeps the method.
 FIXED_REDIRECT = 308
+
+
+def _check_page_scripts(templates: list[Template], static_dir: Path | None) -> None:
+    """Every template's ``scripts`` name files of the static directory (checked now, not at
+    the first visit: a missing module would only show as a console error in the browser)."""
+    for template in templates:
+        for script in template.scripts:
+            if static_dir is None:
+                raise ConfigurationError(
+                    f"template '{template.name}': scripts={list(template.scripts)!r} are files of the"
+                    " static directory, but the app has no static_dir; pass static_dir='static'"
+                    " and put the modules there", template=template.name)
+            if not (static_dir / script).is_file():
+                raise ConfigurationError(
+                    f"template '{template.name}': script {script!r} is not in the static directory"
+                    f" (looked for {static_dir / script}); create it or fix the name",
+                    template=template.name)
 
 
 def _check_redirects(redirects: Mapping[str, str | Redirect],

@@ -103,7 +103,12 @@ class RenderContext:
         if hashed is None:
             raise ConfigurationError(f"ctx.static({file!r}): the static directory had no file {relative!r}"
                                      " when the site was built; add it (or set static_dir) and rebuild")
-        return f"{self.base_path}{STATIC_PREFIX}{quote(hashed, safe='/')}"
+        return hashed_url(self.base_path, hashed)
+
+
+def hashed_url(base_path: str, hashed: str) -> str:
+    """The URL of the static directory's file at fingerprinted name ``hashed``."""
+    return f"{base_path}{STATIC_PREFIX}{quote(hashed, safe='/')}"
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ def is_reserved(page_path: str) -> bool:
 
 # Template names become URL roots: lower-case path segments, '/' allowed inside.
 _NAME = re.compile(r"^[A-Za-z0-9_\-.~]+(/[A-Za-z0-9_\-.~]+)*$")
+# A page script: a relative path of the static directory naming an ES module.
+_SCRIPT = re.compile(r"[A-Za-z0-9_\-.~]+(/[A-Za-z0-9_\-.~]+)*\.m?js")
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,18 @@ class Template:
             promises they are quick and never block: they run on the event loop, which
             saves the thread hop (tens of microseconds) but stalls every other request
             while they run. Async functions always run on the loop.
+        scripts: ES modules of the static directory (``["counter.js"]``, ``.js`` or
+            ``.mjs``) that make the template's pages interactive. Each exports
+            ``mount(root, page)``, called with the ``#root`` element and ``{state, locale,
+            path, template}`` on the first load and after every client-side navigation to
+            a page of this template; it may return a function, called when the visitor
+            leaves. They are served under content-hashed URLs (cached for ever) and the
+            page embeds its state for them. The app checks that each file exists when it
+            is constructed.
+        embed_state: embed the page's state in its HTML (``window.perseus.state`` on the
+            first load) though the template has no scripts, for a script of your own
+            (in the view or the shell). Without scripts or this, the HTML carries no state:
+            the page's JSON (``/.perseus/page/<locale>/<path>.json``) always does.
     """
 
     def __init__(
@@ -109,6 +123,8 @@ class Template:
         should_revalidate: Callable[[Any, Any], Any] | None = None,
         incremental: bool = False,
         blocking: bool = True,
+        scripts: Iterable[str] = (),
+        embed_state: bool = False,
     ) -> None:
         if not isinstance(name, str) or not _NAME.match(name):
             raise ConfigurationError(
@@ -154,6 +170,8 @@ class Template:
             raise ConfigurationError(f"template '{name}': incremental must be True or False", template=name)
         if not isinstance(blocking, bool):
             raise ConfigurationError(f"template '{name}': blocking must be True or False", template=name)
+        if not isinstance(embed_state, bool):
+            raise ConfigurationError(f"template '{name}': embed_state must be True or False", template=name)
         assert view is not None  # checked above; for mypy
         self.name = name
         self.view: View = view
@@ -168,6 +186,13 @@ class Template:
         self.should_revalidate = should_revalidate
         self.incremental = incremental
         self.blocking = blocking
+        self.scripts = _check_scripts(name, scripts)
+        self.embed_state = embed_state
+
+    @property
+    def embeds_state(self) -> bool:
+        """Whether its pages' HTML carries their state: something on the client reads it."""
+        return bool(self.scripts) or self.embed_state
 
     @property
     def root(self) -> str:
@@ -224,6 +249,26 @@ def _require_callable(template: str, field: str, value: object, *, required: boo
             template=template,
         )
     check_parameters(value, field, f"template '{template}': {field}", template=template)
+
+
+def _check_scripts(template: str, scripts: Iterable[str]) -> tuple[str, ...]:
+    """``scripts`` as relative paths of ES modules; whether the files exist is the app's check."""
+    if isinstance(scripts, str):
+        raise ConfigurationError(f"template '{template}': scripts must be a list of file names, such as"
+                                 f" scripts=[{scripts!r}]", template=template)
+    checked = []
+    for script in scripts:
+        if not isinstance(script, str) or not _SCRIPT.fullmatch(script):
+            raise ConfigurationError(
+                f"template '{template}': script {script!r} is not an ES module of the static directory:"
+                " give its path there, ending in .js or .mjs (\"counter.js\", \"js/menu.mjs\")",
+                template=template)
+        if any(segment in (".", "..") for segment in script.split("/")):
+            raise ConfigurationError(f"template '{template}': script {script!r} has a '.' or '..' segment;"
+                                     " name a file inside the static directory", template=template)
+        if script not in checked:
+            checked.append(script)
+    return tuple(checked)
 
 
 def _interval(template: str, value: str | timedelta | None) -> float | None:

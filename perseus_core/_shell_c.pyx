@@ -9,7 +9,7 @@ the pure twin encodes head and content to temporary bytes first.
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.string cimport memcpy
 
-from ._shell_py import split_document
+from ._shell_py import STATE_REFUSED, split_document
 from .errors import wrong_type
 
 
@@ -30,12 +30,14 @@ cdef class Shell:
     """An HTML document split at the points where a page's parts go (see the pure twin)."""
 
     cdef readonly bytes before_lang, before_head, before_content, before_state, after_state
+    cdef readonly bint embeds_state
     cdef Py_ssize_t _fixed
 
-    def __init__(self, document, scripts):
-        # split_document refuses anything but text, as the pure twin does.
+    def __init__(self, document, scripts, embeds_state=True):
+        # split_document refuses anything but text (and a bool flag), as the pure twin does.
         (self.before_lang, self.before_head, self.before_content, self.before_state,
-         self.after_state) = split_document(document, scripts)
+         self.after_state) = split_document(document, scripts, embeds_state)
+        self.embeds_state = embeds_state
         self._fixed = (len(self.before_lang) + len(self.before_head) + len(self.before_content)
                        + len(self.before_state) + len(self.after_state))
 
@@ -51,6 +53,8 @@ cdef class Shell:
             raise wrong_type("content", "str", content)
         if not isinstance(escaped_state, bytes):
             raise wrong_type("escaped_state", "bytes", escaped_state)
+        if not self.embeds_state and PyBytes_GET_SIZE(escaped_state):
+            raise ValueError(STATE_REFUSED)
         cdef Py_ssize_t lang_size, head_size, content_size
         cdef const char* lang_data = PyUnicode_AsUTF8AndSize(lang, &lang_size)
         cdef const char* head_data = PyUnicode_AsUTF8AndSize(head, &head_size)

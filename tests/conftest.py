@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -42,12 +43,16 @@ def tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+_BUILD_ID = re.compile(rb'"build":"\d{14}-[0-9a-f]{8}"')
+
+
 def runtime_hash_spelled_out(body: bytes) -> bytes:
     """``body`` with the client runtime's hashed URL as tests/golden spells it (RUNTIME_HASH),
-    so that a change of the runtime needs no new golden tree."""
+    so that a change of the runtime needs no new golden tree, and the build id as BUILD_ID."""
     from perseus.client import runtime_path
 
-    return body.replace(runtime_path().encode(), b"/.perseus/client.RUNTIME_HASH.js")
+    body = body.replace(runtime_path().encode(), b"/.perseus/client.RUNTIME_HASH.js")
+    return _BUILD_ID.sub(b'"build":"BUILD_ID"', body)  # a new one each build
 
 
 def golden_form(files: dict[str, bytes]) -> dict[str, bytes]:

@@ -49,18 +49,25 @@ def view(ctx, state):
 app = PerseusApp(
     templates=[
         Template("index", view=lambda ctx, state: '<a id="hostile" href="/hostile">hostile</a>'),
-        Template("hostile", view=view, head=head, build_state=lambda info: STATE),
+        Template("hostile", view=view, head=head, build_state=lambda info: STATE, embed_state=True),
+        Template("scripted", view=view, head=head, build_state=lambda info: STATE, scripts=["probe.js"]),
+        Template("quiet", view=view, head=head, build_state=lambda info: STATE),
     ],
     global_state=global_state,
+    static_dir="static",
 )
 '''
 
 
 def write_escaping_site(project: Path) -> None:
-    """A site whose build state, global state and head all hold ``HOSTILE_STRINGS``."""
+    """A site whose build state, global state and head all hold ``HOSTILE_STRINGS``: embedded
+    (``hostile``, ``scripted``, with a page script) and not (``quiet``)."""
     project.mkdir(parents=True, exist_ok=True)
     (project / "hostile.py").write_text(f"HOSTILE = {HOSTILE_STRINGS!r}\n")
     (project / "app.py").write_text(ESCAPING_APP)
+    (project / "static").mkdir(exist_ok=True)
+    probe = "export function mount(root, page) { root.dataset.probed = '1'; }\n"
+    (project / "static" / "probe.js").write_text(probe)
 
 
 def expected_state() -> dict[str, object]:

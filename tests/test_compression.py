@@ -194,7 +194,7 @@ def test_small_bodies_are_not_compressed(server: TestClient) -> None:
         assert status == 200 and len(body) < 1024
         assert "content-encoding" not in headers and "vary" not in headers
     status, headers, body = fetch(server, "/.perseus/page/xx-XX/missing.json", "Accept-Encoding: br, gzip")
-    assert status == 404 and "content-encoding" not in headers and len(body) < 1024
+    assert status == 404 and "content-encoding" not in headers
 
 
 @pytest.mark.parametrize("path", ["/missing", "/post/..", "/.perseus/nothing"])
@@ -270,7 +270,10 @@ def test_a_record_of_the_old_format_counts_as_absent(tmp_path: Path,
     assert "damaged" not in caplog.text
 
 
-def test_build_is_reproducible_with_its_compressed_copies(tmp_path: Path) -> None:
+def test_build_is_reproducible_with_its_compressed_copies(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # NOTE: every page names its build, so two builds are alike but for their ids: one id here.
+    monkeypatch.setattr("perseus.builder.build.new_build_id", lambda: "20260101000000-00000000")
     project = small_site(tmp_path)
     TestClient(project).close()  # built, in-process as `perseus build` builds
     first = (project / "dist" / "pages.bin").read_bytes()

@@ -280,7 +280,7 @@ def test_pkg_server_answers_every_page_static_file_and_alias(
         assert response.status_code == 200, url
         assert runtime_hash_spelled_out(response.content) == golden.read_bytes(), url
         checked += 1
-    assert checked == 17  # 5 pages, 5 page data, 3 static files at both of their names, 1 alias
+    assert checked == 21  # 6 pages, 6 page data, 4 static files at both of their names, 1 alias
     client = server.get("/.perseus/client.js")
     assert client.status_code == 200
     assert client.content == resources.files("perseus.client").joinpath("client.js").read_bytes()
@@ -358,6 +358,7 @@ def test_pkg_holds_nothing_that_should_not_be_public(deployed: Deployed) -> None
     assert sorted(n for n in names if n.startswith("app/")) == [
         "app/app.py", "app/pyproject.toml", "app/static", "app/static/.well-known",
         "app/static/.well-known/security.txt", "app/static/favicon.svg", "app/static/robots.txt",
+        "app/static/search.js",
         "app/static/style.css"]
     assert (pkg / "dist" / "manifest.json").is_file() and not (pkg / "dist" / "exported").exists()
     wheels = {normalized(p.name.split("-")[0]) for p in (pkg / "wheels").iterdir()}

@@ -88,6 +88,10 @@ def test_a_request_time_error_shows_the_users_line_in_the_browser_and_the_termin
         # The source around the line, HTML-escaped: the page shows it as code.
         assert "return &quot;&lt;h1&gt;Live&lt;/h1&gt;&quot; + state[" in answer.text
         assert "<h1>Live</h1>" not in answer.text
+        # Its JSON is the overlay too: not JSON, so the client loads the page in full and shows it.
+        data = watched.client.get("/.perseus/page/xx-XX/live.json")
+        assert data.status_code == 500 and data.headers["content-type"].startswith("text/html")
+        assert "string indices must be integers" in data.text
         # A state function of incremental generation, at the first request of its path.
         generated = watched.client.get("/post/new")
         assert generated.status_code == 500

@@ -45,12 +45,13 @@ def scripts_of(page: str) -> list[tuple[dict[str, str | None], str]]:
     return parser.scripts
 
 
-def test_state_element_is_single_inert_and_round_trips(escaping_client: TestClient) -> None:
-    page = escaping_client.get("/hostile").text
+@pytest.mark.parametrize("page_path", ["/hostile", "/scripted"])
+def test_state_element_is_single_inert_and_round_trips(escaping_client: TestClient, page_path: str) -> None:
+    page = escaping_client.get(page_path).text
     scripts = scripts_of(page)
-    # Exactly the three scripts perseus writes: state, site meta, client runtime.
+    # Exactly the scripts perseus writes: state, page data, site meta, client runtime.
     assert [attrs.get("id") or attrs.get("src") for attrs, _ in scripts] == [
-        "__perseus_state", "__perseus_meta", runtime_path()]
+        "__perseus_state", "__perseus_page", "__perseus_meta", runtime_path()]
     state_text = scripts[0][1]
     assert not re.search(r"</script", state_text, re.I)
     assert "<!--" not in state_text and "<" not in state_text and ">" not in state_text
@@ -58,10 +59,21 @@ def test_state_element_is_single_inert_and_round_trips(escaping_client: TestClie
     assert orjson.loads(state_text) == expected_state()
 
 
+def test_a_page_without_scripts_sends_no_state_but_its_json_does(escaping_client: TestClient) -> None:
+    page = escaping_client.get("/quiet").text
+    assert [attrs.get("id") or attrs.get("src") for attrs, _ in scripts_of(page)] == [
+        "__perseus_page", "__perseus_meta", runtime_path()]
+    assert "as a key" not in page  # the state's own text is nowhere in the HTML
+    assert '<h1 id="page">' in page
+    data = orjson.loads(escaping_client.get("/.perseus/page/xx-XX/quiet.json").content)
+    assert data["state"] == expected_state()
+    assert (data["template"], data["scripts"]) == ("quiet", [])
+
+
 def test_global_state_and_head_are_escaped_by_the_view(escaping_client: TestClient) -> None:
     page = escaping_client.get("/hostile").text
     assert page.count("<title>") == 1
-    assert page.count("<script") == 3  # nothing injected through the head or the view
+    assert page.count("<script") == 4  # nothing injected through the head or the view
     assert "window.__pwned = 1" in page  # ...yet the text itself is there, escaped
 
 

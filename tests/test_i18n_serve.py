@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 
+import orjson
 import pytest
 
+from perseus.stores.immutable import read_build_id
 from perseus.testing import TestClient, TestResponse
 from tests.conftest import Server
-from tests.test_serve_basic import state_of
 
 LOCALES = ("en-US", "fr-FR")
 PAGES = ["", "about", "post", "post/first", "post/second"]
@@ -176,7 +177,8 @@ def test_translated_text_with_arguments_and_plurals(i18n_client: TestClient) -> 
 
 def test_state_functions_receive_the_locale(i18n_client: TestClient) -> None:
     for locale in LOCALES:
-        assert state_of(i18n_client.get(f"/{locale}").text) == {"visitor": "Ada", "built_for": locale}
+        index = i18n_client.get(f"/.perseus/page/{locale}/.json").json()
+        assert index["state"] == {"visitor": "Ada", "built_for": locale}
         post = i18n_client.get(f"/.perseus/page/{locale}/post/second.json").json()
         assert post["state"] == {"slug": "second", "locale": locale}
 
@@ -217,8 +219,9 @@ def test_error_pages_are_localised(i18n_client: TestClient) -> None:
 
 def test_client_runtime_knows_the_locale(i18n_client: TestClient) -> None:
     page = i18n_client.get("/fr-FR/about").text
-    meta = '<script id="__perseus_meta" type="application/json">{"base":"","locale":"fr-FR","i18n":true}'
-    assert meta in page
+    meta = re.search(r'<script id="__perseus_meta" type="application/json">(.*?)</script>', page)
+    assert meta and orjson.loads(meta.group(1)) == {"base": "", "locale": "fr-FR", "i18n": True,
+                                                    "build": read_build_id(i18n_client.dist)}
 
 
 def test_static_routes_are_not_localised(i18n_client: TestClient) -> None:

@@ -410,6 +410,8 @@ def test_every_entry_point_takes_the_same_keyword_arguments_in_both_twins() -> N
         document = shell.Shell(document=DOCUMENT, scripts="")
         page = document.page(lang="", head="", content="x", escaped_state=b"1")
         assert b"x</div>" in page
+        bare = shell.Shell(document=DOCUMENT, scripts="", embeds_state=False)
+        assert b"x</div></body>" in bare.page(lang="", head="", content="x", escaped_state=b"")
 
 
 # --- escaping -------------------------------------------------------------------------------------
@@ -485,6 +487,31 @@ def test_page_puts_every_part_in_its_place(shell: ModuleType) -> None:
         '<script src="/c.js"></script></body></html>'
     )
     assert b"lang=" not in shell.Shell(DOCUMENT, "").page("", "", "", b"null")
+
+
+def test_a_shell_without_state_leaves_the_state_script_out(shell: ModuleType) -> None:
+    document = shell.Shell(DOCUMENT, '<script src="/c.js"></script>', False)
+    assert document.embeds_state is False and shell.Shell(DOCUMENT, "").embeds_state is True
+    assert document.page("", "<title>t</title>", "<p>x</p>", b"").decode() == (
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        '<meta itemprop="__perseus_head_boundary" content=""><title>t</title>'
+        '<meta itemprop="__perseus_head_end" content=""></head><body><div id="root"><p>x</p></div>'
+        '<script src="/c.js"></script></body></html>'
+    )
+    with pytest.raises(ValueError, match="embeds no state"):  # it would land as stray text
+        document.page("", "", "", b"null")
+    with pytest.raises(TypeError, match="embeds_state"):
+        shell.Shell(DOCUMENT, "", 1)
+
+
+@KERNELS
+@given(st.booleans(), st.text(max_size=30), st.text(max_size=60), st.binary(max_size=20))
+def test_page_assembly_twins_agree_with_or_without_state(embeds: bool, head: str, content: str,
+                                                         state: bytes) -> None:
+    state = state if embeds else b""
+    pages = {module.Shell(DOCUMENT, "<script></script>", embeds).page("en", head, content, state)
+             for module in SHELL}
+    assert len(pages) == 1
 
 
 @pytest.mark.parametrize("document", ["<html><body></body></html>", DOCUMENT.replace('<div id="root">', ""),

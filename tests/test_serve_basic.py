@@ -11,10 +11,10 @@ from perseus.client import runtime_path
 from perseus.testing import TestClient
 
 
-def state_of(page: str) -> object:
-    match = re.search(r'<script id="__perseus_state" type="application/json">(.*?)</script>', page, re.S)
-    assert match, "page has no state element"
-    return orjson.loads(match.group(1))
+def state_of(client: TestClient, path: str, page: str) -> object:
+    """The page's state, from its JSON: its HTML embeds none (nothing on it reads the state)."""
+    assert '<script id="__perseus_state"' not in page, path
+    return client.get(f"/.perseus/page/xx-XX{path}.json").json()["state"]
 
 
 def test_index_is_prerendered_with_its_build_state_and_head(basic_client: TestClient) -> None:
@@ -23,7 +23,8 @@ def test_index_is_prerendered_with_its_build_state_and_head(basic_client: TestCl
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert "<title>Home</title>" in response.text
     assert "<h1>Welcome to perseus</h1>" in response.text
-    assert state_of(response.text) == {"greeting": "Welcome to perseus", "posts": ["first", "second"]}
+    assert state_of(basic_client, "/", response.text) == {"greeting": "Welcome to perseus",
+                                                          "posts": ["first", "second"]}
     assert '<div id="root"><header class="site-header">' in response.text
 
 
@@ -33,7 +34,23 @@ def test_build_paths_pages_and_helper_state(basic_client: TestClient) -> None:
         response = basic_client.get(path)
         assert response.status_code == 200, path
         assert f"<title>{html.escape(title)}</title>" in response.text
-        assert state_of(response.text)["source"] == "the POSTS table"  # type: ignore[index]
+        assert state_of(basic_client, path, response.text)["source"] == "the POSTS table"  # type: ignore[index]
+
+
+def test_the_search_page_embeds_its_state_for_its_script(basic_client: TestClient) -> None:
+    page = basic_client.get("/search").text
+    match = re.search(r'<script id="__perseus_state" type="application/json">(.*?)</script>', page)
+    assert match and orjson.loads(match.group(1)) == {"posts": [
+        {"path": "first", "title": "The first post"}, {"path": "second", "title": "Second thoughts"}]}
+    scripts = re.search(r'<script id="__perseus_page" type="application/json">(.*?)</script>', page)
+    assert scripts
+    urls = orjson.loads(scripts.group(1))["scripts"]
+    assert len(urls) == 1 and re.fullmatch(r"/\.perseus/static/search\.[0-9a-f]{8}\.js", urls[0])
+    module = basic_client.get(urls[0])
+    assert module.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert "export function mount(root, page)" in module.text
+    # Without JavaScript every post is linked; the filter (hidden) is the script's to show.
+    assert '<form class="search" role="search" hidden>' in page and page.count('<li data-title=') == 2
 
 
 def test_empty_segments_and_trailing_slashes_are_ignored(basic_client: TestClient) -> None:
@@ -63,7 +80,10 @@ def test_json_endpoint_gives_state_head_and_content(basic_client: TestClient) ->
 def test_json_endpoint_errors_are_json_with_the_html_status(basic_client: TestClient) -> None:
     missing = basic_client.get("/.perseus/page/xx-XX/post/unknown.json")
     assert missing.status_code == 404
-    assert missing.json() == {"error": {"status": 404, "message": "page not found"}}
+    data = missing.json()
+    assert data["error"] == {"status": 404, "message": "page not found"}
+    # The error view's page, for a client navigation to show.
+    assert (data["template"], data["scripts"]) == ("", []) and "Nothing here" in data["content"]
     assert basic_client.get("/.perseus/page/fr-FR/about.json").status_code == 404
     assert basic_client.get("/.perseus/page/xx-XX/about").status_code == 400
 

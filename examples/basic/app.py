@@ -1,4 +1,5 @@
-"""The basic example: build state, build paths with helper state, static files, a custom 404."""
+"""The basic example: build state, build paths with helper state, static files, a custom 404,
+and an interactive page (``search``: a page script filtering the posts in the browser)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ POSTS = {
     "first": {"title": "The first post", "body": "Hello from a page built at build time."},
     "second": {"title": "Second thoughts", "body": "Pages are prerendered <em>once</em>."},
 }
-NAV = [("", "Home"), ("about", "About"), ("post", "Posts")]
+NAV = [("", "Home"), ("about", "About"), ("post", "Posts"), ("search", "Search")]
 
 
 def layout(ctx, body: str) -> str:
@@ -68,6 +69,24 @@ def post_view(ctx, state) -> str:
     return layout(ctx, f"<h1>{escape(state['title'])}</h1><p>{state['body']}</p>{source}")
 
 
+def search_state(info):
+    return {"posts": [{"path": p, "title": POSTS[p]["title"]} for p in sorted(POSTS) if p]}
+
+
+def search_view(ctx, state) -> str:
+    # NOTE: every post is listed in the HTML: without JavaScript the page still links them
+    # all, and static/search.js (mounted on this page) hides the ones the filter leaves out.
+    items = "".join(f'<li data-title="{escape(post["title"].lower())}">'
+                    f'<a href="{ctx.link("post/" + post["path"])}">{escape(post["title"])}</a></li>'
+                    for post in state["posts"])
+    return layout(ctx, "<h1>Search</h1>"
+                       '<form class="search" role="search" hidden><label for="search-query">Filter the posts'
+                       '</label><input id="search-query" type="search" autocomplete="off"'
+                       ' placeholder="Type part of a title"></form>'
+                       f'<p class="muted" id="search-count" aria-live="polite">{len(state["posts"])} posts</p>'
+                       f'<ul class="cards" id="search-results">{items}</ul>')
+
+
 def not_found(ctx, error) -> str:
     return layout(ctx, f"<h1>Nothing here</h1><p>{error.status}: that page does not exist.</p>"
                        f'<p><a href="{ctx.link("")}">Back to the home page</a></p>')
@@ -82,6 +101,8 @@ app = PerseusApp(
                  set_headers=lambda ctx, state: {"x-greeting": "Hello from about"}),
         Template("post", view=post_view, build_paths=post_paths, build_state=post_state,
                  head=lambda ctx, state: head(ctx, state["title"], f"{state['title']}, on this blog.")),
+        Template("search", view=search_view, build_state=search_state, scripts=["search.js"],
+                 head=lambda ctx, state: head(ctx, "Search", "Filter the posts of this blog by title.")),
     ],
     error_views={404: not_found},
     error_head=lambda ctx, error: head(ctx, f"{error.status} {error.message}", "This page is not available."),

@@ -195,7 +195,7 @@ async def _build_locked(
                 raise BuildError([failure]) from exc
         static = static_manifest(app.static_dir)
         link_log: list[LinkUse] = []
-        renderer = PageRenderer(app, global_state, base_path, translators,
+        renderer = PageRenderer(app, global_state, base_path, translators, build_id=build_id,
                                 reload_build_id=build_id if settings.dev_reload else None,
                                 static_files=hashed_names(static), link_log=link_log)
         say(f"collecting paths of {len(app.templates)} template(s)")

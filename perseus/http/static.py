@@ -11,6 +11,9 @@ from pathlib import Path
 # linked by its plain name is then never older than the page of a new build that links it.
 # Long-lived caching is what the hashed names of ``ctx.static`` are for (fingerprints.py).
 STATIC_CACHE = "public, max-age=0, must-revalidate"
+# NOTE: the type RFC 9239 names for JavaScript, whatever the host's mime.types says (Python
+# alone guesses application/javascript, and a host may know no .mjs): page scripts are modules.
+_JAVASCRIPT = {".js": "text/javascript", ".mjs": "text/javascript"}
 
 
 class StaticFile:
@@ -23,7 +26,8 @@ class StaticFile:
         self.size = st.st_size
         self.mtime_ns = st.st_mtime_ns
         self.etag = f'W/"{st.st_size:x}-{st.st_mtime_ns:x}"'
-        content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        content_type = (_JAVASCRIPT.get(os.path.splitext(path)[1].lower())
+                        or mimetypes.guess_type(path)[0] or "application/octet-stream")
         if content_type.startswith("text/") or content_type in ("application/javascript", "image/svg+xml"):
             content_type += "; charset=utf-8"
         self.content_type = content_type

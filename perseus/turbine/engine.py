@@ -256,7 +256,7 @@ class Engine:
         verdict, ident, locale_index = self.router.resolve(routed)  # checked by _internal: cannot raise
         page = self._find(routed, verdict, ident, locale_index)
         if page is None:
-            return self.errors.json(404, method)
+            return self.errors.json(404, method, locale)
         return self._answer(PageRequest(method, PAGE_DATA_PREFIX + tail, headers, query, page, JSON))
 
     def _file(self, method: str, found: StaticFile | None, headers: Mapping[str, str],

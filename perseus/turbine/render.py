@@ -14,8 +14,8 @@ from perseus_core.shell import Shell
 from .._state import encode_state
 from ..app import PerseusApp
 from ..client import runtime_path
-from ..context import ErrorInfo, RenderContext
-from ..errors import BuildError, PageFailure, TranslationError
+from ..context import ErrorInfo, RenderContext, hashed_url
+from ..errors import BuildError, ConfigurationError, PageFailure, TranslationError
 from ..http.bodies import BUILT_PAGE_CACHE, ERROR_CACHE, HTML_TYPE, RenderedPage, etag
 from ..i18n.locales import NO_LOCALE
 from ..i18n.translators import NoTranslator, Translator, load_translator
@@ -38,20 +38,37 @@ _FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-a
                     "te", "trailer"}
 
 
-def client_scripts(base_path: str, locale: str) -> str:
+def client_scripts(base_path: str, locale: str, build_id: str) -> str:
     """What every page loads after its state: the site's meta and the client runtime."""
-    meta = escape_script_json(
-        orjson.dumps({"base": base_path, "locale": locale, "i18n": locale != NO_LOCALE})
-    ).decode()
+    meta = escape_script_json(orjson.dumps(
+        {"base": base_path, "locale": locale, "i18n": locale != NO_LOCALE, "build": build_id}
+    )).decode()
     return (
         f'<script id="__perseus_meta" type="application/json">{meta}</script>'
         f'<script type="module" src="{escape_html(base_path)}{runtime_path()}"></script>'
     )
 
 
+class _Frame:
+    """What every page of one template shares around its parts: the shell of each locale
+    (with the template's page script), whether its state is embedded, and the end of its JSON."""
+
+    __slots__ = ("embeds_state", "json_tail", "page_script", "shells")
+
+    def __init__(self, name: str, script_urls: list[str], embeds_state: bool, build_id: str) -> None:
+        page = escape_script_json(orjson.dumps({"template": name, "scripts": script_urls})).decode()
+        self.page_script = f'<script id="__perseus_page" type="application/json">{page}</script>'
+        self.json_tail = orjson.dumps({"template": name, "scripts": script_urls, "build": build_id})
+        self.json_tail = b"," + self.json_tail[1:]  # appended to the page's own members
+        self.embeds_state = embeds_state
+        self.shells: dict[str, Shell] = {}
+
+
 class PageRenderer:
     """Renders pages of one app with its shell, global state and base path.
 
+    ``build_id`` is the build the pages belong to (the served dist's, at request time):
+    every page's meta and JSON name it, so the client notices a deploy.
     ``reload_build_id`` (watch mode only) adds the script that reloads the page once the
     server serves a build other than this one. ``static_files`` maps each file of the
     static directory to its hashed name (``ctx.static``). ``link_log`` (builds only)
@@ -60,11 +77,12 @@ class PageRenderer:
 
     def __init__(
         self, app: PerseusApp, global_state: Any, base_path: str = "",
-        translators: Mapping[str, Translator] | None = None, reload_build_id: str | None = None,
-        static_files: Mapping[str, str] | None = None,
+        translators: Mapping[str, Translator] | None = None, *, build_id: str,
+        reload_build_id: str | None = None, static_files: Mapping[str, str] | None = None,
         link_log: list[tuple[str, str, str, str]] | None = None,
     ) -> None:
         self.app = app
+        self.build_id = build_id
         self.link_log = link_log
         self.static_files = static_files or {}
         self.reload_build_id = reload_build_id
@@ -72,18 +90,43 @@ class PageRenderer:
         self.base_path = base_path
         self.translators = translators or {}
         self._no_translator = NoTranslator()
-        self._shells: dict[str, Shell] = {}
+        # PERF: one frame per template (and "" for error pages), made on its first page.
+        self._frames: dict[str, _Frame] = {}
         self._document = with_icon(app.shell_document, icon_link(self.static_files, base_path))
         self._lang = "" if _SHELL_LANG.search(app.shell_document) else app.lang
 
-    def shell(self, locale: str) -> Shell:
-        shell = self._shells.get(locale)
+    def _frame(self, template: Template | None) -> _Frame:
+        name = "" if template is None else template.name
+        frame = self._frames.get(name)
+        if frame is None:
+            if template is None:
+                frame = _Frame("", [], False, self.build_id)
+            else:
+                frame = _Frame(name, self._script_urls(template), template.embeds_state, self.build_id)
+            self._frames[name] = frame
+        return frame
+
+    def _script_urls(self, template: Template) -> list[str]:
+        urls = []
+        for script in template.scripts:
+            hashed = self.static_files.get(script)
+            if hashed is None:
+                raise ConfigurationError(
+                    f"template '{template.name}': script {script!r} was not in the static directory"
+                    " when the site was built; add it and rebuild", template=template.name)
+            urls.append(hashed_url(self.base_path, hashed))
+        return urls
+
+    def shell(self, locale: str, template: Template | None = None) -> Shell:
+        """The shell of ``template``'s pages (None: error pages) in ``locale``."""
+        frame = self._frame(template)
+        shell = frame.shells.get(locale)
         if shell is None:
-            scripts = client_scripts(self.base_path, locale)
+            scripts = frame.page_script + client_scripts(self.base_path, locale, self.build_id)
             if self.reload_build_id is not None:
                 scripts += reload_script(self.base_path, self.reload_build_id)
-            shell = Shell(self._document, scripts)
-            self._shells[locale] = shell
+            shell = Shell(self._document, scripts, frame.embeds_state)
+            frame.shells[locale] = shell
         return shell
 
     def context(self, template: str, path: str, locale: str) -> RenderContext:
@@ -97,7 +140,7 @@ class PageRenderer:
 
         ``global_state`` replaces the build's for a page rendered per request.
         """
-        return self._assemble(locale, *self.parts(template, path, locale, state, global_state))
+        return self._assemble(template, locale, *self.parts(template, path, locale, state, global_state))
 
     def parts(self, template: Template, path: str, locale: str, state: Any,
               global_state: Any = _BUILD_GLOBAL, ctx: RenderContext | None = None,
@@ -141,29 +184,40 @@ class PageRenderer:
             head = _text(self.app.error_head(ctx, error), "error_head")
         else:
             head = f"<title>{status} {escape_html(message)}</title>"
-        state = {"error": {"status": status, "message": message}}
+        summary = {"status": status, "message": message}
+        state_json = encode_state({"error": summary})
         headers = [("content-type", HTML_TYPE), ("cache-control", ERROR_CACHE)]
-        return self._assemble(locale, head, content, encode_state(state), headers)
-
-    def _assemble(
-        self, locale: str, head: str, content: str, state_json: bytes, headers: list[tuple[str, str]]
-    ) -> RenderedPage:
-        html = self.html(locale, head, content, state_json)
-        body = page_json(head, content, state_json)
+        html = self.html(locale, head, content, state_json, None)
+        # NOTE: "error" first, as in every JSON error perseus answers (API callers tell an
+        # error by it); the rest is the error view's page JSON, which the client shows.
+        body = b'{"error":' + orjson.dumps(summary) + b"," + self.json(head, content, state_json, None)[1:]
         return RenderedPage(html, body, etag(html), etag(body), headers)
 
-    def html(self, locale: str, head: str, content: str, state_json: bytes) -> bytes:
-        """The whole HTML document of a page."""
+    def _assemble(
+        self, template: Template, locale: str, head: str, content: str, state_json: bytes,
+        headers: list[tuple[str, str]],
+    ) -> RenderedPage:
+        html = self.html(locale, head, content, state_json, template)
+        body = self.json(head, content, state_json, template)
+        return RenderedPage(html, body, etag(html), etag(body), headers)
+
+    def html(self, locale: str, head: str, content: str, state_json: bytes,
+             template: Template | None) -> bytes:
+        """The whole HTML document of a page of ``template`` (None: an error page), with its
+        state only where the template embeds it."""
         lang = self._lang if locale == NO_LOCALE else locale
-        return self.shell(locale).page(lang, head, content, escape_script_json(state_json))
+        shell = self.shell(locale, template)
+        # PERF: a state nothing reads on the client is neither escaped nor sent.
+        escaped = escape_script_json(state_json) if shell.embeds_state else b""
+        return shell.page(lang, head, content, escaped)
 
-
-def page_json(head: str, content: str, state_json: bytes) -> bytes:
-    """The JSON endpoint's body for a page: ``{"state": ..., "head": ..., "content": ...}``."""
-    return b"".join(
-        (b'{"state":', state_json, b',"head":', orjson.dumps(head),
-         b',"content":', orjson.dumps(content), b"}")
-    )
+    def json(self, head: str, content: str, state_json: bytes, template: Template | None) -> bytes:
+        """The JSON endpoint's body for a page: ``{"state", "head", "content", "template",
+        "scripts", "build"}`` (``scripts`` the page scripts' URLs)."""
+        return b"".join(
+            (b'{"state":', state_json, b',"head":', orjson.dumps(head),
+             b',"content":', orjson.dumps(content), self._frame(template).json_tail)
+        )
 
 
 def merge_headers(

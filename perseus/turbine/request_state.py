@@ -26,7 +26,6 @@ from ..template import Template
 from .calls import call_user
 from .pages import JSON, PageRequest
 from .regeneration import PageRef
-from .render import page_json
 from .runtime import Runtime
 
 PER_REQUEST_HTML_HEADERS = [("content-type", HTML_TYPE), ("cache-control", PER_REQUEST_CACHE),
@@ -154,10 +153,10 @@ class RequestState:
             parts = renderer.parts(template, ref.path, ref.locale, state, global_state)
         head, content, state_json, headers = parts
         if request.form is JSON:
-            body = page_json(head, content, state_json)
+            body = renderer.json(head, content, state_json, template)
             headers = PER_REQUEST_JSON_HEADERS
         else:
-            body = renderer.html(ref.locale, head, content, state_json)
+            body = renderer.html(ref.locale, head, content, state_json, template)
             if template.set_headers is None:
                 headers = PER_REQUEST_HTML_HEADERS
             else:

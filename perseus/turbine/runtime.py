@@ -31,7 +31,7 @@ from .deadlines import Deadlines
 from .dev_reload import overlay_answer
 from .generate import generate_version
 from .metrics import Metrics
-from .pages import HTML, PageRequest
+from .pages import PageRequest
 from .pools import UserPool
 from .redirects import redirect_answer
 from .regeneration import IncrementalGenerator, PageRef, Revalidator, StoreCall
@@ -102,7 +102,7 @@ class Runtime:
         self.dev_reload = settings.dev_reload
         reload_id = dist.build_id if settings.dev_reload else None
         self.renderer = PageRenderer(app, dist.global_state, base_path, load_translators(app),
-                                     reload_build_id=reload_id,
+                                     build_id=dist.build_id, reload_build_id=reload_id,
                                      static_files=hashed_names(dist.render_conf.get("static", {})))
         self.errors = ErrorPages(dist, self.bodies, default_locale, self.renderer.render_error)
         self.records: PageRecords | None = None
@@ -215,9 +215,10 @@ class Runtime:
                 frames = frame_lines(error)
                 log.error("page '/%s' failed: %s: %s%s%s", page.full, type(error).__name__, error, at,
                           "\n" + frames if frames else "")
-                if request.form is HTML:
-                    return overlay_answer(page.full, error, request.method, self.base_path,
-                                          self.dist.build_id)
+                # NOTE: the page's JSON too: an answer that is not JSON makes the client load
+                # the page in full, which shows the overlay (an error view's JSON it would show).
+                return overlay_answer(page.full, error, request.method, self.base_path,
+                                      self.dist.build_id)
             else:
                 log.error("page '/%s' failed: %s: %s%s", page.full, type(error).__name__, error, at,
                           exc_info=not isinstance(error, (StoreError, TagError)))
