@@ -243,6 +243,9 @@ class Settings:
                                     "seconds a Redis call may take")
     build_timeout: float = _setting(300.0, "PERSEUS_BUILD_TIMEOUT", "build_timeout", _seconds,
                                     "seconds a build-time state or paths function may run")
+    build_workers: int | None = _setting(None, "PERSEUS_BUILD_WORKERS", "build_workers", _count,
+                                         "processes `perseus build` renders pages in (each imports the"
+                                         " app); `1` renders in the building process", shown="all cores")
     generation_timeout: float = _setting(30.0, "PERSEUS_GENERATION_TIMEOUT", "generation_timeout", _seconds,
                                          "seconds a generation or regeneration at run time may take")
     # 10 s: a visitor has given up by then, and it is below the timeouts of the proxies in
