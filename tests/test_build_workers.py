@@ -30,6 +30,7 @@ from perseus import BuildPaths, Locales, PerseusApp, Template
 
 FAIL = {path for path in os.environ.get("FAIL_PATHS", "").split(",") if path}
 HANG = os.environ.get("HANG_PATH")
+CRASH = os.environ.get("CRASH_PATH")
 
 
 def item_paths():
@@ -40,6 +41,8 @@ async def item_state(info):
     await asyncio.sleep(0)
     if info.path in FAIL:
         raise ValueError(f"no data for {info.path}")
+    if info.path == CRASH:
+        os.kill(os.getpid(), 9)  # as the kernel's OOM killer would
     n = int(info.path.split("-")[1])
     return {"title": f"Item {n} of {info.extra['count']}",
             "things": [{"name": f"thing {k}", "price": k * n} for k in range(20)]}
@@ -161,7 +164,7 @@ def test_failures_in_every_worker_are_all_reported(site: Path) -> None:
             headline = (f"template 'item', path '{path}', locale {locale}: build_state raised ValueError:"
                         f" no data for {path}")
             assert headline in result.stderr
-    assert "app.py:18 in item_state" in result.stderr  # the user's line, from the worker
+    assert "app.py:19 in item_state" in result.stderr  # the user's line, from the worker
     assert not (site / "dist").exists()
 
 
@@ -174,6 +177,14 @@ def test_a_state_function_past_the_timeout_fails_in_its_worker(site: Path) -> No
         assert (f"template 'news', path 'n3', locale {locale}: build_state raised BuildTimeout:"
                 " build_state did not finish within 1 s") in result.stderr
     assert "build failed: 2 page(s)" in result.stderr
+
+
+def test_a_worker_that_dies_fails_the_build_instead_of_hanging_it(site: Path) -> None:
+    result = perseus("build", cwd=site, check=False,
+                     env={"PERSEUS_BUILD_WORKERS": "2", "CRASH_PATH": "item-9"})
+    assert result.returncode == 1
+    assert "a build worker process died before it finished" in result.stderr
+    assert not (site / "dist").exists()
 
 
 def test_an_app_given_as_an_object_builds_in_one_process(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,13 +19,15 @@ import os
 import pickle
 from collections import deque
 from collections.abc import AsyncIterator, Generator, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import PageFailure
+from ..errors import BuildError, PageFailure
+from ..i18n.locales import NO_LOCALE
 from ..loader import load_app
 from ..settings import Settings
 from ..stores.immutable import PageCopies, page_copies
@@ -115,21 +117,36 @@ def chunked(refs: list[JobRef], workers: int) -> Generator[list[JobRef], None, N
 def render_in_pool(setup: WorkerSetup, chunks: Iterable[list[JobRef]],
                    workers: int) -> Generator[ChunkResult, None, None]:
     """Each chunk's result, in order, with at most two chunks per worker in flight (so the
-    parent holds a bounded number of pages). Close it to stop the workers."""
-    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_start, initargs=(setup,))
+    parent holds a bounded number of pages). Close it to stop the workers.
+
+    Raises:
+        BuildError: a worker died (killed, out of memory) before it finished its chunk.
+    """
+    before = set(multiprocessing.active_children())
+    # NOTE: concurrent.futures rather than multiprocessing.Pool: a Pool whose worker is
+    # killed waits for its lost chunk forever; this one raises BrokenProcessPool.
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start, initargs=(setup,))
     try:
-        pending: deque[Any] = deque()
+        pending: deque[Future[ChunkResult]] = deque()
         for chunk in chunks:
-            pending.append(pool.apply_async(_render_chunk, (chunk,)))
+            pending.append(pool.submit(_render_chunk, chunk))
             if len(pending) >= 2 * workers:
-                yield pending.popleft().get()
+                yield pending.popleft().result()
         while pending:
-            yield pending.popleft().get()
+            yield pending.popleft().result()
+    except BrokenProcessPool as exc:
+        failure = PageFailure("(build worker)", None, NO_LOCALE, "render",
+                              RuntimeError("a build worker process died before it finished (killed, or out"
+                                           " of memory?): try PERSEUS_BUILD_WORKERS=1 to see the page"))
+        raise BuildError([failure]) from exc
     finally:
-        # NOTE: terminate, not close: a sync state function past its timeout still runs in
-        # a worker's thread, which nothing else can stop.
-        pool.terminate()
-        pool.join()
+        pool.shutdown(wait=False, cancel_futures=True)
+        # NOTE: killed, not asked to stop: a sync state function past its timeout still runs
+        # in a worker's thread, which nothing else can stop (and exit would wait for).
+        for worker in set(multiprocessing.active_children()) - before:
+            worker.kill()
+            worker.join()
 
 
 class _Worker:
