@@ -3,7 +3,6 @@ process, every failure reported, timeouts and progress kept."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import sys
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from perseus.loader import load_app
 from perseus.settings import load_settings
 from perseus.stores.lmdb_store import LMDBStore
 from perseus.stores.records import PageRecords, PageVersion
-from tests.conftest import perseus, tree
+from tests.conftest import perseus, run_in_thread, tree
 
 APP = """\
 import asyncio
@@ -110,8 +109,9 @@ def build_in(site: Path, dist: str, workers: int, monkeypatch: pytest.MonkeyPatc
     app = load_app("app:app", site)
     calls: list[tuple[int, int]] = []
     said: list[str] = []
-    asyncio.run(build_site(app, site / dist, settings, source=AppSource("app:app", site), say=said.append,
-                           progress=lambda done, total: calls.append((done, total))))
+    source = AppSource("app:app", site)
+    run_in_thread(lambda: build_site(app, site / dist, settings, source=source, say=said.append,
+                                     progress=lambda done, total: calls.append((done, total))))
     assert any(f"in {workers} processes" in line for line in said) == (workers > 1), said
     return calls
 
@@ -190,5 +190,6 @@ def test_a_worker_that_dies_fails_the_build_instead_of_hanging_it(site: Path) ->
 def test_an_app_given_as_an_object_builds_in_one_process(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PERSEUS_BUILD_WORKERS", "2")
     said: list[str] = []
-    asyncio.run(build_site(load_app("app:app", site), site / "dist", load_settings(site), say=said.append))
+    app, settings = load_app("app:app", site), load_settings(site)
+    run_in_thread(lambda: build_site(app, site / "dist", settings, say=said.append))
     assert "rendering 142 page(s)" in said  # no spec to import it by: rendered in-process

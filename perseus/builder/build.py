@@ -135,8 +135,10 @@ async def build_site(
 
     With ``source`` (where ``app`` was imported from) the pages are rendered in
     ``Settings.build_workers`` processes that import the app from there; without it (an
-    app object made in-process, as tests do) in this process. Pages are written as they
-    are rendered: the build holds none of their bodies.
+    app object made in-process, as tests do) in this process. The workers are spawned:
+    a script calling this with ``source`` needs the ``if __name__ == "__main__":`` guard
+    that multiprocessing asks for. Pages are written as they are rendered: the build holds
+    none of their bodies.
     """
     with build_lock(dist, say):
         return await _build_locked(app, dist, settings, say, progress, source)
@@ -167,7 +169,8 @@ async def _build_locked(
                     raise BuildError([failure]) from exc
             static = static_manifest(app.static_dir)
             link_log: list[LinkUse] = []
-            renderer = page_renderer(app, global_state, settings, build_id, translators, hashed_names(static),
+            static_names = hashed_names(static)
+            renderer = page_renderer(app, global_state, settings, build_id, translators, static_names,
                                      link_log)
             say(f"collecting paths of {len(app.templates)} template(s)")
             collected = await asyncio.gather(*(_collect_paths(t, calls, failures) for t in app.templates))
@@ -180,7 +183,7 @@ async def _build_locked(
             _check_conflicts(jobs, set(app.static_aliases), set(app.redirects), app.mounts, failures)
             workers = pool_size(settings, source, len(jobs))
             setup = None if source is None or workers == 1 else WorkerSetup(
-                source, settings, build_id, global_state, hashed_names(static),
+                source, settings, build_id, global_state, static_names,
                 [template.name for template in app.templates], [extra for _, extra in collected])
             if setup is not None and portable_setup(setup):
                 say(f"rendering {len(jobs)} page(s) in {workers} processes")
