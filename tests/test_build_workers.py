@@ -95,6 +95,7 @@ def site(tmp_path: Path) -> Iterator[Path]:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+    sys.modules.pop("app", None)  # another test's app.py, imported in this process
     yield tmp_path
     sys.modules.pop("app", None)
     sys.path[:] = [entry for entry in sys.path if entry != str(tmp_path)]
