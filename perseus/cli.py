@@ -115,6 +115,7 @@ def _settings(project: Path | None = None) -> Settings:
 def run_build(app_spec_value: str | None, dist: Path, settings: Settings, routes: str = "auto") -> None:
     """Load the app and build it into ``dist``, printing progress and the route table."""
     from .builder.build import build_site
+    from .builder.workers import AppSource
     from .cli_progress import BuildProgress
     from .loader import app_spec, load_app
 
@@ -126,8 +127,9 @@ def run_build(app_spec_value: str | None, dist: Path, settings: Settings, routes
 
             write_inputs(app, dist.resolve())  # what `serve --watch` rebuilds for
         with BuildProgress() as progress:
+            source = AppSource(app_spec(app_spec_value, settings), project)
             summary = asyncio.run(build_site(app, dist.resolve(), settings, progress=progress,
-                                             say=lambda line: click.echo(f"  {line}")))
+                                             say=lambda line: click.echo(f"  {line}"), source=source))
     except BuildError as error:
         from .tracebacks import frame_lines
 

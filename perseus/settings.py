@@ -31,6 +31,8 @@ from .errors import ConfigurationError
 
 PREFIX = "PERSEUS_"
 DEFAULT_MAP_SIZE = 1 << 30
+# 64 MiB: some 3,000 versions of a 20 KB page (its HTML, JSON and their compressed copies).
+DEFAULT_PAGE_CACHE_BYTES = 64 << 20
 MIN_MAP_SIZE = 64 << 10
 _UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 TRUE = ("1", "true", "yes", "on")
@@ -239,10 +241,18 @@ class Settings:
     lmdb_map_size: int = _setting(DEFAULT_MAP_SIZE, "PERSEUS_LMDB_MAP_SIZE", "lmdb_map_size", _size,
                                   "the LMDB map's first size (bytes, `64K`, `256M`, `2G`); doubles when full",
                                   shown="`1G`")
+    page_cache_bytes: int = _setting(DEFAULT_PAGE_CACHE_BYTES, "PERSEUS_PAGE_CACHE_BYTES", "page_cache_bytes",
+                                     _size, "bytes of decoded generated and revalidating pages each server"
+                                     " worker keeps (`64K`, `256M`); the least recently used are dropped"
+                                     " first", shown="`64M`")
     redis_timeout: float = _setting(2.0, "PERSEUS_REDIS_TIMEOUT", "redis_timeout", _seconds,
                                     "seconds a Redis call may take")
     build_timeout: float = _setting(300.0, "PERSEUS_BUILD_TIMEOUT", "build_timeout", _seconds,
                                     "seconds a build-time state or paths function may run")
+    build_workers: int | None = _setting(None, "PERSEUS_BUILD_WORKERS", "build_workers", _count,
+                                         "processes `perseus build` renders pages in (each imports the"
+                                         " app); `1` renders in the building process", shown="all cores"
+                                         " from 5,000 pages")
     generation_timeout: float = _setting(30.0, "PERSEUS_GENERATION_TIMEOUT", "generation_timeout", _seconds,
                                          "seconds a generation or regeneration at run time may take")
     # 10 s: a visitor has given up by then, and it is below the timeouts of the proxies in

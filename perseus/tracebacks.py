@@ -60,7 +60,11 @@ def is_users(filename: str) -> bool:
 
 def user_frames(error: BaseException) -> list[Frame]:
     """The user's frames of ``error``'s traceback, outermost first, then its location if it is
-    a ``SyntaxError``; from the exception it was raised from when it has none of its own."""
+    a ``SyntaxError``; from the exception it was raised from when it has none of its own.
+    An exception a build worker sent has no traceback left: it carries its frames."""
+    carried = getattr(error, "perseus_frames", None)
+    if carried is not None and error.__traceback__ is None:
+        return list(carried)
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:

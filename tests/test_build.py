@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from perseus import BuildPaths, PerseusApp, Template
-from perseus.builder.build import MAX_CONCURRENT_STATES, SYNC_THREADS
+from perseus.builder.render_jobs import MAX_CONCURRENT_STATES, SYNC_THREADS
 from perseus.errors import ConfigurationError
 from perseus.stores.immutable import Dist
 from perseus_core.plan import BUILD_PATHS, BUILD_STATE

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from perseus.errors import StoreError, StoreNotFound
-from perseus.stores import records as records_module
 from perseus.stores.lmdb_store import LMDBStore, open_lmdb
 from perseus.stores.memory import MemoryStore
 from perseus.stores.mutable import MutableStore, process_start_time
@@ -165,17 +164,28 @@ def test_page_records_see_another_workers_write_and_delete_on_the_next_read(stor
     assert reader.get("xx-XX", "post/a") is None
 
 
-def test_page_records_keep_a_bounded_number_of_decoded_versions(
-    store: MutableStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(records_module, "MAX_DECODED", 16)
-    records = PageRecords(store, "b1")
-    for i in range(40):
-        records.put(version(f"post/{i}"))
-        assert records.get("xx-XX", f"post/{i}") is not None
-    assert len(records._decoded) <= 16
-    first = records.get("xx-XX", "post/0")  # dropped from memory, still in the store
-    assert first is not None and first.path == "post/0"
+def test_page_records_keep_decoded_versions_within_their_byte_bound(store: MutableStore) -> None:
+    bound = 64 * 1024
+    records = PageRecords(store, "b1", cache_bytes=bound)
+    pages = [f"post/{i}" for i in range(40)]
+    stored = {path: version(path, body="x" * (1000 + 97 * i)) for i, path in enumerate(pages)}
+    for path in pages:  # 1 to 5 KB each: 40 pass the bound
+        records.put(stored[path])
+        assert records.get("xx-XX", path) is not None
+        assert records.decoded.held_bytes <= bound
+    assert records.decoded.held_bytes > bound - 6 * 1024  # it is filled, not emptied
+    kept = len(records.decoded)
+    assert 10 < kept < 40
+    hot = records.get("xx-XX", pages[-kept])  # the oldest kept, now the most recently used
+    for path in pages[:5]:  # dropped from memory, still in the store: decoded again, correctly
+        again = records.get("xx-XX", path)
+        assert again == stored[path]
+        assert records.decoded.held_bytes <= bound
+    assert hot is not None and records.get("xx-XX", hot.path) is hot  # kept: used recently
+    huge = version("post/huge", body="y" * (2 * bound))
+    records.put(huge)
+    assert records.get("xx-XX", "post/huge") == huge  # served, never kept
+    assert records.decoded.held_bytes <= bound
 
 
 @pytest.mark.parametrize("path", ["p" * 600, "/".join(["deep"] * 800), "日本語/ünïcødé/" * 50])

@@ -17,11 +17,9 @@ from perseus_core.paths import BadPath, normalize_path
 from .. import __version__
 from .._state import encode_state
 from ..app import PerseusApp
-from ..context import StateInfo
-from ..errors import BuildError, BuildTimeout, NotFound, PageFailure, Redirect
+from ..errors import BuildError, PageFailure
 from ..http.bodies import RenderedPage
 from ..http.fingerprints import hashed_names, static_manifest
-from ..http.location import location_for
 from ..http.mounts import MountTable
 from ..http.response import ERROR_STATUSES
 from ..http.static_copies import static_files, write_static_copies
@@ -34,36 +32,18 @@ from ..stores.immutable import (
     RENDER_CONF,
     STATIC_COPIES_INDEX,
     DistWriter,
+    PageCopies,
     build_lock,
     mutable_location,
     new_build_id,
 )
-from ..tags import NO_TAGS, split_state
+from ..stores.records import PageVersion
 from ..template import BuildPaths, Template, is_reserved
-from ..turbine.calls import call_user
-from ..turbine.generate import BuiltPage, seed_mutable_store, version_of
+from ..turbine.generate import seed_mutable_store, version_of
 from ..turbine.render import PageRenderer, load_translators
 from .links import BrokenLink, LinkUse, ServedPaths, broken_links
-
-# Bounds on concurrent state functions: async ones on the loop, sync ones in threads.
-MAX_CONCURRENT_STATES = 64
-SYNC_THREADS = 8
-
-
-class _UserCalls:
-    """Build-time user functions: sync ones in ``pool``, each bounded by ``Settings.build_timeout``."""
-
-    def __init__(self, pool: ThreadPoolExecutor, seconds: float) -> None:
-        self.pool = pool
-        self.seconds = seconds
-
-    async def run(self, stage: str, function: Callable[..., Any], *args: Any) -> Any:
-        """``call_user`` with the build timeout: an async function is cancelled, a sync one is
-        abandoned in its thread (it cannot be stopped) and the caller exits without it."""
-        try:
-            return await asyncio.wait_for(call_user(function, *args, pool=self.pool), self.seconds)
-        except TimeoutError:
-            raise BuildTimeout(f"{stage} did not finish within {self.seconds:g} s") from None
+from .render_jobs import SYNC_THREADS, Outcome, PageJob, Redirected, UserCalls, page_renderer, render_in_order
+from .workers import AppSource, WorkerSetup, outcomes_in_pool, pool_size, portable_setup
 
 
 @dataclass(frozen=True)
@@ -118,22 +98,6 @@ class BuildSummary:
     broken_links: list[BrokenLink] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Redirected:
-    """A page whose build state raised ``Redirect``: built as that redirect, never rendered."""
-
-    status: int
-    location: str
-
-
-@dataclass(frozen=True)
-class _PageJob:
-    template: Template
-    path: str
-    locale: str
-    extra: Any
-
-
 def normalize_build_path(path: object) -> str:
     """``"/a/b/"`` -> ``"a/b"``; refuses what no URL could reach."""
     if not isinstance(path, str):
@@ -159,7 +123,7 @@ Progress = Callable[[int, int], None]
 
 async def build_site(
     app: PerseusApp, dist: Path, settings: Settings, *, say: Callable[[str], None] = lambda _: None,
-    progress: Progress = lambda done, total: None,
+    progress: Progress = lambda done, total: None, source: AppSource | None = None,
 ) -> BuildSummary:
     """Build every page of ``app`` into ``dist``; raise ``BuildError`` listing all failures.
 
@@ -168,13 +132,21 @@ async def build_site(
     nothing is written: the previous ``dist`` stays as it was. One build of a ``dist``
     runs at a time: another waits (blocking) until it is done. ``say`` gets each step's
     line, ``progress(done, total)`` each rendered page.
+
+    With ``source`` (where ``app`` was imported from) the pages are rendered in
+    ``Settings.build_workers`` processes that import the app from there; without it (an
+    app object made in-process, as tests do) in this process. The workers are spawned:
+    a script calling this with ``source`` needs the ``if __name__ == "__main__":`` guard
+    that multiprocessing asks for. Pages are written as they are rendered: the build holds
+    none of their bodies.
     """
     with build_lock(dist, say):
-        return await _build_locked(app, dist, settings, say, progress)
+        return await _build_locked(app, dist, settings, say, progress, source)
 
 
 async def _build_locked(
     app: PerseusApp, dist: Path, settings: Settings, say: Callable[[str], None], progress: Progress,
+    source: AppSource | None,
 ) -> BuildSummary:
     base_path = settings.base_path
     started = time.perf_counter()
@@ -183,102 +155,86 @@ async def _build_locked(
     translators = load_translators(app)
     failures: list[PageFailure] = []
     pool = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="perseus-build")
-    calls = _UserCalls(pool, settings.build_timeout)
-    try:
-        global_state = None
-        if app.global_state is not None:
-            try:
-                global_state = await calls.run("global_state", app.global_state)
-                encode_state(global_state)
-            except Exception as exc:
-                failure = PageFailure("(global state)", None, NO_LOCALE, "global_state", exc)
-                raise BuildError([failure]) from exc
-        static = static_manifest(app.static_dir)
-        link_log: list[LinkUse] = []
-        renderer = PageRenderer(app, global_state, base_path, translators, build_id=build_id,
-                                reload_build_id=build_id if settings.dev_reload else None,
-                                static_files=hashed_names(static), link_log=link_log)
-        say(f"collecting paths of {len(app.templates)} template(s)")
-        collected = await asyncio.gather(*(_collect_paths(t, calls, failures) for t in app.templates))
-        jobs = [
-            _PageJob(template, path, locale, extra)
-            for template, (paths, extra) in zip(app.templates, collected, strict=True)
-            for path in paths
-            for locale in locales
-        ]
-        _check_conflicts(jobs, set(app.static_aliases), set(app.redirects), app.mounts, failures)
-        say(f"rendering {len(jobs)} page(s)")
-        limit = asyncio.Semaphore(MAX_CONCURRENT_STATES)
-        done = 0
-
-        async def render_counted(job: _PageJob) -> BuiltPage | _Redirected | None:
-            nonlocal done
-            built = await _render(job, renderer, limit, calls, failures, base_path)
-            done += 1
-            progress(done, len(jobs))
-            return built
-
-        progress(0, len(jobs))
-        rendered = await asyncio.gather(*(render_counted(job) for job in jobs))
-        errors = {(status, locale): _render_error(renderer, status, message, locale, failures)
-                  for status, message in ERROR_STATUSES.items() for locale in locales}
-    finally:
-        # NOTE: never wait here: a sync function past its timeout still holds its thread.
-        pool.shutdown(wait=False, cancel_futures=True)
-    served = ServedPaths(app, ((job.template.full_path(job.path), job.locale) for job in jobs), locales)
-    broken = broken_links(link_log, served, base_path)
-    if broken and settings.strict:
-        failures.extend(failure for link in broken for failure in link.failures())
-    if failures:
-        raise BuildError(failures)
+    calls = UserCalls(pool, settings.build_timeout)
     writer = DistWriter(dist, build_id)
     try:
-        summary = BuildSummary(writer.build_id, 0.0, templates=[_template_info(t) for t in app.templates],
-                               broken_links=broken)
-        built_at = time.time()
-        seeds = []
-        tagged: dict[str, list[tuple[str, str]]] = {}
-        for job, built in zip(jobs, rendered, strict=True):
-            assert built is not None
-            full = job.template.full_path(job.path)
-            url = page_url(None if job.locale == NO_LOCALE else job.locale, full)
-            if isinstance(built, _Redirected):
-                writer.add_redirect(full, job.locale, job.template.name, built.status, built.location)
-                summary.routes.append(Route(url, job.template.name, "redirect",
-                                            redirect=(built.status, built.location)))
-                continue
-            for tag in built.tags:
-                tagged.setdefault(tag, []).append((job.locale, full))
-            route = Route(url, job.template.name, job.template.strategy)
-            if built.page is not None:
-                compressed = writer.add_page(full, job.locale, job.template.name, built.page)
-                route = replace(route, html_bytes=len(built.page.html), compressed_bytes=compressed)
-            else:  # request state: only the build half is kept, the page is rendered per request
-                writer.add_deferred_page(full, job.locale, job.template.name, built.state)
-            if job.template.revalidates:
-                seeds.append(version_of(job.template, job.path, job.locale, writer.build_id,
-                                        built, built_at))
-            summary.routes.append(route)
+        try:
+            global_state = None
+            if app.global_state is not None:
+                try:
+                    global_state = await calls.run("global_state", app.global_state)
+                    encode_state(global_state)
+                except Exception as exc:
+                    failure = PageFailure("(global state)", None, NO_LOCALE, "global_state", exc)
+                    raise BuildError([failure]) from exc
+            static = static_manifest(app.static_dir)
+            link_log: list[LinkUse] = []
+            static_names = hashed_names(static)
+            renderer = page_renderer(app, global_state, settings, build_id, translators, static_names,
+                                     link_log)
+            say(f"collecting paths of {len(app.templates)} template(s)")
+            collected = await asyncio.gather(*(_collect_paths(t, calls, failures) for t in app.templates))
+            jobs = [
+                PageJob(template, path, locale, extra)
+                for template, (paths, extra) in zip(app.templates, collected, strict=True)
+                for path in paths
+                for locale in locales
+            ]
+            _check_conflicts(jobs, set(app.static_aliases), set(app.redirects), app.mounts, failures)
+            workers = pool_size(settings, source, len(jobs))
+            setup = None if source is None or workers == 1 else WorkerSetup(
+                source, settings, build_id, global_state, static_names,
+                [template.name for template in app.templates], [extra for _, extra in collected])
+            if setup is not None and portable_setup(setup):
+                say(f"rendering {len(jobs)} page(s) in {workers} processes")
+                stream = outcomes_in_pool(setup, jobs, app.templates, workers, failures, link_log)
+            else:
+                say(f"rendering {len(jobs)} page(s)")
+                stream = ((outcome, None) async for outcome in
+                          render_in_order(jobs, renderer, calls, failures, base_path))
+            templates = [_template_info(template) for template in app.templates]
+            output = _Output(writer, BuildSummary(build_id, 0.0, templates=templates))
+            progress(0, len(jobs))
+            done = 0
+            async for outcome, copies in stream:
+                if not failures:  # NOTE: a failed build writes nothing more: its dist is thrown away
+                    output.add(jobs[done], outcome, copies)
+                done += 1
+                progress(done, len(jobs))
+            errors = {(status, locale): _render_error(renderer, status, message, locale, failures)
+                      for status, message in ERROR_STATUSES.items() for locale in locales}
+        finally:
+            # NOTE: never wait here: a sync function past its timeout still holds its thread.
+            pool.shutdown(wait=False, cancel_futures=True)
+        served = ServedPaths(app, ((job.template.full_path(job.path), job.locale) for job in jobs), locales)
+        broken = broken_links(link_log, served, base_path)
+        if broken and settings.strict:
+            failures.extend(failure for link in broken for failure in link.failures())
+        if failures:
+            raise BuildError(failures)
+        summary = output.summary
+        summary.broken_links = broken
         for (status, locale), error_page in errors.items():
             assert error_page is not None
             writer.add_error_page(status, locale, error_page)
         for locale, translator in translators.items():
             writer.add_translations(locale, translator.content_type, translator.source)
-        copies = write_static_copies(static_files(app.static_dir, app.static_aliases, app.root),
+        copied = write_static_copies(static_files(app.static_dir, app.static_aliases, app.root),
                                      writer.static_copies_dir(), app.root)
-        writer.write_json(STATIC_COPIES_INDEX, copies)
+        writer.write_json(STATIC_COPIES_INDEX, copied)
         for template, (_, extra) in zip(app.templates, collected, strict=True):
             writer.write_extra(template.name, encode_state(extra))
         writer.write_json(RENDER_CONF, {**_render_conf(app, jobs, locales, base_path), "static": static})
-        if tagged:  # for `perseus revalidate --tag`, which names the built pages it cannot mark
-            writer.write_json(BUILT_TAGS, tagged)
+        if output.tagged:  # for `perseus revalidate --tag`, which names the built pages it cannot mark
+            writer.write_json(BUILT_TAGS, output.tagged)
         if app.global_state is not None:
             writer.write_json(GLOBAL_STATE, orjson.loads(encode_state(global_state)))
         if any(template.uses_mutable_store for template in app.templates):
             # The store lives in the new dist/ (swapped in whole by commit) unless
             # PERSEUS_MUTABLE_DIR puts it elsewhere; records carry the build id. NOTE: last
             # before the commit: with Redis, other machines see the seeds at once.
-            seed_mutable_store(mutable_location(dist, settings.mutable_dir, writer.tmp), seeds, settings)
+            store_dir = mutable_location(dist, settings.mutable_dir, writer.tmp)
+            seed_mutable_store(store_dir, output.seeds, settings)
         writer.commit({"perseus": __version__, "built_at": time.time(), "pages": len(jobs)})
     except BaseException:
         writer.abort()
@@ -287,13 +243,48 @@ async def _build_locked(
     return summary
 
 
+class _Output:
+    """Writes each rendered page into the new dist as it comes, keeping only its route (and
+    the store seeds of pages that revalidate, written last)."""
+
+    def __init__(self, writer: DistWriter, summary: BuildSummary) -> None:
+        self.writer = writer
+        self.summary = summary
+        self.built_at = time.time()
+        self.seeds: list[PageVersion] = []
+        self.tagged: dict[str, list[tuple[str, str]]] = {}
+
+    def add(self, job: PageJob, built: Outcome, copies: PageCopies | None) -> None:
+        assert built is not None
+        writer = self.writer
+        full = job.template.full_path(job.path)
+        url = page_url(None if job.locale == NO_LOCALE else job.locale, full)
+        if isinstance(built, Redirected):
+            writer.add_redirect(full, job.locale, job.template.name, built.status, built.location)
+            self.summary.routes.append(Route(url, job.template.name, "redirect",
+                                             redirect=(built.status, built.location)))
+            return
+        for tag in built.tags:
+            self.tagged.setdefault(tag, []).append((job.locale, full))
+        route = Route(url, job.template.name, job.template.strategy)
+        if built.page is not None:
+            compressed = writer.add_page(full, job.locale, job.template.name, built.page, copies)
+            route = replace(route, html_bytes=len(built.page.html), compressed_bytes=compressed)
+        else:  # request state: only the build half is kept, the page is rendered per request
+            writer.add_deferred_page(full, job.locale, job.template.name, built.state)
+        if job.template.revalidates:
+            self.seeds.append(version_of(job.template, job.path, job.locale, writer.build_id, built,
+                                         self.built_at))
+        self.summary.routes.append(route)
+
+
 def _template_info(template: Template) -> TemplateInfo:
     return TemplateInfo(template.name, template.root, template.strategy, template.revalidate_after,
                         template.should_revalidate is not None, template.incremental)
 
 
 async def _collect_paths(
-    template: Template, calls: _UserCalls, failures: list[PageFailure]
+    template: Template, calls: UserCalls, failures: list[PageFailure]
 ) -> tuple[list[str], Any]:
     if template.build_paths is None:
         return [""], None
@@ -316,7 +307,7 @@ async def _collect_paths(
     return paths, extra
 
 
-def _check_conflicts(jobs: list[_PageJob], aliases: set[str], redirects: set[str], mounts: MountTable,
+def _check_conflicts(jobs: list[PageJob], aliases: set[str], redirects: set[str], mounts: MountTable,
                      failures: list[PageFailure]) -> None:
     """Each URL answers one thing: a page, a static alias, a fixed redirect, a mounted app or
     perseus's own routes."""
@@ -347,36 +338,6 @@ def _check_conflicts(jobs: list[_PageJob], aliases: set[str], redirects: set[str
             ))
 
 
-async def _render(
-    job: _PageJob, renderer: PageRenderer, limit: asyncio.Semaphore,
-    calls: _UserCalls, failures: list[PageFailure], base_path: str,
-) -> BuiltPage | _Redirected | None:
-    template = job.template
-    stage = "build_state"
-    try:
-        state, tags = None, NO_TAGS
-        if template.build_state is not None:
-            async with limit:
-                try:
-                    state, tags = split_state(await calls.run(
-                        "build_state", template.build_state, StateInfo(job.path, job.locale, job.extra),
-                    ))
-                except Redirect as redirect:  # built as a redirect page, until the next build
-                    return _Redirected(redirect.status,
-                                       location_for(redirect.location, redirect.external, base_path))
-        stage = "render"
-        if template.request_state is not None:
-            return BuiltPage(encode_state(state), None, tags)
-        page = renderer.render(template, job.path, job.locale, state)
-        return BuiltPage(encode_state(state), page, tags)
-    except NotFound as exc:
-        # A build path whose state says "not found" is a contradiction worth reporting.
-        failures.append(PageFailure(template.name, job.path, job.locale, stage, exc))
-    except Exception as exc:
-        failures.append(PageFailure(template.name, job.path, job.locale, stage, exc))
-    return None
-
-
 def _render_error(
     renderer: PageRenderer, status: int, message: str, locale: str, failures: list[PageFailure]
 ) -> RenderedPage | None:
@@ -387,7 +348,7 @@ def _render_error(
         return None
 
 
-def _render_conf(app: PerseusApp, jobs: list[_PageJob], locales: list[str], base_path: str) -> dict[str, Any]:
+def _render_conf(app: PerseusApp, jobs: list[PageJob], locales: list[str], base_path: str) -> dict[str, Any]:
     return {
         "base_path": base_path,
         "locales": locales,

@@ -159,6 +159,15 @@ def read_manifest(dist: Path) -> dict[str, Any]:
     return manifest
 
 
+# A page's (HTML brotli, HTML gzip, JSON brotli, JSON gzip) copies, None where one does not pay.
+PageCopies = tuple[bytes | None, bytes | None, bytes | None, bytes | None]
+
+
+def page_copies(page: RenderedPage) -> PageCopies:
+    """The compressed copies ``DistWriter.add_page`` stores beside ``page``."""
+    return compressed_copies(page.html) + compressed_copies(page.json)
+
+
 def _digest(tag: str) -> bytes:
     digest = bytes.fromhex(tag.strip('"'))
     assert len(digest) == _ETAG_DIGEST, "etag() changed its digest size: bump FORMAT"
@@ -202,13 +211,14 @@ class DistWriter:
     def _id(self, table: dict[Any, int], key: Any) -> int:
         return table.setdefault(key, len(table))
 
-    def add_page(self, path: str, locale: str, template: str, page: RenderedPage) -> int | None:
-        """A prerendered page, with brotli and gzip copies of its bodies where they pay.
+    def add_page(self, path: str, locale: str, template: str, page: RenderedPage,
+                 copies: PageCopies | None = None) -> int | None:
+        """A prerendered page, with brotli and gzip copies of its bodies where they pay
+        (``copies``, from ``page_copies``, when a build worker made them already).
 
         Returns the size of its HTML's brotli copy (None where compressing did not pay),
-        for the build's route table."""
-        html_br, html_gz = compressed_copies(page.html)
-        json_br, json_gz = compressed_copies(page.json)
+        for the build's route table. Its bodies go to disk at once: none is kept here."""
+        html_br, html_gz, json_br, json_gz = copies if copies is not None else page_copies(page)
         spans = [self._append(body) for body in (page.html, page.json, html_gz, json_gz, html_br, json_br)]
         headers = self._id(self._header_sets, tuple((name, value) for name, value in page.headers))
         self._records += _RECORD.pack(*(n for span in spans for n in span), headers,

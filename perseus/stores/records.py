@@ -37,15 +37,14 @@ from perseus_core.plan import RecordMeta
 
 from ..errors import StoreNotFound
 from ..http.bodies import BUILT_PAGE_CACHE, JSON_TYPE
+from ..settings import DEFAULT_PAGE_CACHE_BYTES
+from .decoded import DecodedCache
 from .mutable import MutableStore
 
 MAGIC = b"PSR"
 FORMAT = 2
 RECORD_PREFIX = MAGIC + bytes([FORMAT])
 HEADER_BYTES = len(RECORD_PREFIX) + 16
-# Decoded versions kept per process; beyond this the oldest are dropped (and decoded
-# again if asked for), so memory does not grow with the number of generated pages.
-MAX_DECODED = 2048
 _LENGTH = struct.Struct(">I")
 _PARTS = 7  # html, json, state and four compressed copies
 # A body with its ETag, headers and (brotli, gzip) copies.
@@ -113,6 +112,11 @@ class PageVersion:
         return orjson.loads(self.state)
 
 
+def version_bytes(version: PageVersion) -> int:
+    """The bytes of ``version``'s bodies, state and compressed copies: what keeping it costs."""
+    return len(version.html) + len(version.json) + len(version.state) + sum(map(len, version.copies))
+
+
 def encode_record(version: PageVersion) -> bytes:
     """Frame ``version`` as one store value."""
     fields: dict[str, Any] = {
@@ -172,13 +176,15 @@ class PageRecords:
     """Page versions of one build in a ``MutableStore``, decoded once per version.
 
     PERF: a read copies the value out of the store and compares its checksum with the
-    version decoded last time; only a new version is verified and decoded.
+    version decoded last time; only a new version is verified and decoded. The decoded
+    versions are kept up to ``cache_bytes`` of their bodies (``PERSEUS_PAGE_CACHE_BYTES``).
     """
 
-    def __init__(self, store: MutableStore, build_id: str) -> None:
+    def __init__(self, store: MutableStore, build_id: str,
+                 cache_bytes: int = DEFAULT_PAGE_CACHE_BYTES) -> None:
         self.store = store
         self.build_id = build_id
-        self._decoded: dict[bytes, tuple[bytes, PageVersion]] = {}
+        self.decoded: DecodedCache[PageVersion] = DecodedCache(cache_bytes)
         # PERF: a store that can say "missing" without raising (LMDB) is asked that way.
         self._read_or_none: Callable[[bytes], bytes | None] = getattr(store, "read_or_none", self._read)
 
@@ -197,7 +203,7 @@ class PageRecords:
             key = page_key(locale, path)
         value = self._read_or_none(key)
         if value is None:
-            self._decoded.pop(key, None)
+            self.decoded.discard(key)
             return None
         return self._version(key, value, locale, path)
 
@@ -214,9 +220,9 @@ class PageRecords:
 
     def _version(self, key: bytes, value: bytes, locale: str, path: str) -> PageVersion | None:
         checksum = value[4:HEADER_BYTES]
-        cached = self._decoded.get(key)
-        if cached is not None and cached[0] == checksum:
-            return cached[1]
+        cached = self.decoded.get(key, checksum)
+        if cached is not None:
+            return cached
         if value[:3] == MAGIC and value[3:4] != RECORD_PREFIX[3:]:
             return None  # another format (an older perseus's): regenerated, not damaged
         version = decode_record(value)
@@ -225,19 +231,14 @@ class PageRecords:
             return None
         if version.build_id != self.build_id:
             return None  # written for another build: regenerated, never served
-        if len(self._decoded) >= MAX_DECODED:
-            try:
-                self._decoded.pop(next(iter(self._decoded)))
-            except (RuntimeError, StopIteration, KeyError):
-                pass  # NOTE: another thread (a networked store's) changed it meanwhile: keep going
-        self._decoded[key] = (checksum, version)
+        self.decoded.put(key, checksum, version, version_bytes(version))
         return version
 
     def delete(self, locale: str, path: str) -> None:
         """Remove the page's stored version, if any."""
         key = page_key(locale, path)
         self.store.delete(key)
-        self._decoded.pop(key, None)
+        self.decoded.discard(key)
 
     def put(self, version: PageVersion) -> None:
         """Store ``version`` as its page's current version (one atomic write), after adding

@@ -111,7 +111,7 @@ class Runtime:
         if any(t.uses_mutable_store for t in app.templates):
             check_mutable_store(app, dist.path, settings)
             store = open_mutable_store(mutable_location(dist.path, settings.mutable_dir), settings)
-            self.records = PageRecords(store, dist.build_id)
+            self.records = PageRecords(store, dist.build_id, settings.page_cache_bytes)
             if store.network:
                 self.store_pool = UserPool("store", STORE_THREADS, settings.redis_timeout)
                 self.store_call = self._call_store
