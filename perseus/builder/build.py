@@ -36,6 +36,7 @@ from ..stores.immutable import (
     build_lock,
     mutable_location,
     new_build_id,
+    page_copies,
 )
 from ..stores.records import PageVersion
 from ..template import BuildPaths, Template, is_reserved
@@ -268,13 +269,15 @@ class _Output:
             self.tagged.setdefault(tag, []).append((job.locale, full))
         route = Route(url, job.template.name, job.template.strategy)
         if built.page is not None:
+            if copies is None:  # NOTE: one compression serves the dist and the store's seed
+                copies = page_copies(built.page)
             compressed = writer.add_page(full, job.locale, job.template.name, built.page, copies)
             route = replace(route, html_bytes=len(built.page.html), compressed_bytes=compressed)
         else:  # request state: only the build half is kept, the page is rendered per request
             writer.add_deferred_page(full, job.locale, job.template.name, built.state)
         if job.template.revalidates:
             self.seeds.append(version_of(job.template, job.path, job.locale, writer.build_id, built,
-                                         self.built_at))
+                                         self.built_at, copies))
         self.summary.routes.append(route)
 
 

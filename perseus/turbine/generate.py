@@ -17,8 +17,9 @@ from typing import Any, NamedTuple
 from .._state import encode_state
 from ..context import StateInfo
 from ..errors import StoreError
-from ..http.bodies import RenderedPage, compressed_copies
+from ..http.bodies import RenderedPage
 from ..settings import Settings
+from ..stores.immutable import PageCopies, page_copies
 from ..stores.lmdb_store import LMDBStore, open_lmdb
 from ..stores.records import PageRecords, PageVersion
 from ..tags import NO_TAGS, split_state
@@ -40,14 +41,18 @@ class BuiltPage(NamedTuple):
 
 
 def version_of(template: Template, path: str, locale: str, build_id: str, built: BuiltPage,
-               now: float) -> PageVersion:
-    """The store record of ``built``, due ``revalidate_after`` from ``now``."""
+               now: float, copies: PageCopies | None = None) -> PageVersion:
+    """The store record of ``built``, due ``revalidate_after`` from ``now``.
+
+    ``copies`` are the page's compressed copies (``page_copies``) when the caller made them
+    already (the build, which writes them into dist/ too)."""
     due_at = now + template.revalidate_after if template.revalidate_after is not None else 0.0
     page = built.page
     generation = f"{os.getpid()}-{next(_generations)}-{time.monotonic_ns()}"
-    # Compressed once here, served compressed to every client that takes it.
-    html_br, html_gz = compressed_copies(page.html) if page else (None, None)
-    json_br, json_gz = compressed_copies(page.json) if page else (None, None)
+    # Compressed once, served compressed to every client that takes it.
+    if copies is None:
+        copies = page_copies(page) if page else (None, None, None, None)
+    html_br, html_gz, json_br, json_gz = copies
     return PageVersion(
         template.full_path(path), locale, template.name, build_id, generation, now, due_at,
         page.html if page else b"", page.json if page else b"", built.state,
