@@ -32,8 +32,8 @@ KINDS = {
     "revalidation": Kind("↻", "cyan", "revalidating: prerendered, regenerated after the interval"),
     "incremental": Kind("◇", "blue", "incremental: paths not built are generated on first request"),
     "request state": Kind("ƒ", "magenta", "request state: rendered on every request"),
-    "request global state": Kind("ƒ", "magenta", "request global state: rendered on every request, as"
-                                 " PerseusApp(request_global_state=...) makes every view's global state"),
+    "request global state": Kind("ƒ", "magenta", "request global state: rendered on every request"
+                                 " (the app's request_global_state)"),
     "redirect": Kind("→", "yellow", "redirect: build state raised Redirect"),
 }
 

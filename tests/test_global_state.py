@@ -20,6 +20,7 @@ from tests.conftest import Server, perseus
 from tests.global_state_site import MESSAGE, write_every_strategy_site, write_global_state_site
 from tests.navigation_site import open_page, same_document
 from tests.strategies import json_path
+from tests.test_dev import WatchServer
 
 PER_REQUEST = "private, no-store"
 
@@ -163,8 +164,25 @@ def test_a_request_global_state_that_raises_is_the_error_view_and_logged(
     assert visitor_of(client.get("/docs/other").text) == "nobody"  # its generation was kept
 
 
-def test_the_route_table_marks_every_page_rendered_per_request(tmp_path: Path) -> None:
-    out = perseus("build", cwd=write_every_strategy_site(tmp_path / "site")).stdout
+def test_the_dev_overlay_shows_where_request_global_state_raised(tmp_path: Path) -> None:
+    project = write_every_strategy_site(tmp_path / "site")
+    raising = (project / "app.py").read_text().splitlines().index(
+        '        raise RuntimeError("the visitor service is down")') + 1
+    watched = WatchServer(project)
+    try:
+        watched.wait_for_text("nobody")
+        for path in ("/stateful", json_path("/stateful")):
+            answer = watched.client.get(path, headers={"X-Fail": "1"})
+            assert answer.status_code == 500
+            assert "RuntimeError: the visitor service is down" in answer.text
+            assert f"app.py:{raising} in request_global_state" in answer.text
+    finally:
+        watched.close()
+
+
+def test_the_route_table_and_revalidate_know_every_page_is_rendered_per_request(tmp_path: Path) -> None:
+    project = write_every_strategy_site(tmp_path / "site")
+    out = perseus("build", cwd=project).stdout
     rows = {line.split()[1]: line.split() for line in out.splitlines()
             if line.startswith("  ") and len(line.split()) > 2 and line.split()[1].startswith("/")}
     for url in ("/", "/stateful", "/post/a", "/post/b", "/clock", "/docs/intro", "/greet"):
@@ -174,6 +192,10 @@ def test_the_route_table_marks_every_page_rendered_per_request(tmp_path: Path) -
     assert rows["/docs/*"][0] == "◇"
     legend = [line for line in out.splitlines() if "request global state" in line]
     assert len(legend) == 1 and legend[0].split()[0] == "ƒ" and "request_global_state" in legend[0]
+    marked = perseus("revalidate", "/", "/clock", cwd=project, check=False)
+    assert marked.returncode == 1  # "/" cannot be marked: it is rendered for every request anyway
+    assert "/: rendered on every request (template 'index')" in marked.stdout + marked.stderr
+    assert "marked /clock" in marked.stdout
 
 
 def test_only_build_time_global_state_still_serves_prerendered_bytes(tmp_path: Path) -> None:
