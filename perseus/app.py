@@ -41,10 +41,13 @@ class PerseusApp:
         global_state: ``global_state() -> state``, sync or async, run once at build
             time; views see it as ``ctx.global_state``.
         request_global_state: ``request_global_state(request) -> state``, sync or
-            async, run for every page rendered per request (request state); views of
-            those pages see it as ``ctx.global_state``.
+            async, run for every request of every page (and its JSON); views see it as
+            ``ctx.global_state``. So every page is rendered per request (``private,
+            no-store``): build state and build paths still run at build time, views and
+            heads per request. State functions never see global state.
         amalgamate_global_states: ``amalgamate_global_states(build, request) -> state``
-            merges both global states; without it the request one wins.
+            merges both global states (it needs ``global_state`` and
+            ``request_global_state``); without it the request one wins.
         static_dir: a directory served at ``/.perseus/static/``.
         static_aliases: ``{"/robots.txt": "static/robots.txt"}``, files served at
             their own URL; targets must lie inside the project.
@@ -125,6 +128,9 @@ class PerseusApp:
         for name, value in given.items():
             if value is not None:
                 check_parameters(value, name, f"PerseusApp: {name}")
+        if amalgamate_global_states is not None and (global_state is None or request_global_state is None):
+            raise ConfigurationError("amalgamate_global_states merges build and request global state; it"
+                                     " needs both global_state and request_global_state")
         self.request_global_state = request_global_state
         self.amalgamate_global_states = amalgamate_global_states
         self.static_dir = self._check_static_dir(static_dir)

@@ -32,8 +32,13 @@ KINDS = {
     "revalidation": Kind("↻", "cyan", "revalidating: prerendered, regenerated after the interval"),
     "incremental": Kind("◇", "blue", "incremental: paths not built are generated on first request"),
     "request state": Kind("ƒ", "magenta", "request state: rendered on every request"),
+    "request global state": Kind("ƒ", "magenta", "request global state: rendered on every request"
+                                 " (the app's request_global_state)"),
     "redirect": Kind("→", "yellow", "redirect: build state raised Redirect"),
 }
+
+# The strategies whose pages have no HTML before a request.
+PER_REQUEST_STRATEGIES = ("request state", "request global state")
 
 
 def duration_text(seconds: float) -> str:
@@ -133,7 +138,7 @@ def _per_template(summary: BuildSummary, used: dict[str, Kind]) -> Iterator[str]
         compressed = [route.compressed_bytes or route.html_bytes or 0 for route in routes
                       if route.html_bytes is not None]
         pages = f"{len(routes)}" + ("+" if template.incremental else "")
-        per_request = "per request" if template.strategy == "request state" else ""
+        per_request = "per request" if template.strategy in PER_REQUEST_STRATEGIES else ""
         rows.append((template.name, "/" + template.root, pages, revalidation_text(template),
                      size_text(sum(sizes)) if sizes else per_request,
                      size_text(sum(compressed)) if compressed else "",

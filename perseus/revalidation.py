@@ -29,8 +29,8 @@ import orjson
 from perseus_core.plan import (
     DUE_ON_DEMAND,
     INCREMENTAL,
-    REQUEST_STATE,
     REVALIDATES,
+    renders_per_request,
     strategy_name,
     uses_mutable_store,
 )
@@ -144,7 +144,7 @@ class _Site:
         flags = self.flags[name]
         if flags & REVALIDATES or (flags & INCREMENTAL and not built):
             return None
-        if flags & REQUEST_STATE:
+        if renders_per_request(flags):
             return f"rendered on every request (template '{name}'): always fresh, nothing to revalidate"
         return (f"prerendered by the build (template '{name}', {strategy_name(flags)}):"
                 " run `perseus build` to change it")

@@ -31,13 +31,18 @@ INCREMENTAL: Final = 8
 AMALGAMATE: Final = 16
 BUILD_STATE: Final = 32
 BUILD_PATHS: Final = 64
+# Set by the app, not the template: the app's global state is made per request
+# (``request_global_state``), and every view must see the request's.
+REQUEST_GLOBAL_STATE: Final = 128
 REVALIDATES: Final = REVALIDATE_AFTER | REVALIDATE_LOGIC
+# Flags whose pages are rendered per request (their view runs for every request).
+PER_REQUEST_FLAGS: Final = REQUEST_STATE | REQUEST_GLOBAL_STATE
 # Flags whose strategy runs (or stores pages) while the site is served.
-SERVER_FLAGS: Final = REQUEST_STATE | AMALGAMATE | REVALIDATES | INCREMENTAL
+SERVER_FLAGS: Final = PER_REQUEST_FLAGS | AMALGAMATE | REVALIDATES | INCREMENTAL
 
 # Page kinds, one per page of a site: which strategy module answers it.
 PRERENDERED: Final = 0  # built bytes, no user code at request time
-RENDERED_PER_REQUEST: Final = 1  # request state (maybe amalgamated), never stored
+RENDERED_PER_REQUEST: Final = 1  # request state (maybe amalgamated) or request global state, never stored
 REVALIDATING: Final = 2  # a stored version, regenerated when due
 GENERATED: Final = 3  # below an incremental template, unbuilt: generated on first request
 MISSING: Final = 4  # nothing serves it
@@ -94,6 +99,17 @@ def template_flags(build_paths: bool, build_state: bool, request_state: bool, am
     return flags
 
 
+def page_flags(flags: int, request_global_state: bool) -> int:
+    """The flags of a template's pages in an app, from the template's ``flags`` and whether
+    the app makes its global state per request (then every page renders per request)."""
+    return flags | REQUEST_GLOBAL_STATE if request_global_state else flags
+
+
+def renders_per_request(flags: int) -> bool:
+    """Whether pages with ``flags`` are rendered for every request (never prerendered)."""
+    return (flags & PER_REQUEST_FLAGS) != 0
+
+
 def page_kind(route: int, flags: int) -> int:
     """The kind of a page that routing found as ``route`` for a template with ``flags``."""
     if route == NO_PAGE or (route == UNBUILT_PAGE and not flags & INCREMENTAL):
@@ -102,7 +118,7 @@ def page_kind(route: int, flags: int) -> int:
         return GENERATED
     if flags & REVALIDATES:
         return REVALIDATING
-    return RENDERED_PER_REQUEST if flags & REQUEST_STATE else PRERENDERED
+    return RENDERED_PER_REQUEST if flags & PER_REQUEST_FLAGS else PRERENDERED
 
 
 def uses_mutable_store(flags: int) -> bool:
@@ -114,6 +130,8 @@ def strategy_name(flags: int) -> str:
     """The strategy as the route table and messages name it (``"incremental"``)."""
     if flags & REQUEST_STATE:
         return "request state"
+    if flags & REQUEST_GLOBAL_STATE:
+        return "request global state"
     if flags & REVALIDATES:
         return "revalidation"
     if flags & INCREMENTAL:
@@ -135,7 +153,7 @@ def plan(route: int, flags: int, record: RecordMeta | None, now: float) -> int:
     """Decide how to answer a request for a page; see the module docstring for the bits."""
     if route == NO_PAGE:
         return NOT_FOUND
-    per_request = PER_REQUEST if flags & REQUEST_STATE else 0
+    per_request = PER_REQUEST if flags & PER_REQUEST_FLAGS else 0
     revalidates = flags & (REVALIDATE_AFTER | REVALIDATE_LOGIC)
     if route == BUILT_PAGE and not revalidates:
         return BUILT | per_request

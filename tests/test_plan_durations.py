@@ -23,6 +23,7 @@ from perseus_core.plan import (
     PER_REQUEST,
     PRERENDERED,
     RENDERED_PER_REQUEST,
+    REQUEST_GLOBAL_STATE,
     REQUEST_STATE,
     REVALIDATE,
     REVALIDATE_AFTER,
@@ -31,8 +32,10 @@ from perseus_core.plan import (
     STORED,
     UNBUILT_PAGE,
     RecordMeta,
+    page_flags,
     page_kind,
     plan,
+    renders_per_request,
     strategy_name,
     uses_mutable_store,
 )
@@ -93,7 +96,7 @@ DUE = RecordMeta(generated_at=900.0, due_at=950.0)
 FROM_THE_FUTURE = RecordMeta(generated_at=NOW + 86400, due_at=NOW + 86400 + 60)  # the clock went back
 BUILT_COPY_DUE = RecordMeta(generated_at=900.0, due_at=950.0, stored=False)
 MARKED = RecordMeta(generated_at=990.0, due_at=DUE_ON_DEMAND)  # by `perseus revalidate`
-TIME, LOGIC, REQ = REVALIDATE_AFTER, REVALIDATE_LOGIC, REQUEST_STATE
+TIME, LOGIC, REQ, GLOBAL = REVALIDATE_AFTER, REVALIDATE_LOGIC, REQUEST_STATE, REQUEST_GLOBAL_STATE
 BOTH = TIME | LOGIC
 
 
@@ -121,6 +124,13 @@ BOTH = TIME | LOGIC
     (BUILT_PAGE, LOGIC | REQ, MARKED, STORED | REVALIDATE | PER_REQUEST),
     (BUILT_PAGE, 0, MARKED, BUILT),  # a prerendered page never follows a mark
     (UNBUILT_PAGE, 0, MARKED, STORED | REVALIDATE),  # a generated page that never revalidates
+    # The app's request global state: every page rendered per request, from its kept state.
+    (BUILT_PAGE, GLOBAL, None, BUILT | PER_REQUEST),
+    (BUILT_PAGE, TIME | GLOBAL, FRESH, STORED | PER_REQUEST),
+    (BUILT_PAGE, TIME | GLOBAL, DUE, STORED | REVALIDATE | PER_REQUEST),
+    (UNBUILT_PAGE, INCREMENTAL | GLOBAL, None, GENERATE | PER_REQUEST),
+    (UNBUILT_PAGE, INCREMENTAL | GLOBAL, FRESH, STORED | PER_REQUEST),
+    (NO_PAGE, GLOBAL, None, NOT_FOUND),
 ])
 def test_plan_matrix(route: int, flags: int, record: RecordMeta | None, expected: int) -> None:
     assert plan(route, flags, record, NOW) == expected
@@ -168,12 +178,34 @@ REQUEST = lambda info, request: {}  # noqa: E731
 ])
 def test_each_page_gets_one_kind(fields: dict[str, object], route: int, kind: int, name: str) -> None:
     flags = _flags(**fields)
+    assert page_flags(flags, False) == flags
     assert page_kind(route, flags) == kind
     assert strategy_name(flags) == name
     assert uses_mutable_store(flags) == bool(flags & (REVALIDATE_AFTER | REVALIDATE_LOGIC | INCREMENTAL))
 
 
-@given(st.integers(0, 127))
+@pytest.mark.parametrize(("fields", "route", "kind", "name"), [
+    ({}, BUILT_PAGE, RENDERED_PER_REQUEST, "request global state"),
+    ({"build_state": STATE}, BUILT_PAGE, RENDERED_PER_REQUEST, "request global state"),
+    ({"build_paths": lambda: ["a"], "build_state": STATE}, BUILT_PAGE, RENDERED_PER_REQUEST,
+     "request global state"),
+    ({"request_state": REQUEST}, BUILT_PAGE, RENDERED_PER_REQUEST, "request state"),
+    ({"revalidate_after": "1h"}, BUILT_PAGE, REVALIDATING, "request global state"),
+    ({"incremental": True}, BUILT_PAGE, RENDERED_PER_REQUEST, "request global state"),
+    ({"incremental": True}, UNBUILT_PAGE, GENERATED, "request global state"),
+    ({}, NO_PAGE, MISSING, "request global state"),
+])
+def test_request_global_state_renders_every_page_per_request(fields: dict[str, object], route: int,
+                                                             kind: int, name: str) -> None:
+    own = _flags(**fields)
+    flags = page_flags(own, True)
+    assert renders_per_request(flags) and not renders_per_request(own & ~REQUEST_STATE)
+    assert page_kind(route, flags) == kind
+    assert strategy_name(flags) == name
+    assert uses_mutable_store(flags) == uses_mutable_store(own)  # it stores nothing more
+
+
+@given(st.integers(0, 255))
 def test_the_plan_of_a_prerendered_page_depends_on_nothing_but_its_flags(flags: int) -> None:
     if page_kind(BUILT_PAGE, flags) == PRERENDERED:
         assert plan(BUILT_PAGE, flags, None, 0.0) == BUILT

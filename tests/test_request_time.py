@@ -45,11 +45,11 @@ def test_request_state_sees_the_request_and_is_never_stored(client: TestClient, 
     assert response.status_code == 200
     assert "<h1>Hello, &lt;b&gt;Ann&lt;/b&gt;!</h1>" in response.text
     assert '<p id="flavour">mint</p>' in response.text
-    assert '<p id="visitor">Zoe</p>' in response.text  # request-time global state, amalgamated
+    assert '<p id="visitor">Zoe</p>' in response.text  # a header
     assert response.headers["cache-control"] == "private, no-store"
     assert "etag" not in response.headers
     data = client.get("/.perseus/page/xx-XX/greet.json?name=Bo").json()
-    assert data["state"] == {"name": "Bo", "flavour": None, "agent": USER_AGENT}
+    assert data["state"] == {"name": "Bo", "flavour": None, "agent": USER_AGENT, "visitor": None}
     assert client.get("/greet?name=Cy").text.count("Hello, Cy!") == 1
     assert stored_in_process(site) == before
 

@@ -93,11 +93,12 @@ async def greet_state(info, request):
         "name": request.query.get("name", "stranger"),
         "flavour": request.cookies.get("flavour"),
         "agent": request.headers.get("User-Agent"),
+        "visitor": request.headers.get("X-Visitor"),
     }
 
 
 def greet_view(ctx, state) -> str:
-    visitor = (ctx.global_state or {}).get("visitor") or "anonymous"
+    visitor = state["visitor"] or "anonymous"
     return layout(ctx, f'<h1>Hello, {escape(state["name"])}!</h1>'
                        f'<h2>Your flavour cookie</h2><p id="flavour">{escape(str(state["flavour"]))}</p>'
                        f'<h2>Your X-Visitor header</h2><p id="visitor">{escape(visitor)}</p>')
@@ -203,14 +204,6 @@ def error_view(ctx, error) -> str:
                        f'<p><a href="{ctx.link("")}">Back to every strategy</a></p>')
 
 
-def request_global_state(request):
-    return {"visitor": request.headers.get("x-visitor")}
-
-
-def amalgamate_global_states(build, request):
-    return {**build, **request}
-
-
 app = PerseusApp(
     templates=[
         Template("index", view=index_view, head=lambda ctx, state: head(ctx, "Strategies")),
@@ -229,9 +222,9 @@ app = PerseusApp(
         Template("post", view=versioned_view, head=versioned_head, build_paths=post_paths,
                  build_state=post_state, incremental=True, should_revalidate=post_changed),
     ],
+    # NOTE: no request_global_state here: it would render every page per request, and each
+    # page of this site shows one strategy (tests/global_state_site.py has one).
     global_state=lambda: {"site": "Strategies"},
-    request_global_state=request_global_state,
-    amalgamate_global_states=amalgamate_global_states,
     error_views={404: error_view, 500: error_view},
     error_head=lambda ctx, error: head(ctx, f"{error.status} {error.message}"),
     static_dir="static",

@@ -42,6 +42,7 @@ from ..stores.records import PageVersion
 from ..template import BuildPaths, Template, is_reserved
 from ..turbine.generate import seed_mutable_store, version_of
 from ..turbine.render import PageRenderer, load_translators
+from ..turbine.strategies import page_flags, page_strategy
 from .links import BrokenLink, LinkUse, ServedPaths, broken_links
 from .render_jobs import SYNC_THREADS, Outcome, PageJob, Redirected, UserCalls, page_renderer, render_in_order
 from .workers import AppSource, WorkerSetup, outcomes_in_pool, pool_size, portable_setup
@@ -54,7 +55,8 @@ class Route:
     Attributes:
         url: the URL path, with its locale (without the base path).
         template: the template's name.
-        strategy: ``Template.strategy`` (``"build paths"``, ``"revalidation"``...), or
+        strategy: the template's (``"build paths"``, ``"revalidation"``, ``"request global
+            state"``...: ``strategies.page_strategy``), or
             ``"redirect"`` for a page whose build state raised ``Redirect``.
         html_bytes: the size of the prerendered HTML; None for a page rendered per
             request or a redirect.
@@ -193,7 +195,7 @@ async def _build_locked(
                 say(f"rendering {len(jobs)} page(s)")
                 stream = ((outcome, None) async for outcome in
                           render_in_order(jobs, renderer, calls, failures, base_path))
-            templates = [_template_info(template) for template in app.templates]
+            templates = [_template_info(app, template) for template in app.templates]
             output = _Output(writer, BuildSummary(build_id, 0.0, templates=templates))
             progress(0, len(jobs))
             done = 0
@@ -253,6 +255,7 @@ class _Output:
         self.summary = summary
         self.built_at = time.time()
         self.seeds: list[PageVersion] = []
+        self.strategies = {template.name: template.strategy for template in summary.templates}
         self.tagged: dict[str, list[tuple[str, str]]] = {}
 
     def add(self, job: PageJob, built: Outcome, copies: PageCopies | None) -> None:
@@ -267,13 +270,13 @@ class _Output:
             return
         for tag in built.tags:
             self.tagged.setdefault(tag, []).append((job.locale, full))
-        route = Route(url, job.template.name, job.template.strategy)
+        route = Route(url, job.template.name, self.strategies[job.template.name])
         if built.page is not None:
             if copies is None:  # NOTE: one compression serves the dist and the store's seed
                 copies = page_copies(built.page)
             compressed = writer.add_page(full, job.locale, job.template.name, built.page, copies)
             route = replace(route, html_bytes=len(built.page.html), compressed_bytes=compressed)
-        else:  # request state: only the build half is kept, the page is rendered per request
+        else:  # request (global) state: only the build half is kept, the page is rendered per request
             writer.add_deferred_page(full, job.locale, job.template.name, built.state)
         if job.template.revalidates:
             self.seeds.append(version_of(job.template, job.path, job.locale, writer.build_id, built,
@@ -281,8 +284,8 @@ class _Output:
         self.summary.routes.append(route)
 
 
-def _template_info(template: Template) -> TemplateInfo:
-    return TemplateInfo(template.name, template.root, template.strategy, template.revalidate_after,
+def _template_info(app: PerseusApp, template: Template) -> TemplateInfo:
+    return TemplateInfo(template.name, template.root, page_strategy(app, template), template.revalidate_after,
                         template.should_revalidate is not None, template.incremental)
 
 
@@ -356,7 +359,7 @@ def _render_conf(app: PerseusApp, jobs: list[PageJob], locales: list[str], base_
         "base_path": base_path,
         "locales": locales,
         "default_locale": locales[0],
-        "templates": {t.name: {"root": t.root, "flags": t.strategy_flags, "strategy": t.strategy}
+        "templates": {t.name: {"root": t.root, "flags": page_flags(app, t), "strategy": page_strategy(app, t)}
                       for t in app.templates},
         "pages": {job.template.full_path(job.path): job.template.name for job in jobs},
     }

@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from perseus_core.plan import renders_per_request
+
 from .._state import encode_state
 from ..app import PerseusApp
 from ..context import StateInfo
@@ -26,6 +28,7 @@ from ..template import Template
 from ..turbine.calls import call_user
 from ..turbine.generate import BuiltPage
 from ..turbine.render import PageRenderer
+from ..turbine.strategies import page_flags
 from .links import LinkUse
 
 # Bounds on concurrent state functions: async ones on the loop, sync ones in threads.
@@ -90,7 +93,7 @@ async def render_job(
                     return Redirected(redirect.status,
                                       location_for(redirect.location, redirect.external, base_path))
         stage = "render"
-        if template.request_state is not None:
+        if renders_per_request(page_flags(renderer.app, template)):
             return BuiltPage(encode_state(state), None, tags)
         page = renderer.render(template, job.path, job.locale, state)
         return BuiltPage(encode_state(state), page, tags)

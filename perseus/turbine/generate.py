@@ -14,6 +14,8 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from perseus_core.plan import renders_per_request
+
 from .._state import encode_state
 from ..context import StateInfo
 from ..errors import StoreError
@@ -26,6 +28,7 @@ from ..tags import NO_TAGS, split_state
 from ..template import Template
 from .calls import call_user
 from .render import PageRenderer
+from .strategies import page_flags
 
 log = logging.getLogger("perseus.generate")
 _generations = itertools.count(1)
@@ -73,7 +76,8 @@ async def generate_version(template: Template, path: str, locale: str, extra: An
     if template.build_state is not None:
         state, tags = split_state(await call_user(template.build_state, StateInfo(path, locale, extra),
                                                   pool=pool))
-    page = None if template.request_state is not None else renderer.render(template, path, locale, state)
+    per_request = renders_per_request(page_flags(renderer.app, template))
+    page = None if per_request else renderer.render(template, path, locale, state)
     return version_of(template, path, locale, build_id, BuiltPage(encode_state(state), page, tags),
                       time.time())
 

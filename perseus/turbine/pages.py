@@ -34,6 +34,7 @@ from ..stores.immutable import Dist, Span, StoredPage
 from ..stores.records import PageVersion
 from ..template import Template
 from .regeneration import PageRef
+from .strategies import page_flags
 
 _NOT_MODIFIED_HEADERS = ("cache-control", "etag", "vary", "x-perseus-cache")
 # A compressed copy: where it lies in dist/ (a span) or its bytes; None: there is none.
@@ -225,7 +226,7 @@ class PageTable:
         self._json_headers = json_headers
         self._templates = templates_of(app, dist)
         # PERF: each template's flags read once (a new incremental path makes a page per request).
-        self._flags = {t.name: t.strategy_flags for t in app.templates}
+        self._flags = {t.name: page_flags(app, t) for t in app.templates}
         self._extras = {name: dist.extra(name) for name, flags in self._flags.items() if flags & SERVER_FLAGS}
         keys: dict[str, int] = {}  # route key -> route id, what the router matches
         index = dist.pages

@@ -1,5 +1,8 @@
 """Request state (and amalgamation): pages rendered on every request, never stored.
 
+Also every other page of an app with ``request_global_state``: its view must see the
+request's global state, so it is rendered from its build state for every request.
+
 How a template's state functions run: async ones are awaited on the loop; sync ones
 run in the request pool (one hop for state, merge and render), or inline on the loop
 for templates declared ``blocking=False``. Only the body asked for is rendered. All of it
@@ -44,6 +47,10 @@ def state_request(request: PageRequest) -> Request:
 
 
 def _state_mode(template: Template) -> int:
+    if template.request_state is None:
+        # NOTE: rendered per request only for the app's request_global_state: no state
+        # function to run, so the view is rendered on the loop, as an async-state page's is.
+        return INLINE
     functions = (template.request_state, template.amalgamate_states)
     if any(f is not None and inspect.iscoroutinefunction(f) for f in functions):
         return ON_LOOP
@@ -51,7 +58,8 @@ def _state_mode(template: Template) -> int:
 
 
 class RequestState:
-    """The strategy of pages with ``request_state``: state per request, rendered, never kept."""
+    """The strategy of pages rendered per request (``request_state``, or the app's
+    ``request_global_state``): state per request, rendered, never kept."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -134,7 +142,8 @@ class RequestState:
                   global_state: Any) -> Response:
         ref = request.page.ref
         template = ref.template
-        assert template.request_state is not None
+        if template.request_state is None:  # rendered per request for its global state only
+            return self._render(request, build_state, global_state)
         state = plain_state(template.request_state(ref.info, web_request))
         if build_state is not None and state is not None and template.amalgamate_states:
             state = plain_state(template.amalgamate_states(ref.info, build_state, state))

@@ -1,7 +1,9 @@
-"""Which strategy uses need a running server: what stops a static export or a read-only start.
+"""Which strategies an app's pages have, and which uses need a running server (what stops
+a static export or a read-only start).
 
 Read from the templates' ``perseus_core.plan`` flags, so this names what the one
-classification found; it decides nothing of its own.
+classification found; it decides nothing of its own. ``page_flags`` adds the one flag an
+app sets on every template: its global state made per request.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from perseus_core.plan import (
     REQUEST_STATE,
     REVALIDATE_AFTER,
     REVALIDATE_LOGIC,
+    strategy_name,
     uses_mutable_store,
 )
+from perseus_core.plan import page_flags as app_page_flags
 
 from ..app import PerseusApp
+from ..template import Template
 
 # Each server-side flag with the Template field that sets it and its strategy's name.
 TEMPLATE_SERVER_FLAGS = (
@@ -33,6 +38,17 @@ GLOBAL_SERVER_FIELDS = {
     "amalgamate_global_states": "amalgamation",
 }
 GLOBAL_STATE = "(global state)"
+
+
+def page_flags(app: PerseusApp, template: Template) -> int:
+    """The flags of ``template``'s pages in ``app``: with ``request_global_state``, every page
+    is rendered per request (``perseus_core.plan.REQUEST_GLOBAL_STATE``)."""
+    return app_page_flags(template.strategy_flags, app.request_global_state is not None)
+
+
+def page_strategy(app: PerseusApp, template: Template) -> str:
+    """The strategy of ``template``'s pages in ``app`` in words, as the route table shows it."""
+    return strategy_name(page_flags(app, template))
 
 
 @dataclass(frozen=True)
