@@ -21,6 +21,7 @@ from ..errors import BuildTimeout, PageFailure, Redirect
 from ..http.location import location_for
 from ..i18n.translators import Translator
 from ..settings import Settings
+from ..stores.immutable import PageCopies, WrittenPage
 from ..tags import NO_TAGS, split_state
 from ..template import Template
 from ..turbine.calls import call_user
@@ -68,8 +69,21 @@ class PageJob:
     extra: Any
 
 
+@dataclass(frozen=True)
+class Written:
+    """A page a build worker rendered and wrote to its part file: where (``base`` is the
+    part's offset in ``pages.bin``, once appended there) and its tags. Only for a page that
+    revalidates does its ``built`` page come back too, with its ``copies``, to seed the store."""
+
+    page: WrittenPage
+    tags: tuple[str, ...]
+    built: BuiltPage | None = None
+    copies: PageCopies | None = None
+    base: int = 0
+
+
 # What rendering a job gave: the page, a redirect, or None when it failed (see the failures).
-Outcome = BuiltPage | Redirected | None
+Outcome = BuiltPage | Written | Redirected | None
 
 
 async def render_job(
