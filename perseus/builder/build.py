@@ -55,7 +55,7 @@ from .render_jobs import (
 from .workers import AppSource, WorkerSetup, outcomes_in_pool, pool_size, portable_setup
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # PERF: one per page, all held for the route table
 class Route:
     """One built URL, as the route table shows it.
 
@@ -216,8 +216,10 @@ async def _build_locked(
         finally:
             # NOTE: never wait here: a sync function past its timeout still holds its thread.
             pool.shutdown(wait=False, cancel_futures=True)
-        served = ServedPaths(app, ((job.template.full_path(job.path), job.locale) for job in jobs), locales)
-        broken = broken_links(link_log, served, base_path)
+        broken = []
+        if link_log:  # PERF: the set of every served path, only when a page made a link to check
+            pages = ((job.template.full_path(job.path), job.locale) for job in jobs)
+            broken = broken_links(link_log, ServedPaths(app, pages, locales), base_path)
         if broken and settings.strict:
             failures.extend(failure for link in broken for failure in link.failures())
         if failures:

@@ -61,7 +61,7 @@ class Redirected:
     location: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # PERF: one per page, all held for the build (1,000,000 of them)
 class PageJob:
     template: Template
     path: str
@@ -69,7 +69,7 @@ class PageJob:
     extra: Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Written:
     """A page a build worker rendered and wrote to its part file: where (``base`` is the
     part's offset in ``pages.bin``, once appended there) and its tags. Only for a page that
