@@ -1,4 +1,5 @@
-"""Sessions: tests (compiled core), tests-pure (pure build), lint, bench, lighthouse, faults, faults-quick.
+"""Sessions: tests (compiled core), tests-pure (pure build), lint, bench, bench-scale, soak, lighthouse,
+faults, faults-quick.
 
 Every session installs the project as a wheel and never imports the source tree:
 the repository root holds a ``perseus_core/`` without compiled modules, so Python
@@ -64,6 +65,23 @@ def bench(session: nox.Session) -> None:
     """Benchmarks printing ratios measured side by side in one run (needs wrk)."""
     session.install(".", "httpx>=0.27", "starlette", "jinja2", "aiofiles", "redis>=5")
     session.run("python", "-P", "bench/run.py", *session.posargs)
+
+
+@nox.session(python=PYTHON, name="bench-scale")
+def bench_scale(session: nox.Session) -> None:
+    """Issue 15's targets at full size (~15 min): 100,000 Jinja2 pages built with 2 workers vs 1 and
+    served (anonymous vs file-backed memory), the peak RSS of a 20,000-page build, 1,000,000 small
+    pages built and served. Writes bench/results-scale.md."""
+    session.install(".", "jinja2")
+    session.run("python", "-P", "bench/scale_large.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """Ten minutes of steady mixed traffic (needs wrk): the server's RSS at the end vs after the first
+    minute (within 5%). `-- --minutes N` for another length. Writes bench/results-soak.md."""
+    session.install(".")
+    session.run("python", "-P", "bench/soak.py", "--results", "bench/results-soak.md", *session.posargs)
 
 
 LIGHTHOUSE = "12.2.3"

@@ -70,3 +70,21 @@ def pss_bytes(root: int) -> int:
                 total += int(line.split()[1]) * 1024
                 break
     return total
+
+
+def memory_kinds(root: int) -> dict[str, int]:
+    """Resident bytes of the tree by kind, from /proc/<pid>/status: ``anon`` (the processes' own
+    memory), ``file`` (file-backed maps, such as the page bodies mapped from dist/, which the
+    kernel can drop and read again) and ``shmem``; each summed over the tree."""
+    fields = {"RssAnon:": "anon", "RssFile:": "file", "RssShmem:": "shmem"}
+    totals = dict.fromkeys(fields.values(), 0)
+    for pid in process_tree(root):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            name, _, value = line.partition("\t")
+            if name in fields:
+                totals[fields[name]] += int(value.split()[0]) * 1024
+    return totals

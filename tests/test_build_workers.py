@@ -4,6 +4,8 @@ process, every failure reported, timeouts and progress kept."""
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -186,6 +188,21 @@ def test_a_worker_that_dies_fails_the_build_instead_of_hanging_it(site: Path) ->
     assert result.returncode == 1
     assert "a build worker process died before it finished" in result.stderr
     assert not (site / "dist").exists()
+    assert not list(site.glob(".dist.*-*"))  # nor the build's directory, with its part files
+
+
+def test_parts_copied_without_copy_file_range_make_the_same_pages(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unsupported(*_: object) -> int:
+        raise OSError(errno.EXDEV, "cross-device link")  # as some filesystems answer
+
+    build_in(site, "dist-1", 1, monkeypatch)
+    monkeypatch.setattr(os, "copy_file_range", unsupported)
+    build_in(site, "dist-2", 2, monkeypatch)
+    for name in ("pages.bin", "pages.idx", "pages.paths", "index.json"):
+        assert (site / "dist-1" / name).read_bytes() == (site / "dist-2" / name).read_bytes(), name
+    assert not (site / "dist-2" / "parts").exists()
 
 
 def test_an_app_given_as_an_object_builds_in_one_process(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,7 +32,6 @@ from ..stores.immutable import (
     RENDER_CONF,
     STATIC_COPIES_INDEX,
     DistWriter,
-    PageCopies,
     build_lock,
     mutable_location,
     new_build_id,
@@ -40,15 +39,24 @@ from ..stores.immutable import (
 )
 from ..stores.records import PageVersion
 from ..template import BuildPaths, Template, is_reserved
-from ..turbine.generate import seed_mutable_store, version_of
+from ..turbine.generate import BuiltPage, seed_mutable_store, version_of
 from ..turbine.render import PageRenderer, load_translators
 from ..turbine.strategies import page_flags, page_strategy
 from .links import BrokenLink, LinkUse, ServedPaths, broken_links
-from .render_jobs import SYNC_THREADS, Outcome, PageJob, Redirected, UserCalls, page_renderer, render_in_order
+from .render_jobs import (
+    SYNC_THREADS,
+    Outcome,
+    PageJob,
+    Redirected,
+    UserCalls,
+    Written,
+    page_renderer,
+    render_in_order,
+)
 from .workers import AppSource, WorkerSetup, outcomes_in_pool, pool_size, portable_setup
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # PERF: one per page, all held for the route table
 class Route:
     """One built URL, as the route table shows it.
 
@@ -187,21 +195,22 @@ async def _build_locked(
             workers = pool_size(settings, source, len(jobs))
             setup = None if source is None or workers == 1 else WorkerSetup(
                 source, settings, build_id, global_state, static_names,
-                [template.name for template in app.templates], [extra for _, extra in collected])
+                [template.name for template in app.templates], [extra for _, extra in collected],
+                writer.parts_dir())
             if setup is not None and portable_setup(setup):
                 say(f"rendering {len(jobs)} page(s) in {workers} processes")
-                stream = outcomes_in_pool(setup, jobs, app.templates, workers, failures, link_log)
+                stream = outcomes_in_pool(setup, jobs, app.templates, workers, failures, link_log,
+                                          writer.add_part)
             else:
                 say(f"rendering {len(jobs)} page(s)")
-                stream = ((outcome, None) async for outcome in
-                          render_in_order(jobs, renderer, calls, failures, base_path))
+                stream = render_in_order(jobs, renderer, calls, failures, base_path)
             templates = [_template_info(app, template) for template in app.templates]
             output = _Output(writer, BuildSummary(build_id, 0.0, templates=templates))
             progress(0, len(jobs))
             done = 0
-            async for outcome, copies in stream:
+            async for outcome in stream:
                 if not failures:  # NOTE: a failed build writes nothing more: its dist is thrown away
-                    output.add(jobs[done], outcome, copies)
+                    output.add(jobs[done], outcome)
                 done += 1
                 progress(done, len(jobs))
             errors = {(status, locale): _render_error(renderer, status, message, locale, failures)
@@ -209,8 +218,10 @@ async def _build_locked(
         finally:
             # NOTE: never wait here: a sync function past its timeout still holds its thread.
             pool.shutdown(wait=False, cancel_futures=True)
-        served = ServedPaths(app, ((job.template.full_path(job.path), job.locale) for job in jobs), locales)
-        broken = broken_links(link_log, served, base_path)
+        broken = []
+        if link_log:  # PERF: the set of every served path, only when a page made a link to check
+            pages = ((job.template.full_path(job.path), job.locale) for job in jobs)
+            broken = broken_links(link_log, ServedPaths(app, pages, locales), base_path)
         if broken and settings.strict:
             failures.extend(failure for link in broken for failure in link.failures())
         if failures:
@@ -258,7 +269,7 @@ class _Output:
         self.strategies = {template.name: template.strategy for template in summary.templates}
         self.tagged: dict[str, list[tuple[str, str]]] = {}
 
-    def add(self, job: PageJob, built: Outcome, copies: PageCopies | None) -> None:
+    def add(self, job: PageJob, built: Outcome) -> None:
         assert built is not None
         writer = self.writer
         full = job.template.full_path(job.path)
@@ -271,15 +282,21 @@ class _Output:
         for tag in built.tags:
             self.tagged.setdefault(tag, []).append((job.locale, full))
         route = Route(url, job.template.name, self.strategies[job.template.name])
-        if built.page is not None:
-            if copies is None:  # NOTE: one compression serves the dist and the store's seed
-                copies = page_copies(built.page)
+        copies = None
+        seed: BuiltPage | None = built if isinstance(built, BuiltPage) else None
+        if isinstance(built, Written):  # by a build worker, its bodies in pages.bin already
+            compressed = writer.add_written_page(full, job.locale, job.template.name, built.page, built.base)
+            route = replace(route, html_bytes=built.page.html_bytes, compressed_bytes=compressed)
+            seed, copies = built.built, built.copies
+        elif built.page is not None:
+            copies = page_copies(built.page)  # NOTE: one compression serves the dist and the store's seed
             compressed = writer.add_page(full, job.locale, job.template.name, built.page, copies)
             route = replace(route, html_bytes=len(built.page.html), compressed_bytes=compressed)
         else:  # request (global) state: only the build half is kept, the page is rendered per request
             writer.add_deferred_page(full, job.locale, job.template.name, built.state)
         if job.template.revalidates:
-            self.seeds.append(version_of(job.template, job.path, job.locale, writer.build_id, built,
+            assert seed is not None  # a worker sends back the pages that revalidate
+            self.seeds.append(version_of(job.template, job.path, job.locale, writer.build_id, seed,
                                          self.built_at, copies))
         self.summary.routes.append(route)
 

@@ -23,6 +23,7 @@ from ..errors import BuildTimeout, PageFailure, Redirect
 from ..http.location import location_for
 from ..i18n.translators import Translator
 from ..settings import Settings
+from ..stores.immutable import PageCopies, WrittenPage
 from ..tags import NO_TAGS, split_state
 from ..template import Template
 from ..turbine.calls import call_user
@@ -63,7 +64,7 @@ class Redirected:
     location: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # PERF: one per page, all held for the build (1,000,000 of them)
 class PageJob:
     template: Template
     path: str
@@ -71,8 +72,21 @@ class PageJob:
     extra: Any
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A page a build worker rendered and wrote to its part file: where (``base`` is the
+    part's offset in ``pages.bin``, once appended there) and its tags. Only for a page that
+    revalidates does its ``built`` page come back too, with its ``copies``, to seed the store."""
+
+    page: WrittenPage
+    tags: tuple[str, ...]
+    built: BuiltPage | None = None
+    copies: PageCopies | None = None
+    base: int = 0
+
+
 # What rendering a job gave: the page, a redirect, or None when it failed (see the failures).
-Outcome = BuiltPage | Redirected | None
+Outcome = BuiltPage | Written | Redirected | None
 
 
 async def render_job(

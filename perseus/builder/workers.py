@@ -4,8 +4,10 @@ chunks of pages.
 The parent collects the paths, runs the global state and writes ``dist/``; each worker
 (spawned, not forked: the parent may run threads) imports the app by its spec, gets the
 global state, the build id and the static manifest from the parent rather than computing
-them again, runs the build state of its pages and renders and compresses them. Results
-come back chunk by chunk in job order, so the dist is byte for byte that of one process.
+them again, runs the build state of its pages, renders and compresses them and writes their
+bodies to a part file of its chunk. Only where they lie comes back, chunk by chunk in job
+order; the parent appends each part to ``pages.bin`` in that order (a copy in the kernel),
+so the dist is byte for byte that of one process.
 A build without an importable spec (an app object made in a test) renders in-process.
 """
 
@@ -18,11 +20,11 @@ import multiprocessing
 import os
 import pickle
 from collections import deque
-from collections.abc import AsyncIterator, Generator, Iterable
+from collections.abc import AsyncIterator, Callable, Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +32,17 @@ from ..errors import BuildError, PageFailure
 from ..i18n.locales import NO_LOCALE
 from ..loader import load_app
 from ..settings import Settings
-from ..stores.immutable import PageCopies, page_copies
+from ..stores.immutable import BodyFile, page_copies
 from ..template import Template
 from ..tracebacks import user_frames
 from ..turbine.generate import BuiltPage
 from ..turbine.render import PageRenderer, load_translators
 from .links import LinkUse
-from .render_jobs import SYNC_THREADS, Outcome, PageJob, UserCalls, page_renderer, render_in_order
+from .render_jobs import SYNC_THREADS, Outcome, PageJob, UserCalls, Written, page_renderer, render_in_order
 
 log = logging.getLogger("perseus.build")
-# PERF: a worker costs an interpreter and an import of the app (~0.5 s), and each page's
-# bodies come back through a pipe: with PERSEUS_BUILD_WORKERS unset, a site is rendered
+# PERF: a worker costs an interpreter and an import of the app (~0.5 s): with
+# PERSEUS_BUILD_WORKERS unset, a site is rendered
 # on every core only from this many pages (measured on 2 cores: 2,000 pages build in
 # 0.4 s in one process; 20,000 in 13.5 s, 11.6 s on two). A number given is obeyed, with
 # each worker getting at least MIN_PAGES_PER_WORKER pages.
@@ -49,6 +51,8 @@ MIN_PAGES_PER_WORKER = 50
 MAX_CHUNK = 256
 # A page as a worker gets it: (index of its template in app.templates, path, locale).
 JobRef = tuple[int, str, str]
+# A chunk as a worker gets it: its number (naming its part file) and its pages.
+Chunk = tuple[int, list[JobRef]]
 
 
 @dataclass(frozen=True)
@@ -70,15 +74,16 @@ class WorkerSetup:
     static_files: dict[str, str]
     template_names: list[str]
     extras: list[Any]  # what build_paths returned, per template
+    parts: Path  # where workers write their part files (DistWriter.parts_dir)
 
 
 @dataclass
 class ChunkResult:
-    """A chunk's outcomes in job order, the compressed copies of its pages, its failures
+    """A chunk's outcomes in job order (its pages ``Written`` to ``part``), its failures
     and the ``ctx.link`` uses of its pages."""
 
     outcomes: list[Outcome]
-    copies: list[PageCopies | None]
+    part: Path
     failures: list[PageFailure]
     links: list[LinkUse]
 
@@ -114,13 +119,13 @@ def portable_setup(setup: WorkerSetup) -> bool:
     return True
 
 
-def chunked(refs: list[JobRef], workers: int) -> Generator[list[JobRef], None, None]:
+def chunked(refs: list[JobRef], workers: int) -> Generator[Chunk, None, None]:
     size = max(1, min(MAX_CHUNK, math.ceil(len(refs) / (workers * 8))))
-    for start in range(0, len(refs), size):
-        yield refs[start : start + size]
+    for number, start in enumerate(range(0, len(refs), size)):
+        yield number, refs[start : start + size]
 
 
-def render_in_pool(setup: WorkerSetup, chunks: Iterable[list[JobRef]],
+def render_in_pool(setup: WorkerSetup, chunks: Iterable[Chunk],
                    workers: int) -> Generator[ChunkResult, None, None]:
     """Each chunk's result, in order, with at most two chunks per worker in flight (so the
     parent holds a bounded number of pages). Close it to stop the workers.
@@ -169,18 +174,39 @@ class _Worker:
                                                     load_translators(app), setup.static_files, self.links)
         self.calls = UserCalls(ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="perseus-build"),
                                setup.settings.build_timeout)
+        # PERF: one loop for every chunk, not asyncio.run per chunk: on Python 3.11 each run
+        # formats the repr of its finished task (signal.getsignal on its SIGINT handler),
+        # result included: every page body of the chunk, ~0.4 ms a page, a fifth of a render.
+        self.loop = asyncio.new_event_loop()
 
-    async def render(self, chunk: list[JobRef]) -> ChunkResult:
+    async def render(self, chunk: Chunk) -> ChunkResult:
+        number, refs = chunk
         jobs = [PageJob(self.app.templates[index], path, locale, self.setup.extras[index])
-                for index, path, locale in chunk]
+                for index, path, locale in refs]
         failures: list[PageFailure] = []
-        outcomes = [outcome async for outcome in render_in_order(
-            jobs, self.renderer, self.calls, failures, self.setup.settings.base_path)]
-        copies = [page_copies(outcome.page) if isinstance(outcome, BuiltPage) and outcome.page else None
-                  for outcome in outcomes]
+        part = self.setup.parts / f"{number}.bin"
+        bodies = BodyFile(part)
+        try:
+            outcomes = [_written(job, outcome, bodies) for job, outcome in zip(jobs, [
+                outcome async for outcome in render_in_order(
+                    jobs, self.renderer, self.calls, failures, self.setup.settings.base_path)
+            ], strict=True)]
+        finally:
+            bodies.close()
         links = self.links[:]
         self.links.clear()
-        return ChunkResult(outcomes, copies, [_portable(failure) for failure in failures], links)
+        return ChunkResult(outcomes, part, [_portable(failure) for failure in failures], links)
+
+
+def _written(job: PageJob, outcome: Outcome, bodies: BodyFile) -> Outcome:
+    """``outcome``, its bodies written to ``bodies`` when it is a rendered page."""
+    if not isinstance(outcome, BuiltPage) or outcome.page is None:
+        return outcome
+    copies = page_copies(outcome.page)
+    written = bodies.add_page(outcome.page, copies)
+    if job.template.revalidates:  # NOTE: its bodies seed the store too, in the parent
+        return Written(written, outcome.tags, outcome, copies)
+    return Written(written, outcome.tags)
 
 
 _worker: _Worker | None = None
@@ -195,11 +221,11 @@ def _start(setup: WorkerSetup) -> None:
         _start_error = exc
 
 
-def _render_chunk(chunk: list[JobRef]) -> ChunkResult:
+def _render_chunk(chunk: Chunk) -> ChunkResult:
     if _worker is None:
         assert _start_error is not None
         raise _start_error
-    return asyncio.run(_worker.render(chunk))
+    return _worker.loop.run_until_complete(_worker.render(chunk))
 
 
 class CarriedError(Exception):
@@ -232,10 +258,12 @@ def _portable(failure: PageFailure) -> PageFailure:
 
 async def outcomes_in_pool(
     setup: WorkerSetup, jobs: list[PageJob], templates: list[Template], workers: int,
-    failures: list[PageFailure], links: list[LinkUse],
-) -> AsyncIterator[tuple[Outcome, PageCopies | None]]:
-    """Every job's outcome and page copies, in job order, rendered by ``workers`` processes;
-    their failures and ``ctx.link`` uses are added to ``failures`` and ``links``."""
+    failures: list[PageFailure], links: list[LinkUse], add_part: Callable[[Path], int],
+) -> AsyncIterator[Outcome]:
+    """Every job's outcome, in job order, rendered by ``workers`` processes; their failures
+    and ``ctx.link`` uses are added to ``failures`` and ``links``. Each chunk's part file
+    goes to ``add_part`` (``DistWriter.add_part``) before its outcomes, which are ``Written``
+    at the offset it returned."""
     position = {id(template): index for index, template in enumerate(templates)}
     refs = [(position[id(job.template)], job.path, job.locale) for job in jobs]
     # NOTE: waiting on a chunk blocks this loop: the parent has nothing else to run meanwhile.
@@ -243,5 +271,10 @@ async def outcomes_in_pool(
         for result in results:
             failures.extend(result.failures)
             links.extend(result.links)
-            for outcome, copies in zip(result.outcomes, result.copies, strict=True):
-                yield outcome, copies
+            if failures:  # NOTE: a failed build writes nothing more: its dist is thrown away
+                result.part.unlink(missing_ok=True)
+                base = 0
+            else:
+                base = add_part(result.part)
+            for outcome in result.outcomes:
+                yield replace(outcome, base=base) if isinstance(outcome, Written) else outcome

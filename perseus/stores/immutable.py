@@ -60,6 +60,7 @@ GLOBAL_STATE = "global_state.json"
 BUILT_TAGS = "tags.json"
 STATIC_COPIES_INDEX = "static_copies.json"
 STATIC_COPIES = "static-copies"
+PARTS = "parts"  # build workers' page bodies, appended to pages.bin as they come
 Span = tuple[int, int]
 Headers = list[tuple[str, str]]
 # PERF: the page index is packed so that 10,000 pages load as a few flat buffers, not as
@@ -174,6 +175,74 @@ def _digest(tag: str) -> bytes:
     return digest
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenPage:
+    """A prerendered page whose bodies are written: their spans (HTML, JSON, their gzip and
+    their brotli copies; length 0 for none) in the file written, its headers and the ETag
+    digests of its HTML and JSON. What a build worker sends back instead of the bodies."""
+
+    spans: tuple[Span, ...]
+    headers: tuple[tuple[str, str], ...]
+    html_etag: bytes
+    json_etag: bytes
+
+    @property
+    def html_bytes(self) -> int:
+        return self.spans[0][1]
+
+
+class BodyFile:
+    """Page bodies written one after another (``pages.bin``, or a build worker's part of it)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "wb")
+        self._offset = 0
+
+    def append(self, body: bytes | None) -> list[int]:
+        """Write ``body``: its span ``[offset, length]``, ``[0, 0]`` for none."""
+        if not body:
+            return [0, 0]
+        span = [self._offset, len(body)]
+        self._file.write(body)
+        self._offset += len(body)
+        return span
+
+    def add_page(self, page: RenderedPage, copies: PageCopies | None = None) -> WrittenPage:
+        """Write ``page``'s bodies and its copies (``page_copies``, made here when not given)."""
+        html_br, html_gz, json_br, json_gz = copies if copies is not None else page_copies(page)
+        spans = tuple((start, length) for start, length in
+                      map(self.append, (page.html, page.json, html_gz, json_gz, html_br, json_br)))
+        return WrittenPage(spans, tuple((name, value) for name, value in page.headers),
+                           _digest(page.html_etag), _digest(page.json_etag))
+
+    def append_file(self, path: Path) -> int:
+        """Append the whole of the file at ``path``; returns the offset it starts at."""
+        base = self._offset
+        self._file.flush()
+        with open(path, "rb") as part:
+            size = os.fstat(part.fileno()).st_size
+            # PERF: copied by the kernel, never through this process's memory.
+            copied = 0
+            try:
+                while copied < size:
+                    done = os.copy_file_range(part.fileno(), self._file.fileno(), size - copied)
+                    if done == 0:
+                        break
+                    copied += done
+            except OSError:  # a filesystem without it: copy what is left through a buffer
+                pass
+            if copied < size:
+                part.seek(copied)
+                shutil.copyfileobj(part, self._file)
+        # NOTE: the buffered file learns where the copy left the descriptor's offset.
+        self._file.seek(0, os.SEEK_END)
+        self._offset += size
+        return base
+
+    def close(self) -> None:
+        self._file.close()
+
+
 class DistWriter:
     """Writes a new ``dist/`` beside the old one; ``commit`` swaps it in."""
 
@@ -185,8 +254,7 @@ class DistWriter:
         self.tmp = dist.parent / f".{dist.name}.building-{self.build_id}"
         self.tmp.mkdir()
         (self.tmp / "extra").mkdir()
-        self._bodies = open(self.tmp / "pages.bin", "wb")
-        self._offset = 0
+        self._bodies = BodyFile(self.tmp / "pages.bin")
         self._records = bytearray()
         self._paths: list[str] = []
         self._page_locales = array("H")
@@ -201,12 +269,7 @@ class DistWriter:
         self._translations: dict[str, dict[str, Any]] = {}
 
     def _append(self, body: bytes | None) -> list[int]:
-        if not body:
-            return [0, 0]
-        span = [self._offset, len(body)]
-        self._bodies.write(body)
-        self._offset += len(body)
-        return span
+        return self._bodies.append(body)
 
     def _id(self, table: dict[Any, int], key: Any) -> int:
         return table.setdefault(key, len(table))
@@ -218,15 +281,33 @@ class DistWriter:
 
         Returns the size of its HTML's brotli copy (None where compressing did not pay),
         for the build's route table. Its bodies go to disk at once: none is kept here."""
-        html_br, html_gz, json_br, json_gz = copies if copies is not None else page_copies(page)
-        spans = [self._append(body) for body in (page.html, page.json, html_gz, json_gz, html_br, json_br)]
-        headers = self._id(self._header_sets, tuple((name, value) for name, value in page.headers))
-        self._records += _RECORD.pack(*(n for span in spans for n in span), headers,
-                                      _digest(page.html_etag), _digest(page.json_etag))
+        return self.add_written_page(path, locale, template, self._bodies.add_page(page, copies))
+
+    def parts_dir(self) -> Path:
+        """Where build workers write their part files (made here, empty)."""
+        folder = self.tmp / PARTS
+        folder.mkdir(exist_ok=True)
+        return folder
+
+    def add_part(self, part: Path) -> int:
+        """Append the bodies a build worker wrote to ``part`` (then removed): where they start
+        in ``pages.bin``, to add to the spans of its ``WrittenPage`` entries."""
+        base = self._bodies.append_file(part)
+        part.unlink()
+        return base
+
+    def add_written_page(self, path: str, locale: str, template: str, page: WrittenPage,
+                         base: int = 0) -> int | None:
+        """A prerendered page whose bodies are in ``pages.bin`` already, ``base`` bytes after
+        where ``page``'s spans say (a part's start). Returns what ``add_page`` returns."""
+        spans = [(start + base if length else 0, length) for start, length in page.spans]
+        headers = self._id(self._header_sets, page.headers)
+        self._records += _RECORD.pack(*(n for span in spans for n in span), headers, page.html_etag,
+                                      page.json_etag)
         self._paths.append(path)
         self._page_locales.append(self._id(self._locales, locale))
         self._page_templates.append(self._id(self._templates, template))
-        return None if html_br is None else len(html_br)
+        return page.spans[4][1] or None
 
     def add_deferred_page(self, path: str, locale: str, template: str, state: bytes) -> None:
         """A page rendered per request (request state): only its build state is kept."""
@@ -267,6 +348,7 @@ class DistWriter:
 
     def commit(self, manifest: dict[str, Any]) -> None:
         self._bodies.close()
+        shutil.rmtree(self.tmp / PARTS, ignore_errors=True)  # empty: every part was appended
         count = len(self._paths)
         (self.tmp / "pages.idx").write_bytes(b"".join((
             _COUNT.pack(count), self._page_locales.tobytes(), self._page_templates.tobytes(),
