@@ -16,6 +16,14 @@ from .errors import ConfigurationError, Redirect
 from .http.location import BadRedirect
 from .http.mounts import ASGIApp, MountTable
 from .i18n.locales import Locales, is_language_tag
+from .plugins.base import (
+    added_parts,
+    added_templates,
+    call_hook,
+    check_plugins,
+    plugin_name,
+    wanted_states,
+)
 from .signatures import check_parameters
 from .template import Template, View
 
@@ -75,6 +83,10 @@ class PerseusApp:
             with ``/``, does not end with one, is not below ``/.perseus/`` and does not
             overlap another; it owns itself and every path below it (a page there fails
             the build).
+        plugins: plugin objects (``perseus.plugins.Plugin`` subclasses, such as
+            ``Sitemap``, ``Feed`` and ``HeadTags``), run in this order for every hook.
+            Their templates, static aliases and routes join the app's (a clash is
+            refused, naming the plugin).
         root: the project directory that relative paths are resolved from; by
             default the directory of the module that constructs the app.
     """
@@ -97,11 +109,15 @@ class PerseusApp:
         templates_dir: str | os.PathLike[str] = "templates",
         redirects: Mapping[str, str | Redirect] | None = None,
         mounts: Mapping[str, ASGIApp] | None = None,
+        plugins: Sequence[object] = (),
         root: str | os.PathLike[str] | None = None,
     ) -> None:
         self.root = Path(root) if root is not None else _caller_directory()
         self.root = self.root.resolve()
-        self.templates = _check_templates(templates)
+        self.plugins = check_plugins(plugins)
+        self.templates = _check_templates(added_templates(self.plugins, list(templates)))
+        # Templates whose built pages' states a plugin reads after the build.
+        self.plugin_states = wanted_states(self.plugins)
         self.templates_dir = self.root / templates_dir
         error_views = error_views or {}
         if (any(isinstance(view, str) for view in error_views.values())
@@ -135,9 +151,10 @@ class PerseusApp:
         self.amalgamate_global_states = amalgamate_global_states
         self.static_dir = self._check_static_dir(static_dir)
         _check_page_scripts(self.templates, self.static_dir)
-        self.static_aliases = self._check_aliases(static_aliases or {})
+        self.static_aliases = self._check_aliases(
+            added_parts(self.plugins, "static_aliases", static_aliases or {}, "static alias"))
         self.redirects = _check_redirects(redirects or {}, self.static_aliases)
-        self.mounts = MountTable(mounts or {})
+        self.mounts = MountTable(added_parts(self.plugins, "routes", mounts or {}, "route"))
         for url in self.static_aliases:
             if self.mounts.find(url) is not None:
                 raise ConfigurationError(f"static alias {url!r} is below a mount, which would hide it;"
@@ -152,6 +169,14 @@ class PerseusApp:
             Shell(self.shell_document, "")
         except ShellError as exc:
             raise ConfigurationError(f"shell: {exc}") from None
+        for plugin in self.plugins:
+            call_hook(plugin, "attach", self)
+        names = {template.name for template in self.templates}
+        for plugin in self.plugins:
+            unknown = sorted(set(getattr(plugin, "page_states", ())) - names)
+            if unknown:
+                raise ConfigurationError(f"plugin '{plugin_name(plugin)}': page_states names templates the"
+                                         f" app does not have: {unknown}")
 
     def template(self, name: str) -> Template:
         """The template called ``name``."""

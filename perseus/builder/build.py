@@ -25,6 +25,8 @@ from ..http.response import ERROR_STATUSES
 from ..http.static_copies import static_files, write_static_copies
 from ..http.urls import RESERVED_SEGMENT, page_url
 from ..i18n.locales import NO_LOCALE
+from ..plugins.hooks import run_build_hook
+from ..plugins.output import BuiltSite, PageLog, page_log
 from ..settings import Settings
 from ..stores.immutable import (
     BUILT_TAGS,
@@ -170,6 +172,7 @@ async def _build_locked(
     writer = DistWriter(dist, build_id)
     try:
         try:
+            await run_build_hook(app.plugins, "before_build", app, calls.run)
             global_state = None
             if app.global_state is not None:
                 try:
@@ -205,7 +208,8 @@ async def _build_locked(
                 say(f"rendering {len(jobs)} page(s)")
                 stream = render_in_order(jobs, renderer, calls, failures, base_path)
             templates = [_template_info(app, template) for template in app.templates]
-            output = _Output(writer, BuildSummary(build_id, 0.0, templates=templates))
+            output = _Output(writer, BuildSummary(build_id, 0.0, templates=templates),
+                             page_log(app.plugins, base_path, app.plugin_states))
             progress(0, len(jobs))
             done = 0
             async for outcome in stream:
@@ -249,6 +253,8 @@ async def _build_locked(
             # before the commit: with Redis, other machines see the seeds at once.
             store_dir = mutable_location(dist, settings.mutable_dir, writer.tmp)
             seed_mutable_store(store_dir, output.seeds, settings)
+        if output.page_log is not None:
+            await _after_build(app, output.page_log, writer, locales, settings)
         writer.commit({"perseus": __version__, "built_at": time.time(), "pages": len(jobs)})
     except BaseException:
         writer.abort()
@@ -257,12 +263,27 @@ async def _build_locked(
     return summary
 
 
+async def _after_build(app: PerseusApp, pages: PageLog, writer: DistWriter, locales: list[str],
+                       settings: Settings) -> None:
+    """The plugins' ``after_build`` hooks, writing their files into the new dist."""
+    base_path = settings.base_path
+    taken = {page.url[len(base_path):] or "/" for page in pages.pages} | set(app.static_aliases)
+    site = BuiltSite(writer.tmp, writer.build_id, base_path, locales, pages.pages, taken)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="perseus-plugins")
+    try:
+        await run_build_hook(app.plugins, "after_build", site, UserCalls(pool, settings.build_timeout).run)
+    finally:
+        pool.shutdown(wait=False)  # NOTE: a hook past its timeout still holds its thread
+    site.finish()
+
+
 class _Output:
     """Writes each rendered page into the new dist as it comes, keeping only its route (and
     the store seeds of pages that revalidate, written last)."""
 
-    def __init__(self, writer: DistWriter, summary: BuildSummary) -> None:
+    def __init__(self, writer: DistWriter, summary: BuildSummary, pages: PageLog | None) -> None:
         self.writer = writer
+        self.page_log = pages
         self.summary = summary
         self.built_at = time.time()
         self.seeds: list[PageVersion] = []
@@ -282,6 +303,8 @@ class _Output:
         for tag in built.tags:
             self.tagged.setdefault(tag, []).append((job.locale, full))
         route = Route(url, job.template.name, self.strategies[job.template.name])
+        if self.page_log is not None:
+            self.page_log.add(job.template.name, full, job.locale, url, built.state)
         copies = None
         seed: BuiltPage | None = built if isinstance(built, BuiltPage) else None
         if isinstance(built, Written):  # by a build worker, its bodies in pages.bin already

@@ -39,6 +39,7 @@ from ..http.fingerprints import hashed_names
 from ..http.static import regular_files
 from ..http.urls import CLIENT_PATH, STATIC_PREFIX, TRANSLATIONS_PREFIX, export_file, page_data_url
 from ..i18n.locales import NO_LOCALE
+from ..plugins.output import plugin_files
 from ..stores.immutable import Dist
 from ..turbine.redirects import fixed_redirects
 from ..turbine.strategies import server_strategies
@@ -125,6 +126,8 @@ def export_files(dist: Dist, app: PerseusApp) -> dict[str, Source]:
                             f"the fingerprinted copy of static file '{relative}'")
     for url, target in app.static_aliases.items():
         _add_unique(files, url.lstrip("/"), target, f"static alias '{url}'")
+    for url, target in plugin_files(dist.path).items():
+        _add_unique(files, url.lstrip("/"), target, f"plugin file '{url}'")
     _check_no_file_is_a_folder(files)
     return files
 

@@ -83,6 +83,7 @@ class Written:
     built: BuiltPage | None = None
     copies: PageCopies | None = None
     base: int = 0
+    state: bytes | None = None  # its encoded state, when a plugin reads it after the build
 
 
 # What rendering a job gave: the page, a redirect, or None when it failed (see the failures).

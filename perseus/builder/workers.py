@@ -187,7 +187,8 @@ class _Worker:
         part = self.setup.parts / f"{number}.bin"
         bodies = BodyFile(part)
         try:
-            outcomes = [_written(job, outcome, bodies) for job, outcome in zip(jobs, [
+            wanted = self.renderer.app.plugin_states
+            outcomes = [_written(job, outcome, bodies, wanted) for job, outcome in zip(jobs, [
                 outcome async for outcome in render_in_order(
                     jobs, self.renderer, self.calls, failures, self.setup.settings.base_path)
             ], strict=True)]
@@ -198,15 +199,17 @@ class _Worker:
         return ChunkResult(outcomes, part, [_portable(failure) for failure in failures], links)
 
 
-def _written(job: PageJob, outcome: Outcome, bodies: BodyFile) -> Outcome:
-    """``outcome``, its bodies written to ``bodies`` when it is a rendered page."""
+def _written(job: PageJob, outcome: Outcome, bodies: BodyFile, wanted_states: frozenset[str]) -> Outcome:
+    """``outcome``, its bodies written to ``bodies`` when it is a rendered page (its state
+    kept for a template whose states a plugin reads after the build)."""
     if not isinstance(outcome, BuiltPage) or outcome.page is None:
         return outcome
     copies = page_copies(outcome.page)
     written = bodies.add_page(outcome.page, copies)
+    state = outcome.state if job.template.name in wanted_states else None
     if job.template.revalidates:  # NOTE: its bodies seed the store too, in the parent
-        return Written(written, outcome.tags, outcome, copies)
-    return Written(written, outcome.tags)
+        return Written(written, outcome.tags, outcome, copies, state=state)
+    return Written(written, outcome.tags, state=state)
 
 
 _worker: _Worker | None = None

@@ -41,6 +41,7 @@ from ..http.urls import (
     TRANSLATIONS_PREFIX,
 )
 from ..i18n.locales import NO_LOCALE as NO_I18N
+from ..plugins.output import file_root, plugin_files
 from ..settings import Settings, load_settings
 from ..stores.immutable import Dist
 from .built import Built
@@ -105,6 +106,8 @@ class Engine:
         manifest = dist.render_conf.get("static", {})  # the build's hashes of the static files
         self.fingerprints = Fingerprints(manifest, self.static) if self.static else None
         self.aliases = app.static_aliases
+        self.plugin_files = plugin_files(dist.path)  # what the plugins wrote at build time
+        self.plugin_root = file_root(dist.path)
         self.static_copies = StaticCopies(dist.static_copies, dist.static_copies_dir, app.root)
         client = client_runtime()
         client_copies = compressed_copies(client, STATIC_BROTLI)  # made once for both names
@@ -155,6 +158,9 @@ class Engine:
         alias = self.aliases.get(path)
         if alias is not None:
             return self._file(method, open_regular(alias, self.app.root), headers)
+        written = self.plugin_files.get(path)
+        if written is not None:
+            return self._file(method, open_regular(written, self.plugin_root), headers)
         try:
             # SECURITY: invalid UTF-8 (granian's RSGI decodes it to U+FFFD) and control
             # characters are refused on every route, before any lookup or redirect.

@@ -19,6 +19,7 @@ from ..errors import BuildError, ConfigurationError, PageFailure, TranslationErr
 from ..http.bodies import BUILT_PAGE_CACHE, ERROR_CACHE, HTML_TYPE, RenderedPage, etag
 from ..i18n.locales import NO_LOCALE
 from ..i18n.translators import NoTranslator, Translator, load_translator
+from ..plugins.hooks import shell_insertions
 from ..template import Template
 from .dev_reload import reload_script
 from .favicon import icon_link, with_icon
@@ -53,7 +54,7 @@ class _Frame:
     """What every page of one template shares around its parts: the shell of each locale
     (with the template's page script), whether its state is embedded, and the end of its JSON."""
 
-    __slots__ = ("embeds_state", "json_tail", "page_script", "shells")
+    __slots__ = ("embeds_state", "json_tail", "name", "page_script", "shells")
 
     def __init__(self, name: str, script_urls: list[str], embeds_state: bool, build_id: str) -> None:
         page = escape_script_json(orjson.dumps({"template": name, "scripts": script_urls})).decode()
@@ -61,6 +62,7 @@ class _Frame:
         self.json_tail = orjson.dumps({"template": name, "scripts": script_urls, "build": build_id})
         self.json_tail = b"," + self.json_tail[1:]  # appended to the page's own members
         self.embeds_state = embeds_state
+        self.name = name
         self.shells: dict[str, Shell] = {}
 
 
@@ -125,7 +127,13 @@ class PageRenderer:
             scripts = frame.page_script + client_scripts(self.base_path, locale, self.build_id)
             if self.reload_build_id is not None:
                 scripts += reload_script(self.base_path, self.reload_build_id)
-            shell = Shell(self._document, scripts, frame.embeds_state)
+            document = self._document
+            if self.app.plugins:  # NOTE: once per template and locale, so no cost per request
+                head, body_end = shell_insertions(self.app.plugins, self.context(frame.name, "", locale))
+                at = document.find("</head>")
+                document = document[:at] + head + document[at:]
+                scripts += body_end
+            shell = Shell(document, scripts, frame.embeds_state)
             frame.shells[locale] = shell
         return shell
 
