@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import orjson
 import pytest
@@ -55,6 +56,8 @@ def news_state(info):
     return {"title": f"News {info.path}"}
 
 
+from perseus.plugins import Feed, Sitemap  # noqa: E402 (here, so that the lines above keep their numbers)
+
 app = PerseusApp(
     templates=[
         Template("index", template="index.html"),
@@ -68,6 +71,10 @@ app = PerseusApp(
     global_state=lambda: {"site": "Workers <&>"},
     locales=Locales("en-US", ["fr-FR"]),
     static_dir="static",
+    # A feed reads the item pages' states, which each worker sends back for it.
+    plugins=[Sitemap("https://example.com"),
+             Feed("item", "Items", "https://example.com",
+                  date=lambda state: f"2026-01-{int(state['title'].split()[1]) % 28 + 1:02d}")],
 )
 """
 
@@ -153,6 +160,11 @@ def test_two_workers_build_the_dist_one_process_builds(site: Path, monkeypatch: 
     assert one[-1] == two[-1] == (2 * pages, 2 * pages)
     assert [done for done, _ in two] == sorted(done for done, _ in two)
     assert b"thing 19: 1121" in (site / "dist-2" / "pages.bin").read_bytes()  # item 59
+    atom = "{http://www.w3.org/2005/Atom}"
+    entries = ElementTree.fromstring(second["plugin-files/fr-FR/feed.xml"]).findall(f"{atom}entry")
+    assert len(entries) == 20  # its limit, of 60 items
+    assert entries[0].findtext(f"{atom}title") == "Item 27 of 60"  # the 28th of January, the newest
+    assert all(e.findtext(f"{atom}id").startswith("https://example.com/fr-FR/item/item-") for e in entries)
 
 
 def test_failures_in_every_worker_are_all_reported(site: Path) -> None:
