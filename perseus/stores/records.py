@@ -35,11 +35,11 @@ import orjson
 
 from perseus_core.plan import RecordMeta
 
-from ..errors import StoreNotFound
+from ..errors import StoreError, StoreNotFound
 from ..http.bodies import BUILT_PAGE_CACHE, JSON_TYPE
 from ..settings import DEFAULT_PAGE_CACHE_BYTES
 from .decoded import DecodedCache
-from .mutable import MutableStore
+from .mutable import Lease, MutableStore
 
 MAGIC = b"PSR"
 # PERF: 3 checks with SHA-256, which this CPU runs in hardware: 2x blake2b's speed (a 40 KB
@@ -250,6 +250,54 @@ class PageRecords:
             return None  # written for another build: regenerated, never served
         self.decoded.put(key, checksum, version, version_bytes(version))
         return version
+
+    def claim(self, locale: str, path: str, key: bytes, owner: str, ttl: float,
+              now: float) -> tuple[PageVersion | None, Lease]:
+        """The page's current version if one is stored, else the lease to generate it
+        (``acquire_lease(key, owner, ttl, now)``).
+
+        A version found after the lease was taken is returned with the lease, which the
+        caller then releases. PERF: one transaction where the store can (LMDB).
+        """
+        lease_unless_present = getattr(self.store, "lease_unless_present", None)
+        if lease_unless_present is not None:
+            value, lease = lease_unless_present(key, owner, ttl, now)
+            if value is None:
+                return None, lease
+            found = self._version(key, value, locale, path)
+            if found is not None:
+                return found, lease
+            # Another build's record (or a damaged one): generated again, as if missing.
+        else:
+            found = self.get(locale, path, key)
+            if found is not None:
+                return found, Lease(False, 0.0)
+        lease = self.store.acquire_lease(key, owner, ttl, now)
+        if not lease.acquired:
+            return None, lease
+        try:  # NOTE: another worker may have stored it between the two calls
+            return self.get(locale, path, key), lease
+        except StoreError:
+            return None, lease  # the lease is ours: generated, and stored if the store allows
+
+    def put_releasing(self, version: PageVersion, owner: str, max_pages: int) -> tuple[bool, bool]:
+        """``put(version)`` unless the store holds ``max_pages`` values already: whether it
+        was stored, and whether the page's lease was let go of in the same transaction
+        (``release_lease(key, owner)``; else the caller releases it).
+
+        PERF: one transaction where the store can (LMDB), tags aside.
+        """
+        key = page_key(version.locale, version.path)
+        write_releasing = getattr(self.store, "write_releasing", None)
+        if write_releasing is None:
+            if self.store.count() >= max_pages:
+                return False, False
+            self.put(version)
+            return True, False
+        if version.tags:
+            self.store.index_add([tag_key(tag) for tag in version.tags], key)
+        stored: bool = write_releasing(key, encode_record(version), owner, max_pages)
+        return stored, True
 
     def delete(self, locale: str, path: str) -> None:
         """Remove the page's stored version, if any."""
