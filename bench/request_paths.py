@@ -6,7 +6,8 @@ One granian worker per server pinned to CPU 0, wrk pinned to CPU 1, loopback onl
 runs in alternation (A, B, A, B...). Pairs, each with its target:
 
 - incremental generation, every request a new path / a bare RSGI app rendering the same
-  Jinja2 template per request (≥ 0.80);
+  Jinja2 template per request (≥ 0.80), with an async build state and with a sync one
+  (which runs in the thread pool);
 - a request-state page of that template / the bare RSGI app (≥ 0.97);
 - the page stored in LMDB (a revalidating page the build stored; a generated page once
   stored) / the same page prerendered (≥ 0.97).
@@ -60,6 +61,10 @@ def catalog_state(info):
     return STATE
 
 
+async def catalog_state_async(info):
+    return STATE
+
+
 async def live_state(info, request):
     return STATE
 
@@ -72,6 +77,8 @@ app = PerseusApp(templates=[
     Template("index", view=catalog_view, head=head, build_state=catalog_state),
     Template("stored", view=catalog_view, head=head, build_state=catalog_state, revalidate_after="1y"),
     Template("gen", view=catalog_view, head=head, build_paths=lambda: [], build_state=catalog_state,
+             incremental=True),
+    Template("gena", view=catalog_view, head=head, build_paths=lambda: [], build_state=catalog_state_async,
              incremental=True),
     Template("live", view=catalog_view, head=head, request_state=live_state),
 ])
@@ -92,9 +99,11 @@ app = App()
 '''
 
 # (label, A, B, target): A and B name a server ("perseus", "raw") and a path; "/gen/*" is a
-# new path on every request.
+# new path below /gen/ on every request.
 PAIRS = [
-    ("incremental page, first generation (new path each request) / bare RSGI app rendering it",
+    ("incremental page, first generation (new path each request), async build state / bare RSGI app"
+     " rendering it", ("perseus", "/gena/*"), ("raw", "/"), 0.80),
+    ("the same, sync build state (in the thread pool) / bare RSGI app rendering it",
      ("perseus", "/gen/*"), ("raw", "/"), 0.80),
     ("request-state page / bare RSGI app rendering it", ("perseus", "/live"), ("raw", "/"), 0.97),
     ("revalidating page stored in LMDB / prerendered page", ("perseus", "/stored"), ("perseus", "/"), 0.97),
@@ -116,8 +125,9 @@ def _site(work: Path) -> Path:
 def _run(server: servers.ServerProcess, path: str, seconds: float, script: Path) -> tuple[float, float]:
     """(requests per second, server CPU µs per request) of one wrk run."""
     before = server.cpu_seconds()
-    if path == "/gen/*":
-        script.write_text(UNIQUE_PATHS_LUA.replace("RUN", secrets.token_hex(4)))
+    if path.endswith("/*"):
+        lua = UNIQUE_PATHS_LUA.replace("/gen/", path[:-1]).replace("RUN", secrets.token_hex(4))
+        script.write_text(lua)
         result = wrk.run_wrk(server.url("/"), seconds, connections=CONNECTIONS, script=script)
     else:
         result = wrk.run_wrk(server.url(path), seconds, connections=CONNECTIONS)
