@@ -138,8 +138,9 @@ def _run(server: servers.ServerProcess, path: str, seconds: float, script: Path)
     return result.requests_per_second, used / max(result.requests, 1) * 1e6
 
 
-def measure(work: Path, logs: Path, *, rounds: int, seconds: float) -> str:
-    """The pairs, ``rounds`` rounds in alternation: a markdown section for bench/results.md."""
+def measure(work: Path, logs: Path, *, rounds: int, seconds: float, only: str = "") -> str:
+    """The pairs (those whose label holds ``only``), ``rounds`` rounds in alternation: a
+    markdown section for bench/results.md."""
     site = _site(work)
     env = {"PYTHONPATH": str(site)}
     running: dict[str, servers.ServerProcess] = {}
@@ -154,7 +155,7 @@ def measure(work: Path, logs: Path, *, rounds: int, seconds: float) -> str:
         for server in running.values():  # warm-up
             wrk.run_wrk(server.url("/"), 1, connections=CONNECTIONS)
         rows = []
-        for label, (a_name, a_path), (b_name, b_path), target in PAIRS:
+        for label, (a_name, a_path), (b_name, b_path), target in [p for p in PAIRS if only in p[0]]:
             a: list[tuple[float, float]] = []
             b: list[tuple[float, float]] = []
             for _ in range(rounds):
@@ -184,11 +185,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", default="", help="only the pairs whose label holds this text")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="perseus-request-paths-") as tmp:
         logs = Path(tmp) / "logs"
         logs.mkdir()
-        print(measure(Path(tmp), logs, rounds=args.rounds, seconds=args.seconds))
+        print(measure(Path(tmp), logs, rounds=args.rounds, seconds=args.seconds, only=args.only))
 
 
 if __name__ == "__main__":
