@@ -6,7 +6,10 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
@@ -201,6 +204,47 @@ def test_a_worker_that_dies_fails_the_build_instead_of_hanging_it(site: Path) ->
     assert "a build worker process died before it finished" in result.stderr
     assert not (site / "dist").exists()
     assert not list(site.glob(".dist.*-*"))  # nor the build's directory, with its part files
+
+
+def _children(parent: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except (OSError, NotADirectoryError):
+            continue
+        if int(stat[stat.rindex(")") + 2:].split()[1]) == parent:
+            found.add(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+def test_workers_of_a_killed_build_do_not_outlive_it(site: Path) -> None:
+    build = subprocess.Popen([sys.executable, "-P", "-m", "perseus", "build"], cwd=site, text=True,
+                             env={**os.environ, "PERSEUS_BUILD_WORKERS": "2", "HANG_PATH": "n3"},
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert build.stdout is not None
+    for line in build.stdout:
+        if "in 2 processes" in line:
+            break
+    deadline = time.monotonic() + 60
+    while len(workers := _children(build.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(workers) >= 2
+    build.terminate()  # as a deploy script or `timeout` would: no clean-up runs
+    build.wait(10)
+    while (left := {pid for pid in workers if _running(pid)}) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in left:  # NOTE: so a failure leaves nothing running
+        os.kill(pid, signal.SIGKILL)
+    build.stdout.close()
+    assert not left  # gone, not rendering (or waiting on their queue) forever
 
 
 def test_parts_copied_without_copy_file_range_make_the_same_pages(
