@@ -270,3 +270,29 @@ def test_plugin_files_are_served_by_granian_and_exported(tmp_path: Path) -> None
     assert (exported / "sitemap.xml").read_bytes() == sitemap.content
     assert (exported / "feed.xml").is_file() and (exported / "robots.txt").is_file()
     assert (exported / "pyproject.toml").read_text() == (project / "pyproject.toml").read_text()
+
+
+async def _hello_api(scope: dict[str, object], receive: object, send: object) -> None:
+    assert scope["type"] == "http"
+    await send({"type": "http.response.start", "status": 200,  # type: ignore[operator]
+                "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"api " + str(scope["path"]).encode()})  # type: ignore[operator]
+
+
+def test_a_plugins_templates_and_routes_are_served(tmp_path: Path) -> None:
+    class Adding(Plugin):
+        name = "adding"
+
+        def templates(self) -> list[Template]:
+            return [Template("added", view=lambda ctx, state: "<p>from the plugin</p>")]
+
+        def routes(self) -> dict[str, object]:
+            return {"/api": _hello_api}
+
+    (tmp_path / "app.py").write_text("")
+    app = PerseusApp([Template("index", view=lambda ctx, state: "hi")], plugins=[Adding()], root=tmp_path)
+    with TestClient(app) as client:
+        assert "<p>from the plugin</p>" in client.get("/added").text
+        answer = client.get("/api/ping")
+        assert answer.status_code == 200
+        assert answer.text.startswith("api ") and answer.text.endswith("/ping")
