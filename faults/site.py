@@ -98,7 +98,7 @@ def news_changed(info, request) -> bool:
 def visitor_state(info, request):
     return {{"title": "Hello " + request.query.get("name", "stranger"), "gen": generation(),
             "cookie": request.cookies.get("flavour"), "agent": request.headers.get("user-agent"),
-            "language": request.headers.get("accept-language")}}
+            "language": request.headers.get("accept-language"), "visitor": request.headers.get("x-visitor")}}
 
 
 async def greet_state(info, request):
@@ -137,17 +137,8 @@ def stuck_state(info):
 
 
 def greeting(ctx, state) -> str:
-    visitor = (ctx.global_state or {{}}).get("visitor") or "anonymous"
+    visitor = state.get("visitor") or "anonymous"
     return versioned(ctx, state) + f'<p id="visitor">{{escape(str(visitor))}}</p>'
-
-
-# Async, so that the async request-state pages need no thread at all.
-async def request_global_state(request):
-    return {{"visitor": request.headers.get("x-visitor")}}
-
-
-async def amalgamate_global_states(build, request):
-    return {{**build, **request}}
 
 
 def error_view(ctx, error) -> str:
@@ -175,8 +166,6 @@ app = PerseusApp(
     ],
     locales=Locales("en-US", ["fr-FR"]),
     global_state=lambda: {{"site": "faults"}},
-    request_global_state=request_global_state,
-    amalgamate_global_states=amalgamate_global_states,
     error_views={{status: error_view for status in (400, 404, 405, 500, 503, 504)}},
     static_dir="static",
     static_aliases={{"/robots.txt": "static/robots.txt"}},
