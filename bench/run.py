@@ -26,6 +26,7 @@ sys.path.insert(0, str(BENCH_DIR))
 import comparison  # noqa: E402
 import redis_scale  # noqa: E402
 import report  # noqa: E402
+import request_paths  # noqa: E402
 import scale  # noqa: E402
 
 RESULTS = BENCH_DIR / "results.md"
@@ -44,6 +45,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", metavar="TEXT", help="only HTTP cases and servers whose name holds TEXT "
                         "(the raw baseline always runs), e.g. --only JSON or --only perseus")
     parser.add_argument("--no-http", action="store_true", help="skip the wrk comparisons")
+    parser.add_argument("--no-request-paths", action="store_true",
+                        help="skip first generation, request state and stored pages (bench/request_paths.py)")
     parser.add_argument("--no-scale", action="store_true", help="skip build time, start-up and memory")
     parser.add_argument("--no-kernels", action="store_true", help="skip bench/kernels.py")
     parser.add_argument("--no-redis", action="store_true",
@@ -84,7 +87,7 @@ def main(argv: list[str]) -> int:
     load_before = load()
     rows: list[report.Row] = []
     sections: list[str] = []
-    redis_section = ""
+    redis_section = request_section = ""
     with tempfile.TemporaryDirectory(prefix="perseus-bench-") as tmp:
         work = Path(tmp)
         logs = work / "logs"
@@ -102,6 +105,9 @@ def main(argv: list[str]) -> int:
             sections.append(f"HTTP: `wrk -t1 -c{args.connections} -d{args.duration:g}s` after a "
                             f"{args.warmup:g} s warm-up, {args.rounds} round(s) in alternation, medians. "
                             + report.NOTE)
+        if not args.no_http and not args.no_request_paths:
+            print("request paths: first generation, request state, stored pages", flush=True)
+            request_section = request_paths.measure(work, logs, rounds=args.rounds, seconds=args.duration)
         if not args.no_scale:
             print(f"scale: building and serving {args.pages:,} pages", flush=True)
             rows += scale.measure(work, logs, pages=args.pages, pure=not args.no_pure)
@@ -113,6 +119,8 @@ def main(argv: list[str]) -> int:
     if rows:
         sections[:0] = [report.table(rows)]
         sections.append(report.TARGETS)
+    if request_section:
+        sections.append(request_section)
     if redis_section:
         sections.append(redis_section)
     if not args.no_kernels:

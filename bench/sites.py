@@ -131,10 +131,15 @@ def jinja_of_catalog(html: str) -> tuple[str, dict[str, object]]:
     match = re.search(r'<ul class="items">.*?</ul>', html)
     if match is None:
         raise ValueError("the catalog page has no item list to template")
-    items = [{"slug": f"item-{i:02d}", "title": f"Item {i:02d}: a product with a fairly descriptive name",
-              "price": f"{10 + i}.99"} for i in range(ITEM_COUNT)]
+    items = catalog_items()
     loop = '<ul class="items">{% for item in items %}' + JINJA_ITEM + "{% endfor %}</ul>"
     return _raw(html[: match.start()]) + loop + _raw(html[match.end():]), {"items": items}
+
+
+def catalog_items() -> list[dict[str, str]]:
+    """The catalog page's 50 items, as its Jinja2 templates take them."""
+    return [{"slug": f"item-{i:02d}", "title": f"Item {i:02d}: a product with a fairly descriptive name",
+             "price": f"{10 + i}.99"} for i in range(ITEM_COUNT)]
 
 
 def write_template(directory: Path, name: str, template: str, context: dict[str, object]) -> None:

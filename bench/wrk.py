@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 _SIZE_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
 _TIME_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -58,10 +59,12 @@ def parse_wrk(output: str) -> WrkResult:
     )
 
 
-def run_wrk(url: str, seconds: float, *, connections: int = 64, threads: int = 1, cpu: int = 1) -> WrkResult:
-    """One keep-alive wrk run against ``url``, pinned to ``cpu``."""
+def run_wrk(url: str, seconds: float, *, connections: int = 64, threads: int = 1, cpu: int = 1,
+            script: Path | None = None) -> WrkResult:
+    """One keep-alive wrk run against ``url``, pinned to ``cpu`` (``script``: a wrk Lua script)."""
     command = ["taskset", "-c", str(cpu), "wrk", f"-t{threads}", f"-c{connections}",
-               f"-d{max(1, round(seconds))}s", "--timeout", "5s", url]
+               f"-d{max(1, round(seconds))}s", "--timeout", "5s"]
+    command += [*(["-s", str(script)] if script else []), url]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30)
     if done.returncode != 0:
         raise WrkOutputError(f"wrk failed ({done.returncode}): {done.stderr.strip()}")

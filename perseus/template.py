@@ -87,7 +87,8 @@ class Template:
             regenerate the page.
         incremental: generate a path below the template that the build did not render
             on its first request, store it, then serve it like a built page.
-        blocking: whether sync ``request_state`` and ``amalgamate_states`` may block (I/O,
+        blocking: whether sync ``request_state``, ``amalgamate_states`` and, at request
+            time (a first generation, a regeneration), ``build_state`` may block (I/O,
             slow work); they then run in a thread pool, the default. ``blocking=False``
             promises they are quick and never block: they run on the event loop, which
             saves the thread hop (tens of microseconds) but stalls every other request

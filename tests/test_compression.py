@@ -114,6 +114,22 @@ def test_each_copy_is_the_identity_body_compressed(granian: Server, path: str, a
     assert headers["etag"] == plain_headers["etag"][:-1] + suffix
 
 
+@pytest.mark.parametrize("coding", ["br", "gzip"])
+def test_a_first_generation_is_compressed_for_the_client_that_asked(server: TestClient, coding: str) -> None:
+    # The version is stored without copies; each coding is made when first taken.
+    path = f"/post/first-{coding}"
+    status, headers, packed = fetch(server, path, f"Accept-Encoding: {coding}")
+    assert (status, headers["x-perseus-cache"], headers["content-encoding"]) == (200, "GENERATED", coding)
+    status, plain_headers, plain = fetch(server, path)
+    assert (status, plain_headers["x-perseus-cache"]) == (200, "HIT")
+    assert "content-encoding" not in plain_headers
+    assert decoded(headers, packed) == plain and len(packed) < len(plain) / 2
+    assert plain_headers["vary"].lower() == headers["vary"].lower() == "accept-encoding"
+    assert headers["etag"] == plain_headers["etag"][:-1] + ('-br"' if coding == "br" else '-gz"')
+    _, again, packed_again = fetch(server, path, f"Accept-Encoding: {coding}")
+    assert (again["etag"], packed_again) == (headers["etag"], packed)  # made once, then kept
+
+
 @pytest.mark.parametrize("path", ["/greet", "/.perseus/page/xx-XX/greet.json"])
 def test_pages_rendered_per_request_are_compressed_as_they_are_sent(granian: Server, path: str) -> None:
     status, plain_headers, plain = fetch_raw(granian, path)
@@ -159,7 +175,7 @@ def test_accept_encoding_q_values(server: TestClient, accept: str, coding: str |
         assert b"<h1>Big</h1>" in decoded(headers, body)
 
 
-@pytest.mark.parametrize("path", ["/big", "/news"])
+@pytest.mark.parametrize("path", ["/big", "/news", "/post/validated"])
 def test_if_none_match_works_for_each_representation(server: TestClient, path: str) -> None:
     _, plain, _ = fetch(server, path)
     for coding in ("br", "gzip"):
@@ -178,8 +194,9 @@ def test_if_none_match_works_for_each_representation(server: TestClient, path: s
     assert status == 304 and headers["etag"] == plain["etag"]
 
 
-@pytest.mark.parametrize("path", ["/big", "/news", "/greet", "/.perseus/static/style.css"])
+@pytest.mark.parametrize("path", ["/big", "/news", "/greet", "/post/headed", "/.perseus/static/style.css"])
 def test_head_mirrors_get(server: TestClient, path: str) -> None:
+    fetch(server, path)  # an incremental page is generated (and stored) first
     for coding in ("br", "gzip", "identity"):
         _, get_headers, _ = fetch(server, path, f"Accept-Encoding: {coding}")
         status, headers, body = fetch(server, path, f"Accept-Encoding: {coding}", method="HEAD")

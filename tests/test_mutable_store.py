@@ -164,6 +164,32 @@ def test_page_records_see_another_workers_write_and_delete_on_the_next_read(stor
     assert reader.get("xx-XX", "post/a") is None
 
 
+def test_page_records_claim_a_page_once_then_store_it_and_let_go(store: MutableStore) -> None:
+    # A first generation: "stored yet? else the lease", then "store it, release the lease".
+    records, other_worker = PageRecords(store, "b1"), PageRecords(store, "b1")
+    me, other = f"{os.getpid()}:me", f"{os.getpid()}:other"
+    key = page_key("xx-XX", "post/a")
+    found, lease = records.claim("xx-XX", "post/a", key, me, 30, NOW)
+    assert found is None and lease.acquired
+    found, lease = other_worker.claim("xx-XX", "post/a", key, other, 30, NOW)
+    assert found is None and not lease.acquired  # single-flight: the other worker waits
+    stored, released = records.put_releasing(version("post/a"), me, max_pages=100)
+    if not released:
+        store.release_lease(key, me)
+    assert stored
+    found, _ = other_worker.claim("xx-XX", "post/a", key, other, 30, NOW)
+    assert found == version("post/a")  # ... and then finds the stored version
+    assert store.acquire_lease(key, other, 30, NOW).acquired  # let go of
+    store.release_lease(key, other)
+    full_key = page_key("xx-XX", "post/b")
+    assert records.claim("xx-XX", "post/b", full_key, me, 30, NOW)[1].acquired
+    stored, released = records.put_releasing(version("post/b"), me, max_pages=1)
+    if not released:
+        store.release_lease(full_key, me)
+    assert not stored and records.get("xx-XX", "post/b") is None  # the store is full: served, unkept
+    assert store.acquire_lease(full_key, other, 30, NOW).acquired
+
+
 def test_page_records_keep_decoded_versions_within_their_byte_bound(store: MutableStore) -> None:
     bound = 64 * 1024
     records = PageRecords(store, "b1", cache_bytes=bound)

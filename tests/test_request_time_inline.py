@@ -20,6 +20,9 @@ def who_state(info, request):
 def build_state(info):
     return {"built": info.path}
 
+def thread_state(info):
+    return {"thread": threading.current_thread().name}
+
 def merge(info, build, request):
     return {**build, **request, "merged": True}
 
@@ -37,6 +40,9 @@ app = PerseusApp(templates=[
     Template("merged", view=view, build_paths=lambda: ["a"], build_state=build_state,
              request_state=who_state, amalgamate_states=merge, incremental=True, blocking=False),
     Template("boom", view=view, request_state=boom_state, blocking=False),
+    Template("quick", view=view, build_paths=lambda: [], build_state=thread_state, incremental=True,
+             blocking=False),
+    Template("slow", view=view, build_paths=lambda: [], build_state=thread_state, incremental=True),
 ])
 '''
 
@@ -60,6 +66,15 @@ def test_non_blocking_state_sees_the_request_and_runs_off_the_pool(server: TestC
     assert not state["thread"].startswith("perseus-request")  # on the loop, not in the thread pool
     pooled = server.get("/.perseus/page/xx-XX/pooled.json").json()["state"]
     assert pooled["thread"].startswith("perseus-request")  # the default keeps the pool
+
+
+def test_a_first_generation_calls_non_blocking_build_state_on_the_loop(server: TestClient) -> None:
+    quick = server.get("/.perseus/page/xx-XX/quick/new.json")
+    assert quick.status_code == 200 and quick.headers["x-perseus-cache"] == "GENERATED"
+    assert not quick.json()["state"]["thread"].startswith("perseus-request")  # no thread hop
+    slow = server.get("/.perseus/page/xx-XX/slow/new.json")
+    assert slow.status_code == 200 and slow.headers["x-perseus-cache"] == "GENERATED"
+    assert slow.json()["state"]["thread"].startswith("perseus-request")  # the default keeps the pool
 
 
 def test_non_blocking_state_is_amalgamated_on_built_and_generated_pages(server: TestClient) -> None:

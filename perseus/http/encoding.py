@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from .bodies import BR, GZIP
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Copies(Protocol[T_co]):
+    """A body's copies by coding index (``bodies.BR``, ``bodies.GZIP``): a (brotli, gzip)
+    pair, or anything indexed the same way (copies made when first asked for)."""
+
+    def __getitem__(self, encoding: int, /) -> T_co | None: ...
+
+
 # PERF: browsers send one of a handful of values, so verdicts are kept by header value;
 # the bound keeps a client sending endless variants from growing the table.
 _VERDICTS: dict[str, tuple[int, ...]] = {}
@@ -33,7 +43,7 @@ def preferred_encodings(accept_encoding: str | None) -> tuple[int, ...]:
     return verdict
 
 
-def pick(copies: tuple[T | None, T | None], accept_encoding: str | None) -> T | None:
+def pick(copies: Copies[T], accept_encoding: str | None) -> T | None:
     """The best of ``copies`` (brotli, gzip; None where a body has none) the request takes,
     or None: send the identity body."""
     # PERF: the verdict looked up here first: no call for a header value seen before.

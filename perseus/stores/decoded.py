@@ -44,6 +44,15 @@ class DecodedCache(Generic[Value]):
             self._entries.move_to_end(key)
             return entry[1]
 
+    def latest(self, key: bytes) -> tuple[bytes, Value] | None:
+        """The checksum and value held for ``key`` whatever its version, or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0], entry[1]
+
     def put(self, key: bytes, checksum: bytes, value: Value, size: int) -> None:
         """Keep ``value`` (of ``size`` bytes) as ``key``'s, dropping the least recently used
         past the limit; a value larger than the whole limit is not kept."""

@@ -25,8 +25,19 @@ from perseus_core.routing import Router
 
 from ..app import PerseusApp
 from ..errors import DistError
-from ..http.bodies import ENCODING_NAMES, VARY_ENCODING, encoded_etag
+from ..http.bodies import (
+    BR,
+    COMPRESS_MIN_BODY,
+    ENCODING_NAMES,
+    ON_THE_FLY_BROTLI,
+    ON_THE_FLY_GZIP,
+    VARY_ENCODING,
+    brotli_copy,
+    encoded_etag,
+    gzip_copy,
+)
 from ..http.caching import CachePolicy, page_headers
+from ..http.encoding import Copies
 from ..http.response import HIT, MISS, NO_CACHE_STATUS, Headers, Response
 from ..http.urls import page_data_url, page_url
 from ..i18n.locales import NO_LOCALE
@@ -78,7 +89,7 @@ class Served:
         self.span = span
         self.body = body  # else kept by Bodies within its budget
         self.ok: Response | None = None  # the whole 200 answer, once the body is kept
-        self.variants: tuple[Served | None, Served | None] | None = None
+        self.variants: Copies[Served] | None = None
         self.cache = cache
         self.etag = etag
         self.headers = headers + [("etag", etag)]
@@ -126,8 +137,45 @@ def version_answer(version: PageVersion, form: Form, cache: str, cache_control: 
     answer: Served | None = version.answers.get(key)
     if answer is None:
         body, tag, headers, copies = version.forms[form.index]
-        answer = version.answers[key] = served(None, tag, page_headers(headers, cache_control, cache), body,
-                                               copies, cache)
+        headers = page_headers(headers, cache_control, cache)
+        if copies == (None, None) and len(body) >= COMPRESS_MIN_BODY:
+            answer = lazily_compressed(tag, headers, body, cache)  # a first generation's version
+        else:
+            answer = served(None, tag, headers, body, copies, cache)
+        version.answers[key] = answer
+    return answer
+
+
+class LazyCopies:
+    """A body's (brotli, gzip) answers, each compressed when a request first takes it
+    (fast levels: a visitor waits), or None where compressing it did not pay."""
+
+    __slots__ = ("_of", "_made")
+
+    def __init__(self, of: Served) -> None:
+        self._of = of
+        self._made: list[Served | None | bool] = [False, False]  # False: not compressed yet
+
+    def __getitem__(self, encoding: int) -> Served | None:
+        made = self._made[encoding]
+        if made is False:
+            of = self._of
+            assert of.body is not None
+            copy = (brotli_copy(of.body, ON_THE_FLY_BROTLI) if encoding == BR
+                    else gzip_copy(of.body, ON_THE_FLY_GZIP))
+            made = self._made[encoding] = None if copy is None else Served(
+                None, encoded_etag(of.etag, encoding),
+                of.headers[:-1] + [("content-encoding", ENCODING_NAMES[encoding])], copy, of.cache)
+        assert made is not True
+        return made
+
+
+def lazily_compressed(tag: str, headers: Headers, body: bytes, cache: str) -> Served:
+    """A body served as is, or compressed as a client takes it when it first asks
+    (``LazyCopies``): a version stored without copies."""
+    answer = Served(None, tag, headers + [VARY_ENCODING], body, cache)
+    # NOTE: the ETag is the last header (Served appends it); copies carry their own.
+    answer.variants = LazyCopies(answer)
     return answer
 
 

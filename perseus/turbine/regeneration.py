@@ -263,20 +263,25 @@ class IncrementalGenerator(Generator):
         call = self.store_call
         while True:
             try:
-                existing: PageVersion | None = await call(self.records.get, page.locale, page.full)
-                if existing is not None:
-                    return existing, HIT
-                lease = await call(self.store.acquire_lease, page.key, self.owner,
-                                   self.timeout + LEASE_MARGIN, time.time())
+                # PERF: "stored meanwhile? else the lease": one transaction in LMDB.
+                existing, lease = await call(self.records.claim, page.locale, page.full, page.key,
+                                             self.owner, self.timeout + LEASE_MARGIN, time.time())
             except StoreError as exc:
                 # STORE-01: with the store away the page is still generated and served, unkept.
                 self.trouble.report(f"cannot look up or lease the generated page '/{page.full}'", exc)
                 return await self._generate(page), MISS
-            if lease.acquired:
-                try:
-                    return await self._generate_and_store(page)
-                finally:
+            if existing is not None:
+                if lease.acquired:
                     await self._release(page)
+                return existing, HIT
+            if lease.acquired:
+                released = False
+                try:
+                    version, cache, released = await self._generate_and_store(page)
+                    return version, cache
+                finally:
+                    if not released:
+                        await self._release(page)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"waited too long for another worker to generate '/{page.full}'")
             # Another worker is generating this page: wait for its record.
@@ -287,27 +292,21 @@ class IncrementalGenerator(Generator):
         async with asyncio.timeout(self.timeout):
             return await self.generate(page)
 
-    async def _generate_and_store(self, page: PageRef) -> tuple[PageVersion, str]:
-        call = self.store_call
-        existing: PageVersion | None = None
-        try:
-            existing = await call(self.records.get, page.locale, page.full)  # finished while we leased
-        except StoreError:
-            pass
-        if existing is not None:
-            return existing, HIT
+    async def _generate_and_store(self, page: PageRef) -> tuple[PageVersion, str, bool]:
+        """The new version, its cache status, and whether its lease was let go of already."""
         version = await self._generate(page)
         try:
-            if await call(self.store.count) >= self.max_pages:
-                self._not_stored(page)
-                return version, MISS
-            await call(self.records.put, version)
+            stored, released = await self.store_call(self.records.put_releasing, version, self.owner,
+                                                     self.max_pages)
         except StoreError as exc:
             # STORE-01: the fresh page is still served, just not kept.
             self.trouble.report(f"could not store the generated page '/{page.full}'", exc)
-            return version, MISS
+            return version, MISS, False
+        if not stored:
+            self._not_stored(page)
+            return version, MISS, released
         self.trouble.recovered()
-        return version, GENERATED
+        return version, GENERATED, released
 
     def _not_stored(self, page: PageRef) -> None:
         # ISR-06: past the bound a new path is still served (generated per request), never kept,

@@ -148,14 +148,15 @@ class PageRenderer:
 
         ``global_state`` replaces the build's for a page rendered per request.
         """
-        return self._assemble(template, locale, *self.parts(template, path, locale, state, global_state))
+        return self.assemble(template, locale, *self.parts(template, path, locale, state, global_state))
 
     def parts(self, template: Template, path: str, locale: str, state: Any,
               global_state: Any = _BUILD_GLOBAL, ctx: RenderContext | None = None,
-              ) -> tuple[str, str, bytes, list[tuple[str, str]]]:
+              encode: bool = True) -> tuple[str, str, bytes, list[tuple[str, str]]]:
         """A page's head, content, encoded state and headers, before assembly.
 
         ``ctx``, when given, is the page's context (made by ``context``) and is used as is.
+        ``encode=False`` leaves the state unencoded (``b""``): a body that does not carry it.
         """
         if ctx is None:
             ctx = self.context(template.name, template.full_path(path), locale)
@@ -167,7 +168,7 @@ class PageRenderer:
         headers = [("content-type", HTML_TYPE), ("cache-control", BUILT_PAGE_CACHE)]
         if template.set_headers is not None:
             headers = merge_headers(headers, template.set_headers(ctx, state), template.name)
-        return head, content, encode_state(state), headers
+        return head, content, encode_state(state) if encode else b"", headers
 
     def render_error(self, status: int, message: str, locale: str, detail: str | None = None,
                      views: bool = True) -> RenderedPage:
@@ -201,10 +202,11 @@ class PageRenderer:
         body = b'{"error":' + orjson.dumps(summary) + b"," + self.json(head, content, state_json, None)[1:]
         return RenderedPage(html, body, etag(html), etag(body), headers)
 
-    def _assemble(
+    def assemble(
         self, template: Template, locale: str, head: str, content: str, state_json: bytes,
         headers: list[tuple[str, str]],
     ) -> RenderedPage:
+        """A page's two bodies with their ETags, from its ``parts``."""
         html = self.html(locale, head, content, state_json, template)
         body = self.json(head, content, state_json, template)
         return RenderedPage(html, body, etag(html), etag(body), headers)

@@ -154,12 +154,14 @@ class RequestState:
         renderer = self.runtime.renderer
         ref: PageRef = request.page.ref
         template = ref.template
+        # PERF: an HTML page that does not embed its state never encodes it (10 µs of a 9 KB state).
+        encode = request.form is JSON or template.embeds_state
         if global_state is renderer.global_state:
             if ref.context is None:
                 ref.context = renderer.context(template.name, ref.full, ref.locale)
-            parts = renderer.parts(template, ref.path, ref.locale, state, ctx=ref.context)
+            parts = renderer.parts(template, ref.path, ref.locale, state, ctx=ref.context, encode=encode)
         else:
-            parts = renderer.parts(template, ref.path, ref.locale, state, global_state)
+            parts = renderer.parts(template, ref.path, ref.locale, state, global_state, encode=encode)
         head, content, state_json, headers = parts
         if request.form is JSON:
             body = renderer.json(head, content, state_json, template)

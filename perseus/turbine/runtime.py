@@ -128,16 +128,16 @@ class Runtime:
 
     async def generate(self, ref: PageRef) -> PageVersion:
         """A new version of ``ref``'s page, for a visitor waiting on it: build state, rendered."""
-        return await self._generate(ref, self.pool, "generation")
+        return await self._generate(ref, self.pool, "generation", compress=False)
 
     async def regenerate(self, ref: PageRef) -> PageVersion:
         """``generate`` in the background (a due page), in threads of its own."""
         return await self._generate(ref, self.background, "regeneration")
 
-    async def _generate(self, ref: PageRef, pool: UserPool, kind: str) -> PageVersion:
+    async def _generate(self, ref: PageRef, pool: UserPool, kind: str, compress: bool = True) -> PageVersion:
         async with self.generation_slots:
             generating = generate_version(ref.template, ref.path, ref.locale, ref.extra, self.renderer,
-                                          pool, self.dist.build_id)
+                                          pool, self.dist.build_id, compress)
             if self.metrics is None:
                 return await generating
             version: PageVersion = await self.metrics.generation(kind, generating)
