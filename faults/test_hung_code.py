@@ -8,9 +8,9 @@ to one worker, while other pages are asked for. Issue 10, item 2, wants:
 - each hung request answered 504 through the error view once ``PERSEUS_REQUEST_TIMEOUT``
   has passed (not before, and not long after), or, for sync code whose pool is full,
   503 with ``Retry-After`` at once;
-- prerendered, stored and async request-state pages, and new incremental pages (async build state), answered 200 without
-  waiting; a sync request-state page 200, or 503 with ``Retry-After`` at once while hung
-  calls fill its pool.
+- prerendered, stored and async request-state pages, and new incremental pages (async
+  build state), answered 200 without waiting; a sync request-state page 200, or 503 with
+  ``Retry-After`` at once while hung calls fill its pool.
 """
 
 from __future__ import annotations
