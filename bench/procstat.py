@@ -59,17 +59,7 @@ def rss_bytes(root: int) -> int:
 
 def pss_bytes(root: int) -> int:
     """Proportional set size summed over the tree: pages shared after fork are split, not repeated."""
-    total = 0
-    for pid in process_tree(root):
-        try:
-            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-        except OSError:
-            continue
-        for line in rollup.splitlines():
-            if line.startswith("Pss:"):
-                total += int(line.split()[1]) * 1024
-                break
-    return total
+    return _tree_kilobytes(root, "smaps_rollup", ["Pss:"])["Pss:"]
 
 
 def memory_kinds(root: int) -> dict[str, int]:
@@ -77,14 +67,20 @@ def memory_kinds(root: int) -> dict[str, int]:
     memory), ``file`` (file-backed maps, such as the page bodies mapped from dist/, which the
     kernel can drop and read again) and ``shmem``; each summed over the tree."""
     fields = {"RssAnon:": "anon", "RssFile:": "file", "RssShmem:": "shmem"}
-    totals = dict.fromkeys(fields.values(), 0)
+    totals = _tree_kilobytes(root, "status", list(fields))
+    return {kind: totals[name] for name, kind in fields.items()}
+
+
+def _tree_kilobytes(root: int, proc_file: str, names: list[str]) -> dict[str, int]:
+    """The ``name: <n> kB`` lines of /proc/<pid>/<proc_file>, in bytes, summed over the tree."""
+    totals = dict.fromkeys(names, 0)
     for pid in process_tree(root):
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
+            text = Path(f"/proc/{pid}/{proc_file}").read_text()
         except OSError:
             continue
-        for line in status.splitlines():
-            name, _, value = line.partition("\t")
-            if name in fields:
-                totals[fields[name]] += int(value.split()[0]) * 1024
+        for line in text.splitlines():
+            words = line.split()
+            if words and words[0] in totals:
+                totals[words[0]] += int(words[1]) * 1024
     return totals
